@@ -1,0 +1,121 @@
+/**
+ * `npm test`: runs every firmware test file in the DeviceScript VM and every
+ * host test with Node's test runner, then prints one closing line
+ * `N passed, N failed` and exits non-zero on any failure, compile error,
+ * crash or timeout.
+ *
+ * Usage: npm test [-- FILTER...]   (only files whose path contains a FILTER)
+ */
+import { spawn } from "node:child_process"
+import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs"
+import { join, relative } from "node:path"
+import { tmpdir } from "node:os"
+import { devsRunTest, parseDevsSummary } from "./devs.ts"
+
+const root = join(import.meta.dirname, "..")
+
+interface Tally {
+    passed: number
+    failed: number
+    failures: string[]
+}
+
+function listFiles(dir: string, suffix: string): string[] {
+    let out: string[] = []
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = join(dir, e.name)
+        if (e.isDirectory()) out = out.concat(listFiles(p, suffix))
+        else if (e.name.endsWith(suffix)) out.push(p)
+    }
+    return out.sort()
+}
+
+function selected(files: string[], filters: string[]) {
+    if (!filters.length) return files
+    return files.filter(f => filters.some(x => relative(root, f).includes(x)))
+}
+
+async function runDeviceTests(files: string[], tally: Tally) {
+    for (const file of files) {
+        const rel = relative(root, file)
+        console.log(`\n# device: ${rel}`)
+        const { code, output } = await devsRunTest(rel, { echo: true })
+        const summary = parseDevsSummary(output)
+        if (summary) {
+            tally.passed += summary.pass
+            tally.failed += summary.error
+            if (summary.error) tally.failures.push(rel)
+        }
+        if (!summary || (code !== 0 && !summary.error)) {
+            // compile error, crash, timeout or a test that never finished
+            tally.failed++
+            tally.failures.push(`${rel} (exit ${code}, no clean summary)`)
+        }
+    }
+}
+
+async function runHostTests(files: string[], tally: Tally) {
+    if (!files.length) return
+    const dir = mkdtempSync(join(tmpdir(), "host-tests-"))
+    const tap = join(dir, "report.tap")
+    const args = [
+        "--import",
+        "tsx",
+        "--test",
+        "--test-concurrency=1",
+        "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        "--test-reporter=tap",
+        `--test-reporter-destination=${tap}`,
+        ...files.map(f => relative(root, f)),
+    ]
+    console.log(`\n# host: ${files.length} file(s)`)
+    const code = await new Promise<number>(resolve => {
+        const child = spawn(process.execPath, args, {
+            cwd: root,
+            stdio: "inherit",
+        })
+        child.on("exit", c => resolve(c ?? 1))
+    })
+    let report = ""
+    try {
+        report = readFileSync(tap, "utf8")
+    } catch {}
+    rmSync(dir, { recursive: true, force: true })
+    const pass = /^# pass (\d+)$/m.exec(report)
+    const fail = /^# fail (\d+)$/m.exec(report)
+    if (!pass || !fail) {
+        tally.failed++
+        tally.failures.push(`host tests (exit ${code}, no report)`)
+        return
+    }
+    tally.passed += +pass[1]
+    tally.failed += +fail[1]
+    if (+fail[1] || code !== 0) tally.failures.push("host tests")
+    if (code !== 0 && !+fail[1]) tally.failed++
+}
+
+async function main() {
+    const filters = process.argv.slice(2)
+    const deviceFiles = selected(
+        listFiles(join(root, "test/device"), ".test.ts"),
+        filters
+    )
+    const hostFiles = selected(
+        listFiles(join(root, "test/host"), ".test.ts"),
+        filters
+    )
+    const tally: Tally = { passed: 0, failed: 0, failures: [] }
+    await runDeviceTests(deviceFiles, tally)
+    await runHostTests(hostFiles, tally)
+    console.log("")
+    for (const f of tally.failures) console.log(`FAILED: ${f}`)
+    if (tally.passed + tally.failed === 0) {
+        console.log("no test ran")
+        process.exit(1)
+    }
+    console.log(`${tally.passed} passed, ${tally.failed} failed`)
+    process.exit(tally.failed ? 1 : 0)
+}
+
+await main()
