@@ -1,0 +1,125 @@
+/**
+ * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
+ *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS]
+ *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--quiet]`
+ *
+ * Runs the emulator until interrupted and prints the channel URL, the admin
+ * URL and where the CA certificate is.
+ */
+import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
+import { parseArgs } from "node:util"
+import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
+import { toDevice, type Device } from "./state.ts"
+
+/** The device used when none is given (documented in README.md). */
+export const DEMO_DEVICE =
+    "a1DemoPrd01/demo-device-1/demoSecret0123456789abcdef0123"
+
+const USAGE = `usage: npm run platform -- [options]
+  --port N            HTTPS port on 127.0.0.1 (default 8443; 0: any free port)
+  --admin-port N      admin HTTP port (default: port + 1; 0 when port is 0)
+  --device PK/DN/SECRET   a device (repeatable)
+  --devices FILE      a JSON file: [{"productKey","deviceName","deviceSecret"} | "PK/DN/SECRET", ...]
+  --state DIR         where the CA and server certificate are kept (default state/platform)
+  --token-ttl S       token lifetime in seconds (default 172800 = 48 h)
+  --rate-device N     requests per second per device (default unlimited)
+  --rate-global N     requests per second in all (default unlimited)
+  --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
+  --quiet             do not print one line per request
+  --help`
+
+function num(name: string, v: string | undefined, dflt?: number) {
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isFinite(n) || n < 0) {
+        console.error(`--${name} must be a non-negative number, got ${v}`)
+        process.exit(2)
+    }
+    return n
+}
+
+function loadDevicesFile(file: string): Device[] {
+    const j = JSON.parse(readFileSync(file, "utf8"))
+    const list = Array.isArray(j) ? j : j?.devices
+    if (!Array.isArray(list))
+        throw new Error(
+            `${file}: expected an array of devices or {"devices": [...]}`
+        )
+    return list.map(toDevice)
+}
+
+async function main() {
+    let a
+    try {
+        a = parseArgs({
+            options: {
+                port: { type: "string" },
+                "admin-port": { type: "string" },
+                device: { type: "string", multiple: true },
+                devices: { type: "string" },
+                state: { type: "string" },
+                "token-ttl": { type: "string" },
+                "rate-device": { type: "string" },
+                "rate-global": { type: "string" },
+                "keep-alive": { type: "string" },
+                quiet: { type: "boolean" },
+                help: { type: "boolean" },
+            },
+        }).values
+    } catch (e: any) {
+        console.error(`${e.message}\n${USAGE}`)
+        process.exit(2)
+    }
+    if (a.help) {
+        console.log(USAGE)
+        return
+    }
+    const port = num("port", a.port, 8443)!
+    const adminPort = num("admin-port", a["admin-port"], port ? port + 1 : 0)!
+    let devices: Device[]
+    try {
+        devices = [
+            ...(a.devices ? loadDevicesFile(resolve(a.devices)) : []),
+            ...(a.device ?? []).map(toDevice),
+        ]
+    } catch (e: any) {
+        console.error(e.message)
+        process.exit(2)
+    }
+    const demo = !devices.length
+    if (demo) devices.push(toDevice(DEMO_DEVICE))
+    const p = await startPlatform({
+        port,
+        adminPort,
+        devices,
+        stateDir: a.state ? resolve(a.state) : DEFAULT_STATE_DIR,
+        tokenTtlSeconds: num("token-ttl", a["token-ttl"]),
+        rateDevice: num("rate-device", a["rate-device"]),
+        rateGlobal: num("rate-global", a["rate-global"]),
+        keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,
+        onEvent: a.quiet
+            ? undefined
+            : line => console.log(`${new Date().toISOString()} ${line}`),
+    })
+    console.log(`IoT platform emulator
+  device channel  ${p.url}
+  admin API       ${p.adminUrl}
+  CA certificate  ${p.caFile}
+                  (clients trust it with NODE_EXTRA_CA_CERTS=${p.caFile})
+  devices         ${devices.map(d => `${d.productKey}/${d.deviceName}`).join(", ")}${demo ? " (demo device, secret in README.md)" : ""}`)
+    let stopping = false
+    const stop = async () => {
+        if (stopping) return
+        stopping = true
+        await p.close()
+        process.exit(0)
+    }
+    process.on("SIGINT", stop)
+    process.on("SIGTERM", stop)
+}
+
+main().catch(e => {
+    console.error(e?.code === "EADDRINUSE" ? `port in use: ${e.message}` : e)
+    process.exit(1)
+})

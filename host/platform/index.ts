@@ -1,0 +1,198 @@
+/**
+ * The IoT Platform HTTPS device channel emulator, as a library:
+ *
+ *     const p = await startPlatform({ devices: ["pk/dn/secret"] })
+ *     // https://127.0.0.1:${p.port}, trust p.ca (or NODE_EXTRA_CA_CERTS=p.caFile)
+ *     p.messages(); p.setFaults({ stall: 1 }); await p.close()
+ *
+ * The same state is served on the admin API (`p.adminUrl`).
+ */
+import type { Server } from "node:http"
+import { join } from "node:path"
+import { startAdmin } from "./admin.ts"
+import { ensureTlsMaterial } from "./certs.ts"
+import type { Faults, FaultsInput } from "./faults.ts"
+import { Channel, HOST } from "./server.ts"
+import {
+    PlatformState,
+    type AuthRecord,
+    type Device,
+    type RequestRecord,
+    type Stats,
+} from "./state.ts"
+import {
+    deviceViews,
+    messageView,
+    type DeviceView,
+    type MessageView,
+} from "./views.ts"
+
+export type { Device, Faults, FaultsInput, Stats, AuthRecord, RequestRecord }
+export type { DeviceView, MessageView }
+export { signedAuthBody, contentToSign, computeSign } from "./signing.ts"
+export { MAX_PUBLISH_BYTES } from "./server.ts"
+export { FIRST_MESSAGE_ID } from "./state.ts"
+
+/** `<repo>/state/platform` */
+export const DEFAULT_STATE_DIR = join(
+    import.meta.dirname,
+    "../../state/platform"
+)
+/** 48 hours, as the C SDK's comment gives it. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 48 * 3600
+
+export interface PlatformOptions {
+    /** HTTPS port on 127.0.0.1; 0 (default) picks a free one */
+    port?: number
+    /** admin HTTP port; 0 (default) picks a free one; false: no admin server */
+    adminPort?: number | false
+    /** devices, as objects or `PK/DN/SECRET` strings */
+    devices?: (Device | string)[]
+    /** where the CA and server certificate are kept (default `<repo>/state/platform`) */
+    stateDir?: string
+    /** token lifetime in seconds (default 48 h) */
+    tokenTtlSeconds?: number
+    /** admitted requests per device per rate window (0/absent: unlimited) */
+    rateDevice?: number
+    /** admitted requests in all per rate window (0/absent: unlimited) */
+    rateGlobal?: number
+    /** the rate window in ms (default 1000: rates are per second) */
+    rateWindowMs?: number
+    /** idle keep-alive connections are closed after this (default 60000 ms) */
+    keepAliveTimeoutMs?: number
+    /** records kept per list (auths, messages, requests; default 10000) */
+    maxRecords?: number
+    /** the platform's clock (default Date.now); tests may pass a fake one */
+    now?: () => number
+    /** receives one line per channel event (no secrets, no tokens) */
+    onEvent?: (line: string) => void
+}
+
+/** A running emulator. Every function is also an admin API route. */
+export interface Platform {
+    /** HTTPS port of the device channel */
+    port: number
+    /** admin HTTP port (undefined with `adminPort: false`) */
+    adminPort?: number
+    /** `https://127.0.0.1:${port}` */
+    url: string
+    /** `http://127.0.0.1:${adminPort}` */
+    adminUrl?: string
+    /** path of the CA certificate (PEM) that clients must trust */
+    caFile: string
+    /** the CA certificate (PEM) */
+    ca: string
+    /** the platform's clock (ms since the epoch, clock offset included) */
+    now(): number
+    /** GET /devices */
+    devices(): DeviceView[]
+    /** POST /devices: adds or replaces a device */
+    addDevice(d: Device | string): DeviceView
+    /** POST /remove-device */
+    removeDevice(productKey: string, deviceName: string): boolean
+    /** GET /auths: every auth attempt and its result, oldest first */
+    auths(): AuthRecord[]
+    /** GET /messages: every accepted message, oldest first (`body` only here) */
+    messages(): (MessageView & { body: Buffer })[]
+    /** GET /requests: every channel request and what happened to it */
+    requests(): RequestRecord[]
+    /** GET /stats */
+    stats(): Stats
+    /** GET /faults */
+    faults(): Faults
+    /** POST /faults: merges the input into the faults in force */
+    setFaults(f: FaultsInput): Faults
+    /** switches every fault off */
+    clearFaults(): Faults
+    /** POST /expire-token: expires the device's live tokens; returns how many */
+    expireToken(productKey: string, deviceName: string): number
+    /** POST /clock: shifts the platform's clock by `offsetMs` */
+    setClockOffset(offsetMs: number): void
+    /** POST /reset: clears records, counters, faults, throttling, clock offset (and tokens if asked) */
+    reset(opts?: { tokens?: boolean }): void
+    /** stops both servers and drops every connection */
+    close(): Promise<void>
+}
+
+/** Starts the emulator: creates (or loads) its TLS material, then listens. */
+export async function startPlatform(
+    o: PlatformOptions = {}
+): Promise<Platform> {
+    const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
+    const st = new PlatformState({
+        tokenTtlMs: (o.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000,
+        rateDevice: o.rateDevice,
+        rateGlobal: o.rateGlobal,
+        rateWindowMs: o.rateWindowMs,
+        maxRecords: o.maxRecords,
+        now: o.now,
+        devices: (o.devices ?? []).map(d => d as Device),
+    })
+    const channel = new Channel({
+        state: st,
+        cert: tls.cert,
+        key: tls.key,
+        keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 60000,
+        onEvent: o.onEvent,
+    })
+    const port = await channel.listen(o.port ?? 0)
+    let admin: Server | undefined
+    const p: Platform = {
+        port,
+        url: `https://${HOST}:${port}`,
+        caFile: tls.caFile,
+        ca: tls.ca,
+        now: () => st.now(),
+        devices: () => deviceViews(st),
+        addDevice: d => {
+            const { productKey, deviceName } = st.addDevice(d)
+            return { productKey, deviceName }
+        },
+        removeDevice: (pk, dn) => st.removeDevice(pk, dn),
+        auths: () => st.auths.map(a => ({ ...a })),
+        messages: () =>
+            st.messages.map(m => ({ ...messageView(m), body: m.body })),
+        requests: () => st.requests.map(r => ({ ...r })),
+        stats: () => structuredClone(st.stats),
+        faults: () => structuredClone(st.faults),
+        setFaults: f => {
+            st.setFaults(f)
+            channel.syncOutage()
+            return structuredClone(st.faults)
+        },
+        clearFaults: () => {
+            st.faults = { latencyMs: 0 }
+            channel.syncOutage()
+            return structuredClone(st.faults)
+        },
+        expireToken: (pk, dn) => st.tokens.expireDevice(pk, dn, st.now()),
+        setClockOffset: ms => {
+            st.clockOffsetMs = ms
+        },
+        reset: opts => {
+            st.reset(opts)
+            channel.syncOutage()
+        },
+        close: async () => {
+            await Promise.all([
+                channel.close(),
+                admin &&
+                    new Promise<void>(r => {
+                        admin!.close(() => r())
+                        admin!.closeAllConnections()
+                    }),
+            ])
+        },
+    }
+    if (o.adminPort !== false) {
+        try {
+            admin = await startAdmin(p, o.adminPort ?? 0)
+        } catch (e) {
+            await channel.close()
+            throw e
+        }
+        p.adminPort = (admin.address() as any).port
+        p.adminUrl = `http://${HOST}:${p.adminPort}`
+    }
+    return p
+}

@@ -1,0 +1,220 @@
+/**
+ * The emulator's state shared by the channel and the admin API: devices,
+ * tokens, limiters, faults, the clock, and the records tests read (auth
+ * attempts, accepted messages, requests, counters). No I/O.
+ */
+import { TokenStore } from "./tokens.ts"
+import { SlidingWindowLimiter } from "./throttle.ts"
+import { applyFaultsInput, type Faults, type FaultsInput } from "./faults.ts"
+
+/** A provisioned device. */
+export interface Device {
+    productKey: string
+    deviceName: string
+    deviceSecret: string
+}
+
+/** One `/auth` attempt that reached the platform logic, and its result. */
+export interface AuthRecord {
+    seq: number
+    time: string
+    connection: number
+    productKey?: string
+    deviceName?: string
+    clientId?: string
+    signmethod?: string
+    version?: string
+    timestamp?: string
+    code: number
+    message: string
+    /** why it failed, for people reading the log */
+    reason?: string
+    /** the issued token (code 0 only) */
+    token?: string
+}
+
+/** One accepted message (code 0), body kept byte-exact. */
+export interface MessageRecord {
+    seq: number
+    time: string
+    connection: number
+    productKey: string
+    deviceName: string
+    topic: string
+    messageId: string
+    body: Buffer
+}
+
+/** One request on the channel and what happened to it. */
+export interface RequestRecord {
+    seq: number
+    time: string
+    /** sequence number of the TLS connection it came on (1, 2, ...) */
+    connection: number
+    method: string
+    /** path, query string included */
+    url: string
+    /** HTTP status sent (absent when no answer was sent) */
+    status?: number
+    /** platform code in the JSON answer */
+    code?: number
+    /** the fault that hit it, if any */
+    fault?: string
+}
+
+/** Counters (what `GET /stats` shows). */
+export interface Stats {
+    /** TLS connections completed (handshakes); keep-alive is judged by it */
+    tlsConnections: number
+    /** TCP connections that failed the TLS handshake (plain HTTP, untrusted CA...) */
+    tlsErrors: number
+    /** requests received on the channel */
+    requests: number
+    /** answers per platform code ("0", "10001", ...) */
+    codes: Record<string, number>
+    /** answers per HTTP status */
+    http: Record<string, number>
+    /** requests hit per fault name */
+    faults: Record<string, number>
+    /** accepted messages */
+    messages: number
+}
+
+export interface StateOptions {
+    devices?: Device[]
+    tokenTtlMs: number
+    rateDevice?: number
+    rateGlobal?: number
+    rateWindowMs?: number
+    maxRecords?: number
+    now?: () => number
+}
+
+/** First messageId: above 2^53 and not representable as a double. */
+export const FIRST_MESSAGE_ID = 892687627916247041n
+
+function emptyStats(): Stats {
+    return {
+        tlsConnections: 0,
+        tlsErrors: 0,
+        requests: 0,
+        codes: {},
+        http: {},
+        faults: {},
+        messages: 0,
+    }
+}
+
+/** Parses `PK/DN/SECRET` (the secret may itself contain `/`). */
+export function parseDeviceSpec(spec: string): Device {
+    const m = /^([^/]+)\/([^/]+)\/(.+)$/.exec(spec.trim())
+    if (!m) throw new Error(`device must be PK/DN/SECRET, got "${spec}"`)
+    return { productKey: m[1], deviceName: m[2], deviceSecret: m[3] }
+}
+
+/** Validates a device given as an object or a `PK/DN/SECRET` string. */
+export function toDevice(d: Device | string): Device {
+    if (typeof d === "string") return parseDeviceSpec(d)
+    for (const k of ["productKey", "deviceName", "deviceSecret"] as const)
+        if (typeof d?.[k] !== "string" || !d[k])
+            throw new Error(`device needs a non-empty ${k}`)
+    return {
+        productKey: d.productKey,
+        deviceName: d.deviceName,
+        deviceSecret: d.deviceSecret,
+    }
+}
+
+const key = (pk: string, dn: string) => `${pk}/${dn}`
+
+export class PlatformState {
+    devices = new Map<string, Device>()
+    tokens: TokenStore
+    deviceLimiter: SlidingWindowLimiter
+    globalLimiter: SlidingWindowLimiter
+    faults: Faults = { latencyMs: 0 }
+    auths: AuthRecord[] = []
+    messages: MessageRecord[] = []
+    requests: RequestRecord[] = []
+    stats: Stats = emptyStats()
+    clockOffsetMs = 0
+    maxRecords: number
+    private seq = 0
+    private nextId = FIRST_MESSAGE_ID
+    private baseNow: () => number
+
+    constructor(o: StateOptions) {
+        this.tokens = new TokenStore(o.tokenTtlMs)
+        this.deviceLimiter = new SlidingWindowLimiter(
+            o.rateDevice ?? 0,
+            o.rateWindowMs ?? 1000
+        )
+        this.globalLimiter = new SlidingWindowLimiter(
+            o.rateGlobal ?? 0,
+            o.rateWindowMs ?? 1000
+        )
+        this.maxRecords = o.maxRecords ?? 10000
+        this.baseNow = o.now ?? Date.now
+        for (const d of o.devices ?? []) this.addDevice(d)
+    }
+
+    /** The platform's clock (ms since the epoch), offset included. */
+    now() {
+        return this.baseNow() + this.clockOffsetMs
+    }
+
+    addDevice(d: Device | string) {
+        const dev = toDevice(d)
+        this.devices.set(key(dev.productKey, dev.deviceName), dev)
+        return dev
+    }
+
+    removeDevice(productKey: string, deviceName: string) {
+        return this.devices.delete(key(productKey, deviceName))
+    }
+
+    findDevice(productKey: string, deviceName: string) {
+        return this.devices.get(key(productKey, deviceName))
+    }
+
+    nextSeq() {
+        return ++this.seq
+    }
+
+    nextMessageId(): string {
+        return (this.nextId++).toString()
+    }
+
+    /** Appends to a record list, keeping at most maxRecords. */
+    push<T>(list: T[], rec: T) {
+        list.push(rec)
+        if (list.length > this.maxRecords)
+            list.splice(0, list.length - this.maxRecords)
+    }
+
+    count(group: "codes" | "http" | "faults", k: string | number) {
+        const g = this.stats[group]
+        g[k] = (g[k] ?? 0) + 1
+    }
+
+    setFaults(input: FaultsInput) {
+        this.faults = applyFaultsInput(this.faults, input, this.now())
+        return this.faults
+    }
+
+    /**
+     * Clears records, counters, faults, throttling windows and the clock
+     * offset; devices stay; tokens stay unless `tokens` is true.
+     */
+    reset(opts: { tokens?: boolean } = {}) {
+        this.auths = []
+        this.messages = []
+        this.requests = []
+        this.stats = emptyStats()
+        this.faults = { latencyMs: 0 }
+        this.clockOffsetMs = 0
+        this.deviceLimiter.reset()
+        this.globalLimiter.reset()
+        if (opts.tokens) this.tokens.clear()
+    }
+}
