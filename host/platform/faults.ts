@@ -5,6 +5,8 @@
  * channel server carries the faults out.
  */
 
+import { MESSAGES } from "./codes.ts"
+
 /** Which requests a fault hits. */
 export type FaultScope = "any" | "auth" | "topic"
 
@@ -20,6 +22,7 @@ export const PRE_FAULTS = [
     "closeBeforeResponse",
     "httpError",
     "malformedJson",
+    "forceCode",
 ] as const
 /** Faults that alter how the real answer is sent; the request IS processed. */
 export const POST_FAULTS = ["closeMidResponse", "chunked"] as const
@@ -40,6 +43,8 @@ export interface Faults {
     httpError?: FaultRule & { status: number }
     /** answer 200 with a truncated, unparsable JSON body */
     malformedJson?: FaultRule
+    /** answer this platform code (e.g. 10000, 20004) without processing */
+    forceCode?: FaultRule & { code: number }
     /** send the real answer chunked, without Content-Length */
     chunked?: FaultRule
     /** answer 30001 to the next N otherwise valid publishes ("always": all) */
@@ -54,7 +59,8 @@ export interface Faults {
  * A rule fault takes `N` (the next N requests), `true` (every request until
  * switched off) or `{count?: N | "always", on?: "any"|"auth"|"topic"}`
  * (`count` defaults to "always"). `httpError` takes a status (500, 502,
- * 503: every request) or `{status, count?, on?}`. `outageMs` starts an
+ * 503: every request) or `{status, count?, on?}`; `forceCode` takes
+ * `{code, count?, on?}` (any error code of the spec's tables). `outageMs` starts an
  * outage of that length now.
  */
 export interface FaultsInput {
@@ -68,6 +74,10 @@ export interface FaultsInput {
         | false
         | { status: number; count?: number | "always"; on?: FaultScope }
     malformedJson?: RuleInput
+    forceCode?:
+        | null
+        | false
+        | { code: number; count?: number | "always"; on?: FaultScope }
     chunked?: RuleInput
     publishError?: number | boolean | "always" | null
     outageMs?: number | null
@@ -151,6 +161,16 @@ export function applyFaultsInput(
                 bad(`httpError.status must be one of ${HTTP_ERROR_STATUSES}`)
             const rule = parseRule("httpError", { count: o.count, on: o.on })
             next.httpError = rule && { ...rule, status: o.status }
+        }
+    }
+    if ("forceCode" in input) {
+        const v = input.forceCode
+        if (v === null || v === false) next.forceCode = undefined
+        else {
+            if (typeof v !== "object" || !(v.code in MESSAGES) || v.code === 0)
+                bad("forceCode.code must be one of the spec's error codes")
+            const rule = parseRule("forceCode", { count: v.count, on: v.on })
+            next.forceCode = rule && { ...rule, code: v.code }
         }
     }
     if ("publishError" in input) {

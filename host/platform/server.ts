@@ -188,6 +188,7 @@ export class Channel {
         if (st.faults.latencyMs > 0) await sleep(st.faults.latencyMs)
         if (res.destroyed || this.closed) return
 
+        const was = { ...st.faults } // before counting down
         const pre = takeFault(st.faults, PRE_FAULTS, scope)
         if (pre) {
             rec.fault = pre
@@ -200,13 +201,32 @@ export class Channel {
                     req.socket.destroy()
                     return
                 case "httpError": {
-                    const status = st.faults.httpError?.status ?? 503
+                    const status = was.httpError?.status ?? 503
                     return this.sendRaw(
                         res,
                         rec,
                         status,
                         "text/html",
                         htmlError(status)
+                    )
+                }
+                case "forceCode": {
+                    const code = was.forceCode?.code ?? 10000
+                    rec.code = code
+                    st.count("codes", code)
+                    return this.send(
+                        res,
+                        rec,
+                        {
+                            status: 200,
+                            code,
+                            json: resultJson(
+                                code,
+                                undefined,
+                                "injected by forceCode"
+                            ),
+                        },
+                        undefined
                     )
                 }
                 case "malformedJson":
@@ -248,7 +268,9 @@ export class Channel {
         const st = this.o.state
         const now = st.now()
         if (key === undefined) return !st.globalLimiter.tryAcquire("*", now)
-        return !st.deviceLimiter.tryAcquire(key, now)
+        if (st.deviceLimiter.tryAcquire(key, now)) return false
+        st.globalLimiter.refund("*") // a refused request uses no global capacity
+        return true
     }
 
     private auth(

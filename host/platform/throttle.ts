@@ -26,6 +26,11 @@ export class SlidingWindowLimiter {
         return true
     }
 
+    /** Un-counts the latest admitted request of `key` (it was refused later). */
+    refund(key: string) {
+        this.hits.get(key)?.pop()
+    }
+
     /** Forgets every counted request. */
     reset() {
         this.hits.clear()
