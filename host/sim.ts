@@ -34,6 +34,8 @@
  *   touching sources, no timing race with the VM's connection.
  * - Only one session can exist per machine: the dev tools server always
  *   listens on 127.0.0.1:8081, 8082 and 8083.
+ * - `SIM_TRACE=1` in the environment prints every tool and device line with
+ *   the milliseconds since `startSim` to stderr.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import {
@@ -334,7 +336,9 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
     const wake = () => {
         for (const w of [...wakers]) w()
     }
+    const trace = !!process.env.SIM_TRACE
     const note = (who: string, l: string) => {
+        if (trace) console.error(`[sim +${Date.now() - t0}ms] ${who}: ${l}`)
         diag.push(`${who}: ${l}`)
         if (diag.length > 60) diag.splice(0, 20)
     }
@@ -358,6 +362,10 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
                 if (stream === "out" && l.startsWith("WASM> ")) {
                     const line = l.slice(6)
                     lines.push(line)
+                    if (trace)
+                        console.error(
+                            `[sim +${Date.now() - t0}ms] WASM> ${line}`
+                        )
                     if (options.echo) console.log(`WASM> ${line}`)
                     try {
                         options.onLine?.(line)
@@ -397,8 +405,13 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
             ws!.send(JSON.stringify({ req, seq: s, data }))
         })
 
-    /** Builds; with `deploy`, retries until the device is enumerated. */
+    /**
+     * Builds; with `deploy`, also deploys, retrying while the device is not
+     * enumerated yet and (up to 3 times) on Jacdac timeouts, which happen
+     * now and then right after the VM connects.
+     */
     const build = async (deploy: boolean) => {
+        let failures = 0
         for (;;) {
             const left = deadline - Date.now()
             if (left <= 0 && deploy)
@@ -421,47 +434,55 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
                 )
             }
             if (!deploy || r.deployStatus === "OK") return
-            if (!/No DeviceScript device found/.test(r.deployStatus ?? ""))
-                throw new Error(
-                    `sim: deploy failed: ${r.deployStatus}${recent()}`
-                )
             if (vmDeath) throw new Error(`sim: ${vmDeath}${recent()}`)
+            if (!/No DeviceScript device found/.test(r.deployStatus ?? ""))
+                if (++failures >= 3)
+                    throw new Error(
+                        `sim: deploy failed: ${r.deployStatus}${recent()}`
+                    )
             await sleep(200)
         }
     }
 
+    /** Resolves at the next device line or after `ms`. */
+    const nextLine = (ms: number) =>
+        new Promise<void>(r => {
+            const w = () => {
+                wakers.delete(w)
+                clearTimeout(t)
+                r()
+            }
+            const t = setTimeout(w, Math.max(ms, 0))
+            wakers.add(w)
+        })
+
+    const lastStart = (from: number) => {
+        for (let i = lines.length - 1; i >= from; i--)
+            if (lines[i].startsWith("start: ")) return i
+        return -1
+    }
+
     /**
-     * Waits for the runtime's `start: ...` line at or after index `from`;
-     * with `afterStop`, the one that follows the deploy's `stop program` (a
-     * program already in flash starts by itself before the deploy).
+     * Index of the runtime's `start: ...` line of the program run that
+     * `from` leads to, or -1 on timeout. With `settleMs`, keeps waiting that
+     * long for a later start and takes the last one: after a deploy on kept
+     * flash, the program in flash may or may not have started by itself
+     * (with the old settings) before the deploy restarts it.
      */
     const waitForStart = async (
         from: number,
         timeoutMs: number,
-        afterStop: boolean
+        settleMs = 0
     ) => {
         const end = Date.now() + timeoutMs
-        for (;;) {
-            let stop = afterStop ? -1 : from
-            if (afterStop)
-                for (let i = from; i < lines.length; i++)
-                    if (lines[i] === "stop program") stop = i
-            if (stop >= 0)
-                for (let i = stop; i < lines.length; i++)
-                    if (lines[i].startsWith("start: ")) return i
+        while (lastStart(from) < 0) {
             if (vmDeath) throw new Error(`sim: ${vmDeath}${recent()}`)
-            const left = end - Date.now()
-            if (left <= 0) return -1
-            await new Promise<void>(r => {
-                const w = () => {
-                    wakers.delete(w)
-                    clearTimeout(t)
-                    r()
-                }
-                const t = setTimeout(w, left)
-                wakers.add(w)
-            })
+            if (Date.now() >= end) return -1
+            await nextLine(end - Date.now())
         }
+        const settle = Date.now() + settleMs
+        while (Date.now() < settle) await nextLine(settle - Date.now())
+        return lastStart(from)
     }
 
     const stop = async () => {
@@ -548,7 +569,7 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
             const from = lines.length
             cursor = from
             vm = startVm()
-            const i = await waitForStart(from, 30_000, false)
+            const i = await waitForStart(from, 30_000)
             if (i < 0)
                 throw new Error(
                     `sim: program did not start after reboot${recent()}`
@@ -565,7 +586,7 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
             }
             const from = lines.length
             await build(true)
-            const i = await waitForStart(from, 10_000, true)
+            const i = await waitForStart(from, 10_000, 500)
             cursor = i < 0 ? from : i
         },
         stop,
@@ -623,7 +644,7 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
         const from = lines.length
         vm = startVm()
         await Promise.race([build(true), devtoolsExit])
-        const i = await waitForStart(from, 10_000, true)
+        const i = await waitForStart(from, 10_000, 500)
         cursor = i < 0 ? from : i
         ;(session as { bootMs: number }).bootMs = Date.now() - t0
         return session
