@@ -114,6 +114,9 @@ export interface Platform {
     close(): Promise<void>
 }
 
+/** The faults in force, switched-off ones left out. */
+const faultsView = (f: Faults): Faults => JSON.parse(JSON.stringify(f))
+
 /** Starts the emulator: creates (or loads) its TLS material, then listens. */
 export async function startPlatform(
     o: PlatformOptions = {}
@@ -154,16 +157,16 @@ export async function startPlatform(
             st.messages.map(m => ({ ...messageView(m), body: m.body })),
         requests: () => st.requests.map(r => ({ ...r })),
         stats: () => structuredClone(st.stats),
-        faults: () => structuredClone(st.faults),
+        faults: () => faultsView(st.faults),
         setFaults: f => {
             st.setFaults(f)
             channel.syncOutage()
-            return structuredClone(st.faults)
+            return faultsView(st.faults)
         },
         clearFaults: () => {
             st.faults = { latencyMs: 0 }
             channel.syncOutage()
-            return structuredClone(st.faults)
+            return faultsView(st.faults)
         },
         expireToken: (pk, dn) => st.tokens.expireDevice(pk, dn, st.now()),
         setClockOffset: ms => {
