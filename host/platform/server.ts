@@ -92,7 +92,11 @@ export class Channel {
         const st = o.state
         this.server = https.createServer(
             { cert: o.cert, key: o.key, keepAlive: true },
-            (req, res) => void this.handle(req, res)
+            (req, res) =>
+                this.handle(req, res).catch(e => {
+                    this.event(`internal error: ${e?.message ?? e}`)
+                    res.destroy()
+                })
         )
         this.server.keepAliveTimeout = o.keepAliveTimeoutMs
         this.server.on("secureConnection", (s: Socket) => {
@@ -140,6 +144,9 @@ export class Channel {
         if (!this.inOutage || this.closed) return
         this.inOutage = false
         this.event("outage over")
+        this.server.once("error", e =>
+            this.event(`cannot listen again: ${e.message}`)
+        )
         this.server.listen(this.port, HOST)
     }
 

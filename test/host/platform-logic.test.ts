@@ -197,6 +197,10 @@ test("sliding window limiter: limit per key per window, refusals not counted", (
     for (let i = 0; i < 1000; i++) assert.ok(unlimited.tryAcquire("a", 0))
     l.reset()
     assert.ok(l.tryAcquire("a", 1010))
+    assert.ok(l.tryAcquire("a", 1011))
+    l.refund("a") // the latest admitted one was refused later
+    assert.ok(l.tryAcquire("a", 1012))
+    assert.ok(!l.tryAcquire("a", 1013))
 })
 
 test("tokens: valid until the TTL, expirable on demand, unknown otherwise", () => {
