@@ -1,7 +1,7 @@
 import * as ds from "@devicescript/core"
 import { connect, Socket, SocketProto } from "@devicescript/net"
 import { buildRequest, hostHeader } from "./request"
-import { HttpError, HttpResponse, ResponseParser } from "./response"
+import { feed, HttpError, HttpResponse, ResponseParser } from "./response"
 
 export interface HttpClientOptions {
     host: string
@@ -188,7 +188,7 @@ export class HttpClient {
                 res.connectionClose = true
                 return res
             }
-            const used = parser.push(chunk)
+            const used = await feed(parser, chunk)
             if (parser.done()) {
                 const res = parser.result()
                 // bytes after the response: out of step, do not reuse

@@ -1,3 +1,5 @@
+import * as ds from "@devicescript/core"
+
 /** Why an HTTP exchange failed; the client and the channel act on it. */
 export type HttpErrorKind =
     | "malformed" // the server sent something that is not HTTP/1.x
@@ -408,4 +410,34 @@ export class ResponseParser {
             this.state = S_BODY_CLOSE
         }
     }
+}
+
+/**
+ * Bytes handed to {@link ResponseParser.push} at once by {@link feed}: a
+ * push of about 1.5 KB of one-byte chunks already exceeds the VM's step
+ * budget between awaits (InfiniteLoop); 256 bytes stays far below it.
+ */
+export const FEED_SLICE = 256
+
+/**
+ * Pushes `chunk` into `parser` in slices of {@link FEED_SLICE} bytes,
+ * yielding between slices so that no input can trip the VM's
+ * InfiniteLoop check. Stops at the end of the response.
+ * @returns bytes consumed (less than `chunk.length` only when the response
+ * ended inside the chunk)
+ */
+export async function feed(
+    parser: ResponseParser,
+    chunk: Buffer
+): Promise<number> {
+    const n = chunk.length
+    let off = 0
+    while (off < n && !parser.done()) {
+        const end = off + FEED_SLICE < n ? off + FEED_SLICE : n
+        off += parser.push(
+            off === 0 && end === n ? chunk : chunk.slice(off, end)
+        )
+        if (off < n && !parser.done()) await ds.sleep(0)
+    }
+    return off
 }

@@ -1,6 +1,7 @@
 import * as ds from "@devicescript/core"
 import { describe, test, expect } from "@devicescript/test"
 import {
+    feed,
     HttpError,
     HttpResponse,
     ResponseParser,
@@ -189,6 +190,21 @@ describe("ResponseParser splitting", () => {
         )
         expect(p.push(raw)).toBe(raw.length - 8)
         expect(p.done()).toBe(true)
+    })
+})
+
+describe("feed", () => {
+    test("1200 one-byte chunks in one socket read do not trip InfiniteLoop", async () => {
+        let raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for (let i = 0; i < 1200; i++) {
+            raw += "1\r\na\r\n"
+            if (i % 100 === 0) await ds.sleep(0)
+        }
+        const b = Buffer.from(raw + "0\r\n\r\nEXTRA")
+        const p = new ResponseParser({ maxBytes: 16384 })
+        expect(await feed(p, b)).toBe(b.length - 5)
+        expect(p.done()).toBe(true)
+        expect(p.result().body.length).toBe(1200)
     })
 })
 
