@@ -1,3 +1,5 @@
+import * as ds from "@devicescript/core"
+
 /** What the platform answered, extracted from its JSON body. */
 export interface PlatformResult {
     code: number
@@ -24,19 +26,26 @@ function fail(msg: string): Error {
 
 /**
  * Maximum nesting of `{`/`[` in JSON text, ignoring brackets inside
- * strings; stops counting once `limit` is exceeded.
+ * strings; stops counting once `limit` is exceeded. Yields every 256
+ * characters: a 4 KB scan in one go exceeds the VM's step budget.
  */
-export function jsonDepth(text: string, limit: number): number {
+export async function jsonDepth(text: string, limit: number): Promise<number> {
     let depth = 0
     let max = 0
     const n = text.length
     let i = 0
+    let nextYield = 256
     while (i < n) {
+        if (i >= nextYield) {
+            await ds.sleep(0)
+            nextYield = i + 256
+        }
         const c = text.charCodeAt(i)
         if (c === 34) {
             // skip the string: find the closing quote not escaped by a backslash
             let j = i + 1
-            for (;;) {
+            for (let q = 1; ; q++) {
+                if ((q & 127) === 0) await ds.sleep(0) // many escaped quotes
                 j = text.indexOf('"', j)
                 if (j < 0) return max // unterminated: JSON.parse reports it
                 let bs = 0
@@ -158,7 +167,9 @@ export function shortToken(t: string): string {
  * before JSON.parse. Throws Error("platform: ...") when the body is not a
  * platform answer; the token and messageId are only present when valid.
  */
-export function parsePlatformResponse(body: Buffer | string): PlatformResult {
+export async function parsePlatformResponse(
+    body: Buffer | string
+): Promise<PlatformResult> {
     let text: string
     if (typeof body === "string") text = body
     else if (body instanceof Buffer) text = body.toString("utf-8")
@@ -169,7 +180,7 @@ export function parsePlatformResponse(body: Buffer | string): PlatformResult {
         throw fail(
             `response body of ${size} bytes is larger than ${MAX_PARSE_BYTES}`
         )
-    if (jsonDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    if ((await jsonDepth(text, MAX_JSON_DEPTH)) > MAX_JSON_DEPTH)
         throw fail(`response JSON nested deeper than ${MAX_JSON_DEPTH}`)
     let o: any
     try {

@@ -21,9 +21,21 @@ function failsWith(f: () => void, part: string) {
     expect(msg !== null && msg.indexOf(part) >= 0).toBe(true)
 }
 
+async function rejects(f: () => Promise<any>, part: string) {
+    let msg: string = null
+    try {
+        await f()
+    } catch (e) {
+        msg = (e as Error).message
+    }
+    if (msg === null || msg.indexOf(part) < 0)
+        console.log(`expected error with '${part}', got ${msg}`)
+    expect(msg !== null && msg.indexOf(part) >= 0).toBe(true)
+}
+
 describe("parsePlatformResponse", () => {
-    test("auth answer (spec example)", () => {
-        const r = parsePlatformResponse(
+    test("auth answer (spec example)", async () => {
+        const r = await parsePlatformResponse(
             '{\n  "code": 0,\n  "message": "success",\n  "info": {\n    "token": "6944e5bfb92e4d4ea3918d1eda3942f6"\n  }\n}'
         )
         expect(r.code).toBe(0)
@@ -31,105 +43,160 @@ describe("parsePlatformResponse", () => {
         expect(r.token).toBe("6944e5bfb92e4d4ea3918d1eda3942f6")
         expect(r.messageId).toBe(undefined)
     })
-    test("messageId digits kept exactly above 2^53", () => {
+    test("messageId digits kept exactly above 2^53", async () => {
         // 892687627916247041 and ...040 are the same double
-        const r = parsePlatformResponse(
+        const r = await parsePlatformResponse(
             Buffer.from(
                 '{"code":0,"message":"success","info":{"messageId":892687627916247041}}'
             )
         )
         expect(r.messageId).toBe("892687627916247041")
-        const s = parsePlatformResponse(
+        const s = await parsePlatformResponse(
             '{"code":0,"info":{"Data":"","messageId" : 892687627916247040 }}'
         )
         expect(s.messageId).toBe("892687627916247040")
     })
-    test("messageId as a JSON string", () => {
-        const r = parsePlatformResponse(
+    test("messageId as a JSON string", async () => {
+        const r = await parsePlatformResponse(
             '{"code":0,"info":{"messageId":"18446744073709551615"}}'
         )
         expect(r.messageId).toBe("18446744073709551615")
     })
-    test("a messageId look-alike inside a string is ignored", () => {
-        const r = parsePlatformResponse(
+    test("a messageId look-alike inside a string is ignored", async () => {
+        const r = await parsePlatformResponse(
             '{"code":0,"message":"x,\\"messageId\\":892687627916247099","info":{"messageId":892687627916247041}}'
         )
         expect(r.messageId).toBe("892687627916247041")
     })
-    test("error codes", () => {
-        const r = parsePlatformResponse(
+    test("error codes", async () => {
+        const r = await parsePlatformResponse(
             '{"code":20001,"message":"token is expired"}'
         )
         expect(r.code).toBe(20001)
         expect(r.token).toBe(undefined)
     })
-    test("hostile or malformed bodies give clear errors", () => {
+    test("hostile or malformed bodies give clear errors", async () => {
         let deep = ""
         for (let i = 0; i < 2000; i++) deep += "["
-        failsWith(() => parsePlatformResponse(deep), "nested deeper")
-        failsWith(
-            () => parsePlatformResponse('{"a":' + deep.slice(0, 20)),
+        await rejects(
+            async () => await parsePlatformResponse(deep),
             "nested deeper"
         )
-        failsWith(() => parsePlatformResponse(""), "empty")
-        failsWith(() => parsePlatformResponse("<html>busy</html>"), "not JSON")
-        failsWith(() => parsePlatformResponse('{"code":0'), "not JSON")
-        failsWith(() => parsePlatformResponse("[1,2]"), "not a JSON object")
-        failsWith(() => parsePlatformResponse("null"), "not a JSON object")
-        failsWith(
-            () => parsePlatformResponse('{"message":"x"}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse('{"a":' + deep.slice(0, 20)),
+            "nested deeper"
+        )
+        await rejects(async () => await parsePlatformResponse(""), "empty")
+        await rejects(
+            async () => await parsePlatformResponse("<html>busy</html>"),
+            "not JSON"
+        )
+        await rejects(
+            async () => await parsePlatformResponse('{"code":0'),
+            "not JSON"
+        )
+        await rejects(
+            async () => await parsePlatformResponse("[1,2]"),
+            "not a JSON object"
+        )
+        await rejects(
+            async () => await parsePlatformResponse("null"),
+            "not a JSON object"
+        )
+        await rejects(
+            async () => await parsePlatformResponse('{"message":"x"}'),
             "integer code"
         )
-        failsWith(() => parsePlatformResponse('{"code":"0"}'), "integer code")
-        failsWith(() => parsePlatformResponse('{"code":0.5}'), "integer code")
-        failsWith(
-            () => parsePlatformResponse(Buffer.alloc(MAX_PARSE_BYTES + 1)),
+        await rejects(
+            async () => await parsePlatformResponse('{"code":"0"}'),
+            "integer code"
+        )
+        await rejects(
+            async () => await parsePlatformResponse('{"code":0.5}'),
+            "integer code"
+        )
+        await rejects(
+            async () =>
+                await parsePlatformResponse(Buffer.alloc(MAX_PARSE_BYTES + 1)),
             "larger than"
         )
-        failsWith(
-            () =>
-                parsePlatformResponse(
+        await rejects(
+            async () =>
+                await parsePlatformResponse(
                     '{"code":0,"info":{"token":"a\\r\\nX: y"}}'
                 ),
             "visible ASCII"
         )
-        failsWith(
-            () => parsePlatformResponse('{"code":0,"info":{"token":7}}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse('{"code":0,"info":{"token":7}}'),
             "not a string"
         )
-        failsWith(
-            () => parsePlatformResponse('{"code":0,"info":{"token":""}}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse('{"code":0,"info":{"token":""}}'),
             "token length"
         )
-        failsWith(
-            () => parsePlatformResponse('{"code":0,"info":{"messageId":-5}}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse(
+                    '{"code":0,"info":{"messageId":-5}}'
+                ),
             "non-negative"
         )
-        failsWith(
-            () => parsePlatformResponse('{"code":0,"info":{"messageId":1.5}}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse(
+                    '{"code":0,"info":{"messageId":1.5}}'
+                ),
             "non-negative"
         )
-        failsWith(
-            () => parsePlatformResponse('{"code":0,"info":{"messageId":1e3}}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse(
+                    '{"code":0,"info":{"messageId":1e3}}'
+                ),
             "plain integer"
         )
-        failsWith(
-            () =>
-                parsePlatformResponse('{"code":0,"info":{"messageId":"12a"}}'),
+        await rejects(
+            async () =>
+                await parsePlatformResponse(
+                    '{"code":0,"info":{"messageId":"12a"}}'
+                ),
             "decimal digits"
         )
-        failsWith(
-            () =>
-                parsePlatformResponse(
+        await rejects(
+            async () =>
+                await parsePlatformResponse(
                     '{"code":0,"x":{"messageId":892687627916247041},"info":{"messageId":892687627916247040}}'
                 ),
             "two different"
         )
     })
-    test("brackets inside strings do not count as depth", () => {
-        expect(jsonDepth('{"a":"[[[[[[[[[[[[[[[[\\"[[[[","b":[1]}', 8)).toBe(2)
-        expect(jsonDepth('{"a":"\\\\","b":{"c":[{}]}}', 8)).toBe(4)
-        const r = parsePlatformResponse(
+    test("a 4 KB body scans without tripping InfiniteLoop", async () => {
+        let s = '{"code":0,"a":[1'
+        while (s.length < 4060) s += ",1"
+        s += '],"info":{"messageId":5}}'
+        const r = await parsePlatformResponse(s)
+        expect(r.messageId).toBe("5")
+        let q = '{"code":0,"m":"'
+        while (q.length < 4060) q += '\\"'
+        const r2 = await parsePlatformResponse(q + '"}')
+        expect(r2.code).toBe(0)
+        let w = '{"code":7,"m":"'
+        while (w.length < 4060) w += "\\\\"
+        expect((await parsePlatformResponse(w + '"}')).code).toBe(7)
+        let m = '{"code":0,"info":{"messageId":1}'
+        while (m.length < 4040) m += ',"messageId":1'
+        expect((await parsePlatformResponse(m + "}")).messageId).toBe("1")
+    })
+    test("brackets inside strings do not count as depth", async () => {
+        expect(
+            await jsonDepth('{"a":"[[[[[[[[[[[[[[[[\\"[[[[","b":[1]}', 8)
+        ).toBe(2)
+        expect(await jsonDepth('{"a":"\\\\","b":{"c":[{}]}}', 8)).toBe(4)
+        const r = await parsePlatformResponse(
             '{"code":0,"message":"[[[[[[[[[[[[[[[[[[[[[[[[[["}'
         )
         expect(r.code).toBe(0)
