@@ -91,6 +91,11 @@ export interface SimOptions {
     echo?: boolean
     /** Limit for dev tools + VM + build + deploy. Default 60 s. */
     bootTimeoutMs?: number
+    /**
+     * While another simulator session holds the ports, keep polling this
+     * long before failing. Default 0: fail at once with a clear message.
+     */
+    waitForPortsMs?: number
 }
 
 export interface SimSession {
@@ -163,7 +168,17 @@ export function settingsToEnv(settings: Record<string, string>): string {
 
 /** Process groups started by this module and not yet reaped. */
 const liveGroups = new Set<number>()
+/** Temporary project directories of sessions not yet stopped. */
+const liveDirs = new Set<string>()
+
+function cleanupNow() {
+    for (const pid of liveGroups) killGroup(pid, "SIGKILL")
+    liveGroups.clear()
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true })
+    liveDirs.clear()
+}
 let activeSession: SimSession | undefined
+let starting = false
 let hooksInstalled = false
 
 function killGroup(pid: number, signal: NodeJS.Signals) {
@@ -173,8 +188,7 @@ function killGroup(pid: number, signal: NodeJS.Signals) {
 }
 
 function onSignal(signal: NodeJS.Signals) {
-    for (const pid of liveGroups) killGroup(pid, "SIGKILL")
-    liveGroups.clear()
+    cleanupNow()
     // keep the default behaviour (exit) when nobody else handles the signal
     if (process.listenerCount(signal) <= 1) {
         process.removeAllListeners(signal)
@@ -185,9 +199,7 @@ function onSignal(signal: NodeJS.Signals) {
 function installHooks() {
     if (hooksInstalled) return
     hooksInstalled = true
-    process.on("exit", () => {
-        for (const pid of liveGroups) killGroup(pid, "SIGKILL")
-    })
+    process.on("exit", cleanupNow)
     for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
         process.on(s, onSignal)
 }
@@ -299,11 +311,19 @@ function makeShadowProject(): string {
  * Throws if another session is running, on compile errors and on timeout.
  */
 export async function startSim(options: SimOptions): Promise<SimSession> {
-    const t0 = Date.now()
-    if (activeSession)
+    if (activeSession || starting)
         throw new Error(
             "DeviceScript simulator: a session is already running in this process; stop it first"
         )
+    starting = true
+    try {
+        return await startSession(options)
+    } finally {
+        starting = false
+    }
+}
+
+async function startSession(options: SimOptions): Promise<SimSession> {
     const entryAbs = resolve(projectRoot, options.entry)
     const entry = relative(projectRoot, entryAbs)
     if (entry.startsWith("..") || isAbsolute(entry))
@@ -312,13 +332,23 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
         )
     if (!existsSync(entryAbs))
         throw new Error(`sim entry ${entryAbs} not found`)
-    let settings = { ...(options.settings ?? {}) }
-    const envText = settingsToEnv(settings) // validate before starting anything
-    await assertSimPortsFree()
+    // validate before starting anything
+    const envText = settingsToEnv(options.settings ?? {})
+    for (const giveUp = Date.now() + (options.waitForPortsMs ?? 0); ;) {
+        try {
+            await assertSimPortsFree()
+            break
+        } catch (e) {
+            if (Date.now() >= giveUp) throw e
+            await sleep(500)
+        }
+    }
 
+    const t0 = Date.now()
     const bootTimeoutMs = options.bootTimeoutMs ?? 60_000
     const deadline = t0 + bootTimeoutMs
     const dir = makeShadowProject()
+    liveDirs.add(dir)
     const flashFile = options.flashFile
         ? resolve(options.flashFile)
         : join(dir, ".devicescript/flash.bin")
@@ -373,7 +403,15 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
                         note("onLine", String(e))
                     }
                     wake()
-                } else note("vm", l)
+                } else {
+                    note("vm", l)
+                    // a runtime panic (e.g. an oversized setting read) leaves
+                    // the process up but the device dead
+                    if (/^(RuntimeError: )?Aborted\(/.test(l) && !vmDeath) {
+                        vmDeath = `device aborted (${l})`
+                        wake()
+                    }
+                }
             }
         )
         p.exited.then(code => {
@@ -410,7 +448,7 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
      * enumerated yet and (up to 3 times) on Jacdac timeouts, which happen
      * now and then right after the VM connects.
      */
-    const build = async (deploy: boolean) => {
+    const build = async (deploy: boolean, deadline: number) => {
         let failures = 0
         for (;;) {
             const left = deadline - Date.now()
@@ -493,6 +531,7 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
         await vm?.stop()
         await devtools?.stop()
         rmSync(dir, { recursive: true, force: true })
+        liveDirs.delete(dir)
         if (activeSession === session) activeSession = undefined
     }
 
@@ -582,10 +621,10 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
                     join(dir, ".env.defaults"),
                     settingsToEnv(newSettings)
                 )
-                settings = { ...newSettings }
             }
             const from = lines.length
-            await build(true)
+            if (vmDeath) throw new Error(`sim: ${vmDeath}; restart() first`)
+            await build(true, Date.now() + bootTimeoutMs)
             const i = await waitForStart(from, 10_000, 500)
             cursor = i < 0 ? from : i
         },
@@ -639,11 +678,11 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
         }
         // 3. compile first: fails fast on errors and leaves the debug info the
         //    VM reads at start-up to resolve stack traces
-        await Promise.race([build(false), devtoolsExit])
+        await Promise.race([build(false, deadline), devtoolsExit])
         // 4. the device, then deploy program + settings over dev tools
         const from = lines.length
         vm = startVm()
-        await Promise.race([build(true), devtoolsExit])
+        await Promise.race([build(true, deadline), devtoolsExit])
         const i = await waitForStart(from, 10_000, 500)
         cursor = i < 0 ? from : i
         ;(session as { bootMs: number }).bootMs = Date.now() - t0

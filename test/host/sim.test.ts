@@ -10,7 +10,6 @@ import {
     existsSync,
     mkdtempSync,
     readFileSync,
-    readlinkSync,
     rmSync,
     statSync,
 } from "node:fs"
@@ -27,22 +26,24 @@ import {
 import { projectRoot } from "../../host/devs.ts"
 
 const work = mkdtempSync(join(tmpdir(), "sim-test-"))
+/** Other tools (bench, e2e) may hold the simulator ports for a while. */
+const waitForPortsMs = 180_000
 after(() => rmSync(work, { recursive: true, force: true }))
 
-/** CLI processes started by host/sim.ts (their cwd is a devs-sim-* directory). */
+/** CLI processes this test process started (host/sim.ts spawns them directly). */
 function devsProcesses(): string[] {
-    const out = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" })
+    const out = execFileSync("ps", ["-eo", "pid,ppid,args"], {
+        encoding: "utf8",
+    })
     return out
         .split("\n")
-        .filter(l => l.includes("devicescript-cli.cjs"))
-        .filter(l => {
-            try {
-                const cwd = readlinkSync(`/proc/${parseInt(l)}/cwd`)
-                return cwd.startsWith(join(tmpdir(), "devs-sim-"))
-            } catch {
-                return false
-            }
-        })
+        .map(l => l.trim().split(/\s+/))
+        .filter(
+            ([, ppid, ...args]) =>
+                +ppid === process.pid &&
+                args.join(" ").includes("devicescript-cli.cjs")
+        )
+        .map(f => f.join(" "))
 }
 
 describe("settingsToEnv", () => {
@@ -64,6 +65,7 @@ describe("sim sessions", () => {
     test("settings are provisioned, survive a reboot, flash keeps program state", async () => {
         const flashFile = join(work, "settings.bin")
         const sim = await startSim({
+            waitForPortsMs,
             entry: "test/fixtures/sim-settings.ts",
             settings: { DEVICE_NAME: "dev#1 007", DEVICE_SECRET: "0123" },
             flashFile,
@@ -120,6 +122,7 @@ describe("sim sessions", () => {
         // deploy restarts it, depending on timing, like a real board; the
         // line cursor starts at the deployed run either way.
         const again = await startSim({
+            waitForPortsMs,
             entry: "test/fixtures/sim-settings.ts",
             settings: { DEVICE_NAME: "dev3", DEVICE_SECRET: "s" },
             flashFile,
@@ -141,6 +144,7 @@ describe("sim sessions", () => {
 
         // clearFlash: an erased board
         const fresh = await startSim({
+            waitForPortsMs,
             entry: "test/fixtures/sim-settings.ts",
             flashFile,
             clearFlash: true,
@@ -155,7 +159,10 @@ describe("sim sessions", () => {
 
     test("the repository's own .env files are neither read nor written", async () => {
         // the shadow project never links .env*; check the listing
-        const sim = await startSim({ entry: "test/fixtures/sim-settings.ts" })
+        const sim = await startSim({
+            entry: "test/fixtures/sim-settings.ts",
+            waitForPortsMs,
+        })
         try {
             const env = readFileSync(join(sim.dir, ".env.defaults"), "utf8")
             assert.equal(env, "")
@@ -169,30 +176,38 @@ describe("sim sessions", () => {
     })
 
     test("a busy simulator port fails with a clear message", async () => {
+        // (if another tool holds the ports right now, they are busy anyway)
         const blocker = createNetServer()
-        await new Promise<void>(r =>
+        await new Promise<void>(r => {
+            blocker.once("error", () => r())
             blocker.listen(SIM_PORTS[1], "127.0.0.1", r)
-        )
+        })
         try {
             await assert.rejects(
                 assertSimPortsFree(),
-                /port 8082 .* busy.*one simulator session/s
+                /port 808\d .* busy.*one simulator session/s
             )
             await assert.rejects(
                 startSim({ entry: "test/fixtures/sim-settings.ts" }),
-                /port 8082 .* busy/s
+                /port 808\d .* busy/s
             )
         } finally {
-            await new Promise(r => blocker.close(r))
+            if (blocker.listening) await new Promise(r => blocker.close(r))
         }
         assert.deepEqual(devsProcesses(), [])
     })
 
     test("a second session in the same process is refused", async () => {
-        const sim = await startSim({ entry: "test/fixtures/sim-settings.ts" })
+        const sim = await startSim({
+            entry: "test/fixtures/sim-settings.ts",
+            waitForPortsMs,
+        })
         try {
             await assert.rejects(
-                startSim({ entry: "test/fixtures/sim-settings.ts" }),
+                startSim({
+                    entry: "test/fixtures/sim-settings.ts",
+                    waitForPortsMs,
+                }),
                 /already running/
             )
             // line helpers: follow() sees new lines, waitForLine times out
@@ -209,9 +224,27 @@ describe("sim sessions", () => {
         }
     })
 
+    test("a runtime abort (oversized setting read) makes waits fail at once", async () => {
+        const sim = await startSim({
+            entry: "test/fixtures/sim-abort.ts",
+            waitForPortsMs,
+        })
+        try {
+            await sim.waitForLine(/^abort: written/)
+            const t = Date.now()
+            await assert.rejects(
+                sim.waitForLine(/^abort: read/, 20_000),
+                /device aborted/
+            )
+            assert.ok(Date.now() - t < 10_000)
+        } finally {
+            await sim.stop()
+        }
+    })
+
     test("compile errors are reported and leave nothing running", async () => {
         await assert.rejects(
-            startSim({ entry: "test/fixtures/sim-broken.ts" }),
+            startSim({ entry: "test/fixtures/sim-broken.ts", waitForPortsMs }),
             /build of test\/fixtures\/sim-broken.ts failed/
         )
         assert.deepEqual(devsProcesses(), [])
@@ -311,6 +344,7 @@ describe("sim TLS", () => {
 
     test("NODE_EXTRA_CA_CERTS trusts the test CA; a certificate from another CA is refused", async () => {
         const sim = await startSim({
+            waitForPortsMs,
             entry: "test/fixtures/sim-tls.ts",
             settings: { TLS_GOOD: port(good), TLS_BAD: port(bad) },
             env: { NODE_EXTRA_CA_CERTS: caFile },
@@ -332,6 +366,7 @@ describe("sim TLS", () => {
 
     test("without NODE_EXTRA_CA_CERTS the test CA is not trusted", async () => {
         const sim = await startSim({
+            waitForPortsMs,
             entry: "test/fixtures/sim-tls.ts",
             settings: { TLS_GOOD: port(good), TLS_BAD: port(bad) },
             env: { NODE_EXTRA_CA_CERTS: "" },
