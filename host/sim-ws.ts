@@ -12,7 +12,7 @@ import type { Socket } from "node:net"
 export interface MiniWebSocket {
     /** Sends one text message. */
     send(text: string): void
-    /** Closes the TCP connection. */
+    /** Sends a normal close frame and ends the connection. */
     close(): void
 }
 
@@ -127,7 +127,10 @@ export function connectWebSocket(
             })
             resolve({
                 send: text => write(1, Buffer.from(text, "utf8")),
-                close: () => socket.destroy(),
+                close: () => {
+                    write(8, Buffer.from([0x03, 0xe8])) // 1000: normal
+                    socket.end()
+                },
             })
         })
         req.end()

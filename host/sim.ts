@@ -60,8 +60,9 @@ export const SIM_PORTS = [8081, 8082, 8083] as const
 /** Longest setting key the runtime accepts (`@devicescript/settings`). */
 export const MAX_SETTING_KEY = 13
 /**
- * Largest `key + 1 + JSON(value)` in bytes that is stored intact. Larger
- * values are cut by the Jacdac packet limit on the way to the device.
+ * Largest `key + 1 + JSON(value)` in bytes a setting may have. One byte more
+ * deploys without any error, but reading it back aborts the VM (the Jacdac
+ * reply does not fit a packet): measured 232 reads fine, 233 aborts.
  */
 export const MAX_SETTING_BYTES = 232
 
@@ -72,7 +73,10 @@ export interface SimOptions {
      * Device settings, key → string value, deployed by dev tools like on a
      * real board and read on the device with `readSetting(key)` (a string).
      * Settings are only ever added or overwritten, never deleted: keys
-     * stored in flash by an earlier deploy or by the program stay.
+     * stored in flash by an earlier deploy or by the program stay. Any
+     * string works (including `#`, quotes, newlines, "123"); keys are
+     * `[A-Za-z0-9_]`, at most 13 long; WIFI_SSID/WIFI_PWD are refused (dev
+     * tools sends those to the Wi-Fi service, not to settings).
      */
     settings?: Record<string, string>
     /**
@@ -105,13 +109,14 @@ export interface SimSession {
     readonly flashFile: string
     /** Every device line since `startSim`, in order. */
     readonly lines: readonly string[]
-    /** Milliseconds `startSim` took until the deploy was acknowledged. */
+    /** Milliseconds `startSim` took until the deployed program started. */
     readonly bootMs: number
     /**
      * Waits for the next device line matching `re`, searching from a cursor
      * that starts at the current boot and moves past each match, so
      * successive calls expect lines in order. Rejects on timeout (default
-     * 30 s) or when the device process dies, quoting the recent lines.
+     * 30 s), when the device process dies or the runtime aborts, and when
+     * the session stops, quoting the recent device and tool output.
      */
     waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
     /** Device lines from now on, until the session stops. */
@@ -141,6 +146,8 @@ export function settingsToEnv(settings: Record<string, string>): string {
             throw new RangeError(
                 `setting key ${JSON.stringify(key)}: use [A-Za-z0-9_]`
             )
+        if (key === "WIFI_SSID" || key === "WIFI_PWD")
+            throw new RangeError(`setting ${key}: not stored as a setting`)
         if (key.length > MAX_SETTING_KEY)
             throw new RangeError(
                 `setting key ${key}: at most ${MAX_SETTING_KEY} characters`
@@ -170,16 +177,17 @@ export function settingsToEnv(settings: Record<string, string>): string {
 const liveGroups = new Set<number>()
 /** Temporary project directories of sessions not yet stopped. */
 const liveDirs = new Set<string>()
+let activeSession: SimSession | undefined
+let starting = false
+let hooksInstalled = false
 
+/** Synchronous last-resort cleanup (process exit, signals). */
 function cleanupNow() {
     for (const pid of liveGroups) killGroup(pid, "SIGKILL")
     liveGroups.clear()
     for (const d of liveDirs) rmSync(d, { recursive: true, force: true })
     liveDirs.clear()
 }
-let activeSession: SimSession | undefined
-let starting = false
-let hooksInstalled = false
 
 function killGroup(pid: number, signal: NodeJS.Signals) {
     try {
@@ -218,7 +226,6 @@ const parentGuard =
 interface CliProcess {
     child: ChildProcess
     exited: Promise<number | null>
-    exitCode: () => number | null | undefined
     stop(): Promise<void>
 }
 
@@ -251,7 +258,6 @@ function startCli(
     return {
         child,
         exited,
-        exitCode: () => code,
         async stop() {
             if (code === undefined) {
                 killGroup(pid, "SIGTERM")
