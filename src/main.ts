@@ -1,3 +1,47 @@
+/**
+ * Firmware entry: reads the configuration from device settings, starts the
+ * sensors, and reports readings to the platform's HTTPS device channel.
+ */
 import * as ds from "@devicescript/core"
+import { ChannelClient } from "./channel/client"
+import { TokenStore } from "./channel/token-store"
+import { Config, readConfig } from "./config"
+import { HttpClient } from "./http/client"
+import { Reporter } from "./reporter"
+import { readSensors, startSensors } from "./sensors"
+import { WallClock } from "./time"
 
-console.log("hello")
+/** How often a device with bad settings reads them again. */
+const CONFIG_RETRY_MS = 30000
+
+/** Waits until the settings make a valid configuration (never crash-loops). */
+async function waitForConfig(): Promise<Config> {
+    for (;;) {
+        const r = await readConfig()
+        if (r.config) return r.config
+        console.log(
+            `config: waiting for valid settings, reading them again in ${CONFIG_RETRY_MS / 1000} s`
+        )
+        await ds.sleep(CONFIG_RETRY_MS)
+    }
+}
+
+async function main() {
+    const config = await waitForConfig()
+    const sensors = await startSensors()
+    const clock = new WallClock()
+    const http = new HttpClient({ host: config.host, port: config.port })
+    const tokens = new TokenStore(
+        `${config.productKey}/${config.deviceName}@${config.host}`
+    )
+    const channel = new ChannelClient(config, http, tokens, clock)
+    const reporter = new Reporter(
+        config,
+        channel,
+        clock,
+        async () => await readSensors(sensors)
+    )
+    await reporter.run()
+}
+
+await main()

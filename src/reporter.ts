@@ -1,0 +1,163 @@
+import * as ds from "@devicescript/core"
+import { Backoff } from "./backoff"
+import { ChannelClient, ChannelError } from "./channel/client"
+import { PayloadFormat } from "./config"
+import { alinkPayload, plainPayload, ReadingValue } from "./payload"
+import { BoundedQueue } from "./queue"
+import { WallClock } from "./time"
+
+/** A reading waiting to be sent. */
+export interface QueuedReading {
+    /** `ds.millis()` when it was taken; turned into wall time when sent. */
+    takenAt: number
+    values: Record<string, ReadingValue>
+}
+
+/** First retry delay ceiling after a failure. */
+export const BACKOFF_BASE_MS = 1000
+
+/**
+ * Longest retry delay: a few report periods (there is no point in waiting
+ * much longer than readings take to pile up), between 10 s and 5 min.
+ */
+export function backoffCap(periodMs: number): number {
+    return Math.min(300000, Math.max(10000, 4 * periodMs))
+}
+
+/**
+ * Request body for one reading. Plain JSON carries `ts` (wall time, when
+ * known), `seq` (the reading's number since boot) and, after readings were
+ * dropped for lack of room, the cumulative `dropped` count; Alink puts the
+ * values in `params` with `seq` as the message `id`.
+ */
+export function readingBody(
+    format: PayloadFormat,
+    values: Record<string, ReadingValue>,
+    time: number,
+    seq: number,
+    dropped: number
+): string {
+    if (format === "alink") return alinkPayload(seq, { time, values })
+    const all: Record<string, ReadingValue> = { seq }
+    for (const k of Object.keys(values)) all[k] = values[k]
+    if (dropped > 0) all["dropped"] = dropped
+    return plainPayload({ time, values: all })
+}
+
+export interface ReporterOptions {
+    topic: string
+    format: PayloadFormat
+    periodMs: number
+    bufferSize: number
+}
+
+/**
+ * Takes one reading per period and sends the queued readings oldest first,
+ * one request at a time (reports never overlap). Failures that may pass
+ * (network, throttling, 5xx, auth) keep the reading and wait with
+ * exponential backoff and full jitter; a reading the platform refuses as
+ * such is dropped and counted. When the queue is full the oldest reading
+ * is dropped and counted.
+ */
+export class Reporter {
+    readonly queue: BoundedQueue<QueuedReading>
+    readonly backoff: Backoff
+    /** Readings the platform accepted since boot. */
+    accepted = 0
+    /** Readings the platform refused for good since boot. */
+    refused = 0
+    private nextSeq = 1
+
+    constructor(
+        readonly options: ReporterOptions,
+        readonly channel: ChannelClient,
+        readonly clock: WallClock,
+        readonly sample: () => Promise<Record<string, ReadingValue>>
+    ) {
+        this.queue = new BoundedQueue<QueuedReading>(options.bufferSize)
+        this.backoff = new Backoff(
+            BACKOFF_BASE_MS,
+            backoffCap(options.periodMs)
+        )
+    }
+
+    /** Takes one reading into the queue. */
+    async takeReading() {
+        const takenAt = ds.millis()
+        const values = await this.sample()
+        if (this.queue.push({ takenAt, values }))
+            console.warn(
+                `report: queue full, dropped the oldest reading (${this.queue.dropped} dropped since boot)`
+            )
+    }
+
+    /**
+     * Sends the oldest queued reading.
+     * @returns false when it should be retried later
+     */
+    async sendOldest(): Promise<boolean> {
+        const r = this.queue.peek()
+        const seq = this.nextSeq
+        let body = ""
+        try {
+            // a first authentication tells the time, so the reading has it
+            if (!this.clock.synced()) await this.channel.ensureToken()
+            const time = this.clock.synced() ? this.clock.now(r.takenAt) : NaN
+            body = readingBody(
+                this.options.format,
+                r.values,
+                time,
+                seq,
+                this.queue.dropped
+            )
+            const messageId = await this.channel.publish(
+                this.options.topic,
+                body
+            )
+            this.queue.shift()
+            this.nextSeq++
+            this.accepted++
+            console.log(
+                `report: accepted messageId=${messageId} queued=${this.queue.size()} body=${body}`
+            )
+            return true
+        } catch (e) {
+            const err = e as ChannelError
+            if (err.outcome === "fatal" && err.stage === "publish") {
+                this.queue.shift()
+                this.nextSeq++
+                this.refused++
+                console.warn(`report: refused, reading dropped: ${err.message}`)
+                return true
+            }
+            console.warn(`report: not sent (${err.message}); will retry`)
+            return false
+        }
+    }
+
+    /** Runs forever. */
+    async run() {
+        const period = this.options.periodMs
+        let nextReading = ds.millis()
+        let retryAt = 0
+        for (;;) {
+            if (ds.millis() >= nextReading) {
+                await this.takeReading()
+                nextReading += period
+                // after a long stall, carry on from now rather than catch up
+                if (nextReading <= ds.millis())
+                    nextReading = ds.millis() + period
+            }
+            if (this.queue.size() > 0 && ds.millis() >= retryAt) {
+                if (await this.sendOldest()) {
+                    this.backoff.reset()
+                    retryAt = 0
+                } else retryAt = ds.millis() + this.backoff.next()
+                continue
+            }
+            let wake = nextReading
+            if (this.queue.size() > 0 && retryAt < wake) wake = retryAt
+            await ds.sleep(Math.max(1, wake - ds.millis()))
+        }
+    }
+}
