@@ -1,0 +1,117 @@
+/**
+ * Shared pieces of the end-to-end tests: the real firmware bytecode in the
+ * DeviceScript simulator, provisioned through settings, against the platform
+ * emulator over TLS verified with the emulator's CA.
+ */
+import assert from "node:assert/strict"
+import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import { startSim, type SimOptions, type SimSession } from "../../host/sim.ts"
+
+export const DEVICE = {
+    productKey: "a1E2eProd01",
+    deviceName: "e2e-device-1",
+    deviceSecret: "e2eSecret0123456789abcdef0123456",
+}
+
+/** Other tools (bench, other tests) may hold the simulator ports for a while. */
+export const WAIT_FOR_PORTS_MS = 180_000
+
+/** Settings that point the device at `platform`; `extra` overrides. */
+export function deviceSettings(
+    platform: Platform,
+    extra: Record<string, string> = {}
+): Record<string, string> {
+    return {
+        PRODUCT_KEY: DEVICE.productKey,
+        DEVICE_NAME: DEVICE.deviceName,
+        DEVICE_SECRET: DEVICE.deviceSecret,
+        HOST: "127.0.0.1",
+        PORT: String(platform.port),
+        PERIOD_MS: "1000",
+        ...extra,
+    }
+}
+
+export async function startTestPlatform(
+    options: Parameters<typeof startPlatform>[0] = {}
+) {
+    return await startPlatform({
+        devices: [DEVICE],
+        adminPort: false,
+        ...options,
+    })
+}
+
+/** The firmware in the simulator, trusting the platform's CA. */
+export async function startDevice(
+    platform: Platform,
+    settings: Record<string, string>,
+    options: Partial<SimOptions> = {}
+): Promise<SimSession> {
+    return await startSim({
+        entry: "src/main.ts",
+        settings,
+        env: { NODE_EXTRA_CA_CERTS: platform.caFile },
+        waitForPortsMs: WAIT_FOR_PORTS_MS,
+        echo: !!process.env.E2E_ECHO,
+        ...options,
+    })
+}
+
+/** Polls `cond` every 100 ms; fails with `what` after `timeoutMs`. */
+export async function waitUntil(
+    cond: () => boolean,
+    timeoutMs: number,
+    what: string,
+    sim?: SimSession
+) {
+    const end = Date.now() + timeoutMs
+    while (!cond()) {
+        if (Date.now() > end) {
+            const recent = sim
+                ? `\nrecent device lines:\n${sim.lines.slice(-20).join("\n")}`
+                : ""
+            assert.fail(
+                `timed out after ${timeoutMs} ms waiting for ${what}${recent}`
+            )
+        }
+        await new Promise(r => setTimeout(r, 100))
+    }
+}
+
+/** A reading as the platform received it. */
+export interface ReceivedReading {
+    topic: string
+    messageId: string
+    body: any
+}
+
+/** Every accepted message, its body parsed as JSON. */
+export function received(platform: Platform): ReceivedReading[] {
+    return platform.messages().map(m => ({
+        topic: m.topic,
+        messageId: m.messageId,
+        body: JSON.parse(m.body.toString("utf8")),
+    }))
+}
+
+/** Waits until the platform holds `n` more messages than `from`. */
+export async function waitForReadings(
+    platform: Platform,
+    n: number,
+    timeoutMs: number,
+    sim?: SimSession
+) {
+    const target = platform.messages().length + n
+    await waitUntil(
+        () => platform.messages().length >= target,
+        timeoutMs,
+        `${n} more accepted readings`,
+        sim
+    )
+}
+
+/** Successful `/auth` calls so far. */
+export function successfulAuths(platform: Platform) {
+    return platform.auths().filter(a => a.code === 0)
+}
