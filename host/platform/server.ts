@@ -387,7 +387,10 @@ export class Channel {
             `/${t.productKey}/${t.deviceName}/`,
             `/sys/${t.productKey}/${t.deviceName}/`,
         ]
+        // the firmware version report (Alibaba SDKs' OTA inform topic) has no suffix
+        const inform = `/ota/device/inform/${t.productKey}/${t.deviceName}`
         if (
+            topic !== inform &&
             !own.some(pre => topic.startsWith(pre) && topic.length > pre.length)
         )
             return done(10001, `topic ${topic} does not belong to ${who}`)

@@ -160,6 +160,7 @@ test("the topic must belong to the authenticated device", async () => {
         own,
         `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`,
         `/${dev.productKey}/${dev.deviceName}/a/b/c`,
+        `/ota/device/inform/${dev.productKey}/${dev.deviceName}`,
     ]
     for (const topic of ok)
         assert.equal((await publish(p, topic, token, "x")).json.code, 0, topic)
@@ -172,6 +173,11 @@ test("the topic must belong to the authenticated device", async () => {
         `/${dev.productKey}/${dev.deviceName}x/user/update`,
         "/",
         `//${dev.productKey}/${dev.deviceName}/user/update`,
+        `/ota/device/inform/${dev2.productKey}/${dev2.deviceName}`,
+        `/ota/device/inform/${dev.productKey}/${dev.deviceName}/`,
+        `/ota/device/inform/${dev.productKey}/${dev.deviceName}/x`,
+        `/ota/device/inform/${dev.productKey}`,
+        `/ota/device/inform/otherPK/${dev.deviceName}`,
     ]
     const before = p.messages().length
     for (const topic of refused) {
