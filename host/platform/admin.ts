@@ -61,6 +61,7 @@ async function route(p: Platform, req: http.IncomingMessage) {
                     "POST /remove-device",
                     "GET /auths",
                     "GET /messages",
+                    "GET /informs",
                     "GET /requests",
                     "GET /stats",
                     "GET /faults",
@@ -88,6 +89,11 @@ async function route(p: Platform, req: http.IncomingMessage) {
             return since(p.auths(), u.searchParams)
         case "GET /messages":
             return since(p.messages(), u.searchParams).map(m => {
+                const { body, ...rest } = m
+                return rest
+            })
+        case "GET /informs":
+            return since(p.informs(), u.searchParams).map(m => {
                 const { body, ...rest } = m
                 return rest
             })

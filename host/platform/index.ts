@@ -94,6 +94,8 @@ export interface Platform {
     auths(): AuthRecord[]
     /** GET /messages: every accepted message, oldest first (`body` only here) */
     messages(): (MessageView & { body: Buffer })[]
+    /** GET /informs: every accepted version report (`/ota/device/inform/PK/DN`), oldest first; not in `messages` */
+    informs(): (MessageView & { body: Buffer })[]
     /** GET /requests: every channel request and what happened to it */
     requests(): RequestRecord[]
     /** GET /stats */
@@ -155,6 +157,8 @@ export async function startPlatform(
         auths: () => st.auths.map(a => ({ ...a })),
         messages: () =>
             st.messages.map(m => ({ ...messageView(m), body: m.body })),
+        informs: () =>
+            st.informs.map(m => ({ ...messageView(m), body: m.body })),
         requests: () => st.requests.map(r => ({ ...r })),
         stats: () => structuredClone(st.stats),
         faults: () => faultsView(st.faults),

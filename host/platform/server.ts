@@ -404,8 +404,10 @@ export class Channel {
             return done(30001, "injected publish error")
         }
         const messageId = st.nextMessageId()
-        st.stats.messages++
-        st.push(st.messages, {
+        // the platform consumes a version report (it updates the device's
+        // firmware version); it is not device data, so it is kept apart
+        if (topic !== inform) st.stats.messages++
+        st.push(topic === inform ? st.informs : st.messages, {
             seq: st.nextSeq(),
             time: new Date(st.now()).toISOString(),
             connection,

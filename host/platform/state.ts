@@ -135,6 +135,8 @@ export class PlatformState {
     faults: Faults = { latencyMs: 0 }
     auths: AuthRecord[] = []
     messages: MessageRecord[] = []
+    /** version reports (`/ota/device/inform/PK/DN`), kept apart from messages */
+    informs: MessageRecord[] = []
     requests: RequestRecord[] = []
     stats: Stats = emptyStats()
     clockOffsetMs = 0
@@ -209,6 +211,7 @@ export class PlatformState {
     reset(opts: { tokens?: boolean } = {}) {
         this.auths = []
         this.messages = []
+        this.informs = []
         this.requests = []
         this.stats = emptyStats()
         this.faults = { latencyMs: 0 }

@@ -188,6 +188,22 @@ test("the topic must belong to the authenticated device", async () => {
     assert.equal(p.messages().length, before)
 })
 
+test("a version report is kept apart from the device's messages", async () => {
+    const topic = `/ota/device/inform/${dev.productKey}/${dev.deviceName}`
+    const body = '{"id":"1","params":{"version":"v0.1.1"}}'
+    const messagesBefore = p.messages().length
+    const informsBefore = p.informs().length
+    const r = await publish(p, topic, token, body)
+    assert.equal(r.json.code, 0)
+    assert.match(String(r.json.info.messageId), /^\d+$/)
+    assert.equal(p.messages().length, messagesBefore)
+    const informs = p.informs().slice(informsBefore)
+    assert.equal(informs.length, 1)
+    assert.equal(informs[0].topic, topic)
+    assert.equal(informs[0].deviceName, dev.deviceName)
+    assert.equal(informs[0].body.toString("utf8"), body)
+})
+
 test("header names are case-insensitive (Password, PASSWORD)", async () => {
     for (const name of ["password", "Password", "PASSWORD", "pAsSwOrD"]) {
         const r = await request(p, `/topic${own}`, {
