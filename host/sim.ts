@@ -43,6 +43,7 @@ import {
     mkdirSync,
     mkdtempSync,
     readdirSync,
+    readFileSync,
     rmSync,
     symlinkSync,
     writeFileSync,
@@ -311,6 +312,57 @@ function makeShadowProject(): string {
 
 // ---------------------------------------------------------------------------
 
+/** Held by the process running a session, machine-wide (the ports are). */
+const LOCK_DIR = join(tmpdir(), "devs-sim-session.lock")
+
+function lockHolderAlive(): boolean {
+    try {
+        const pid = +readFileSync(join(LOCK_DIR, "pid"), "utf8")
+        if (!(pid > 0)) return false
+        process.kill(pid, 0)
+        return true
+    } catch (e) {
+        // EPERM: alive but not ours; anything else: gone or unreadable
+        return (e as NodeJS.ErrnoException).code === "EPERM"
+    }
+}
+
+/**
+ * Takes the machine-wide simulator lock (an atomic mkdir), waiting up to
+ * `waitMs` for another process's session to end; a lock left by a dead
+ * process is taken over. Checking the ports alone races: two processes can
+ * both see them free.
+ */
+async function acquireSimLock(waitMs: number): Promise<() => void> {
+    const giveUp = Date.now() + waitMs
+    for (;;) {
+        try {
+            mkdirSync(LOCK_DIR)
+            writeFileSync(join(LOCK_DIR, "pid"), String(process.pid))
+            let held = true
+            return () => {
+                if (held) rmSync(LOCK_DIR, { recursive: true, force: true })
+                held = false
+            }
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
+        }
+        // give a new holder time to write its pid before judging it dead
+        if (!lockHolderAlive()) {
+            await sleep(200)
+            if (!lockHolderAlive()) {
+                rmSync(LOCK_DIR, { recursive: true, force: true })
+                continue
+            }
+        }
+        if (Date.now() >= giveUp)
+            throw new Error(
+                `DeviceScript simulator: another process runs a simulator session (lock ${LOCK_DIR}); only one can run on a machine`
+            )
+        await sleep(500)
+    }
+}
+
 /**
  * Starts dev tools and a simulated device, builds `entry`, deploys it with
  * `settings`, and resolves once the program has started on the device.
@@ -322,8 +374,20 @@ export async function startSim(options: SimOptions): Promise<SimSession> {
             "DeviceScript simulator: a session is already running in this process; stop it first"
         )
     starting = true
+    let release = () => {}
     try {
-        return await startSession(options)
+        release = await acquireSimLock(options.waitForPortsMs ?? 0)
+        const session = await startSession(options)
+        const stop = session.stop
+        session.stop = async () => {
+            await stop()
+            release()
+        }
+        session[Symbol.asyncDispose] = session.stop
+        return session
+    } catch (e) {
+        release()
+        throw e
     } finally {
         starting = false
     }

@@ -8,6 +8,8 @@ import { WallClock } from "./time"
 
 /** A reading waiting to be sent. */
 export interface QueuedReading {
+    /** Number of the reading since boot (gaps show dropped readings). */
+    seq: number
     /** `ds.millis()` when it was taken; turned into wall time when sent. */
     takenAt: number
     values: Record<string, ReadingValue>
@@ -84,8 +86,9 @@ export class Reporter {
     /** Takes one reading into the queue. */
     async takeReading() {
         const takenAt = ds.millis()
+        const seq = this.nextSeq++
         const values = await this.sample()
-        if (this.queue.push({ takenAt, values }))
+        if (this.queue.push({ seq, takenAt, values }))
             console.warn(
                 `report: queue full, dropped the oldest reading (${this.queue.dropped} dropped since boot)`
             )
@@ -97,7 +100,6 @@ export class Reporter {
      */
     async sendOldest(): Promise<boolean> {
         const r = this.queue.peek()
-        const seq = this.nextSeq
         let body = ""
         try {
             // a first authentication tells the time, so the reading has it
@@ -107,7 +109,7 @@ export class Reporter {
                 this.options.format,
                 r.values,
                 time,
-                seq,
+                r.seq,
                 this.queue.dropped
             )
             const messageId = await this.channel.publish(
@@ -115,7 +117,6 @@ export class Reporter {
                 body
             )
             this.queue.shift()
-            this.nextSeq++
             this.accepted++
             console.log(
                 `report: accepted messageId=${messageId} queued=${this.queue.size()} body=${body}`
@@ -125,7 +126,6 @@ export class Reporter {
             const err = e as ChannelError
             if (err.outcome === "fatal" && err.stage === "publish") {
                 this.queue.shift()
-                this.nextSeq++
                 this.refused++
                 console.warn(`report: refused, reading dropped: ${err.message}`)
                 return true

@@ -86,25 +86,35 @@ export interface ReceivedReading {
     body: any
 }
 
-/** Every accepted message, its body parsed as JSON. */
+/** Every accepted reading (not the version report), its body parsed as JSON. */
 export function received(platform: Platform): ReceivedReading[] {
-    return platform.messages().map(m => ({
+    return readingMessages(platform).map(m => ({
         topic: m.topic,
         messageId: m.messageId,
         body: JSON.parse(m.body.toString("utf8")),
     }))
 }
 
-/** Waits until the platform holds `n` more messages than `from`. */
+/** Accepted messages that carry readings: every topic but `/ota/...`. */
+function readingMessages(platform: Platform) {
+    return platform.messages().filter(m => !m.topic.startsWith("/ota/"))
+}
+
+/** How many readings the platform has accepted so far. */
+export function readingCount(platform: Platform) {
+    return readingMessages(platform).length
+}
+
+/** Waits until the platform has accepted `n` more readings. */
 export async function waitForReadings(
     platform: Platform,
     n: number,
     timeoutMs: number,
     sim?: SimSession
 ) {
-    const target = platform.messages().length + n
+    const target = readingCount(platform) + n
     await waitUntil(
-        () => platform.messages().length >= target,
+        () => readingCount(platform) >= target,
         timeoutMs,
         `${n} more accepted readings`,
         sim

@@ -10,6 +10,7 @@ import type { SimSession } from "../../host/sim.ts"
 import {
     DEVICE,
     deviceSettings,
+    readingCount,
     received,
     startDevice,
     startTestPlatform,
