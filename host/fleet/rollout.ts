@@ -1,0 +1,277 @@
+/**
+ * Which version each device should run: the rollouts (assignments of a
+ * version to a device, a group, a share of the fleet, or all of it) and the
+ * operations on them. Pure logic over a {@link FleetStore}.
+ *
+ * The newest rollout that covers a device decides its version, except:
+ * a rolled-back rollout counts for nothing, and a stopped one only keeps
+ * the devices that already run it (it deploys to no one else).
+ */
+import { createHash } from "node:crypto"
+import type { DeviceRecord, FleetStore, Rollout, Scope } from "./storage.ts"
+
+/** Stable per-device order for a version's canary (same order when widened). */
+export function canaryRank(version: string, deviceId: string): string {
+    return createHash("sha256").update(`${version}\0${deviceId}`).digest("hex")
+}
+
+/**
+ * Devices a percentage covers: the first ceil(p% of the fleet) in the
+ * version's canary order, so a canary covers exactly that part and
+ * widening it keeps everyone already in.
+ */
+export function percentMembers(
+    version: string,
+    percent: number,
+    deviceIds: string[]
+): Set<string> {
+    const n = Math.ceil(
+        (Math.min(100, Math.max(0, percent)) * deviceIds.length) / 100
+    )
+    const order = [...deviceIds].sort((a, b) =>
+        canaryRank(version, a) < canaryRank(version, b) ? -1 : 1
+    )
+    return new Set(order.slice(0, n))
+}
+
+/** Whether `scope` (of a rollout of `version`) covers `device`. */
+export function covers(
+    r: Pick<Rollout, "scope" | "version">,
+    device: DeviceRecord,
+    allIds: string[]
+): boolean {
+    const s = r.scope
+    switch (s.kind) {
+        case "all":
+            return true
+        case "device":
+            return device.id === s.value
+        case "group":
+            return device.groups.includes(s.value)
+        case "percent":
+            return percentMembers(r.version, s.value, allIds).has(device.id)
+    }
+}
+
+/** The version a device should run and the rollout that says so. */
+export interface Desired {
+    version: string
+    hash: string
+    rolloutId: number
+}
+
+/**
+ * The version `deviceId` should run, or undefined when no rollout covers it
+ * (the service then leaves it alone).
+ */
+export function desiredFor(
+    store: FleetStore,
+    deviceId: string,
+    opts: { exclude?: number } = {}
+): Desired | undefined {
+    const device = store.device(deviceId)
+    if (!device) return undefined
+    const allIds = store.devices().map(d => d.id)
+    const current = store.state(deviceId).currentHash
+    const rollouts = store.rollouts()
+    for (let i = rollouts.length - 1; i >= 0; i--) {
+        const r = rollouts[i]
+        if (r.id === opts.exclude || r.status === "rolled-back") continue
+        if (!covers(r, device, allIds)) continue
+        const v = store.versionByName(r.version)
+        if (!v) continue
+        if (r.status === "stopped" && v.hash !== current) continue
+        return { version: v.name, hash: v.hash, rolloutId: r.id }
+    }
+    return undefined
+}
+
+/** Parses `device:ID`, `group:NAME`, `percent:N` / `N%`, `all`. */
+export function parseScope(s: string): Scope {
+    if (s === "all") return { kind: "all" }
+    const pm = /^(?:percent:)?(\d+(?:\.\d+)?)%?$/.exec(s)
+    if (pm && (s.endsWith("%") || s.startsWith("percent:"))) {
+        const value = Number(pm[1])
+        if (!(value > 0 && value <= 100))
+            throw new RangeError("percent: 0 < p <= 100")
+        return { kind: "percent", value }
+    }
+    const m = /^(device|group):(.+)$/.exec(s)
+    if (m) return { kind: m[1] as "device" | "group", value: m[2] }
+    throw new RangeError(
+        `scope ${JSON.stringify(s)}: use device:ID, group:NAME, N% or all`
+    )
+}
+
+/** Human form of a scope. */
+export function scopeText(s: Scope): string {
+    return s.kind === "all"
+        ? "all"
+        : s.kind === "percent"
+          ? `${s.value}%`
+          : `${s.kind}:${s.value}`
+}
+
+/** Assigns a published version to a scope: a new active rollout. */
+export function assign(
+    store: FleetStore,
+    version: string,
+    scope: Scope,
+    now = Date.now()
+): Rollout {
+    if (!store.versionByName(version))
+        throw new RangeError(`no published version ${version}`)
+    if (scope.kind === "device" && !store.device(scope.value))
+        throw new RangeError(`no device ${scope.value}`)
+    if (
+        scope.kind === "group" &&
+        !store.devices().some(d => d.groups.includes(scope.value))
+    )
+        throw new RangeError(`no device is in group ${scope.value}`)
+    return store.addRollout({
+        version,
+        scope,
+        status: "active",
+        createdAt: now,
+        updatedAt: now,
+        reason: "",
+    })
+}
+
+/** The newest rollout that is not rolled back (optionally only active ones). */
+export function latestRollout(
+    store: FleetStore,
+    activeOnly = false
+): Rollout | undefined {
+    const rs = store
+        .rollouts()
+        .filter(
+            r =>
+                r.status !== "rolled-back" &&
+                (!activeOnly || r.status === "active")
+        )
+    return rs[rs.length - 1]
+}
+
+function pick(store: FleetStore, id?: number): Rollout {
+    const r =
+        id === undefined
+            ? latestRollout(store)
+            : store.rollouts().find(x => x.id === id)
+    if (!r)
+        throw new RangeError(
+            id === undefined ? "no rollout" : `no rollout ${id}`
+        )
+    return r
+}
+
+/** Widens a percentage rollout (and restarts it if it was stopped). */
+export function widen(
+    store: FleetStore,
+    percent: number,
+    id?: number,
+    now = Date.now()
+): Rollout {
+    const r = pick(store, id)
+    if (r.scope.kind !== "percent")
+        throw new RangeError(`rollout ${r.id} is not a percentage`)
+    if (!(percent > r.scope.value && percent <= 100))
+        throw new RangeError(`widen: ${r.scope.value}% < new percentage <= 100`)
+    return store.updateRollout(r.id, {
+        scope: { kind: "percent", value: percent },
+        status: "active",
+        reason: "",
+        updatedAt: now,
+    })
+}
+
+/** Stops a rollout: no further device gets it; devices that run it keep it. */
+export function stop(
+    store: FleetStore,
+    reason: string,
+    id?: number,
+    now = Date.now()
+): Rollout {
+    const r = pick(store, id)
+    return store.updateRollout(r.id, {
+        status: "stopped",
+        reason,
+        updatedAt: now,
+    })
+}
+
+/**
+ * Rolls back: without `deviceId` the rollout (default: the newest) counts
+ * for nothing any more, so the devices it covered return to what the older
+ * rollouts say; with `deviceId` only that device returns to the version it
+ * would run without its current rollout.
+ */
+export function rollback(
+    store: FleetStore,
+    opts: { id?: number; deviceId?: string } = {},
+    now = Date.now()
+): { rollout: Rollout; to?: string } {
+    if (opts.deviceId) {
+        const cur = desiredFor(store, opts.deviceId)
+        if (!cur) throw new RangeError(`no rollout covers ${opts.deviceId}`)
+        const prev = desiredFor(store, opts.deviceId, {
+            exclude: cur.rolloutId,
+        })
+        if (!prev)
+            throw new RangeError(
+                `${opts.deviceId}: no earlier version to return to`
+            )
+        const rollout = store.addRollout({
+            version: prev.version,
+            scope: { kind: "device", value: opts.deviceId },
+            status: "active",
+            createdAt: now,
+            updatedAt: now,
+            reason: `rollback from ${cur.version}`,
+        })
+        return { rollout, to: prev.version }
+    }
+    const r = pick(store, opts.id)
+    const rollout = store.updateRollout(r.id, {
+        status: "rolled-back",
+        reason: "rolled back",
+        updatedAt: now,
+    })
+    return { rollout }
+}
+
+/** One row of `fleet status`. */
+export interface FleetRow {
+    id: string
+    groups: string[]
+    connected: boolean
+    current: string
+    desired: string
+    lastDeploy: string
+    health: string
+    lastError: string
+    lastSeen: number
+}
+
+/** The fleet's versions and states, for display. */
+export function fleetView(store: FleetStore): FleetRow[] {
+    return store.devices().map(d => {
+        const s = store.state(d.id)
+        const cur = s.currentHash
+            ? (store.versionByHash(s.currentHash)?.name ??
+              `unknown:${s.currentHash.slice(0, 8)}`)
+            : "?"
+        const want = desiredFor(store, d.id)
+        return {
+            id: d.id,
+            groups: d.groups,
+            connected: s.connected,
+            current: cur,
+            desired: want ? want.version : "-",
+            lastDeploy: s.lastDeployResult,
+            health: s.health,
+            lastError: s.lastError,
+            lastSeen: s.lastSeen,
+        }
+    })
+}

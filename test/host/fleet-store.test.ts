@@ -1,0 +1,222 @@
+// Fleet service pieces without a network: artifact checks and the
+// content-addressed store, the SQLite storage, rollout logic.
+import { test, before, after } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { createHash } from "node:crypto"
+import {
+    ArtifactError,
+    ArtifactStore,
+    imageHash,
+    inspectImage,
+    padImage,
+    verifyWithToolchain,
+} from "../../host/fleet/artifacts.ts"
+import { buildFirmware } from "../../host/fleet/build.ts"
+import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
+import {
+    assign,
+    desiredFor,
+    fleetView,
+    parseScope,
+    percentMembers,
+    rollback,
+    stop,
+    widen,
+} from "../../host/fleet/rollout.ts"
+
+let dir: string
+let v1: Buffer
+let v2: Buffer
+
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fleet-store-test-"))
+    v1 = await buildFirmware("test/fixtures/fleet-app-v1.ts")
+    v2 = await buildFirmware("test/fixtures/fleet-app-v2.ts")
+})
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+function memStore(
+    ids: string[],
+    groups: Record<string, string[]> = {}
+): FleetStore {
+    const s = new SqliteStore(":memory:")
+    for (const id of ids)
+        s.upsertDevice({
+            id,
+            key: "11".repeat(32),
+            groups: groups[id] ?? [],
+            platformId: "",
+            createdAt: 1,
+        })
+    return s
+}
+
+function publish(s: FleetStore, name: string, image: Buffer) {
+    s.addVersion({
+        name,
+        hash: imageHash(image),
+        size: padImage(image).length,
+        note: "",
+        publishedAt: Date.now(),
+    })
+}
+
+test("a built image passes both checks; its hash is SHA-256 of the 32-aligned image", () => {
+    const info = inspectImage(v1)
+    assert.equal(info.size % 32, 0)
+    assert.equal(
+        info.hash,
+        createHash("sha256").update(padImage(v1)).digest("hex")
+    )
+    assert.match(info.format, /^2\.16\./)
+    const f = join(dir, "v1.devs")
+    writeFileSync(f, v1)
+    verifyWithToolchain(f)
+})
+
+test("truncated, extended, foreign and corrupted images are refused", () => {
+    assert.throws(
+        () => inspectImage(v1.subarray(0, v1.length - 100)),
+        ArtifactError
+    )
+    assert.throws(() => inspectImage(v1.subarray(0, 50)), /too small/)
+    assert.throws(
+        () => inspectImage(Buffer.concat([v1, Buffer.alloc(64)])),
+        /after the last section/
+    )
+    const foreign = Buffer.from(v1)
+    foreign.write("ELF\x7f", 0, "latin1")
+    assert.throws(() => inspectImage(foreign), /bad magic/)
+    // damage inside the section table, header magic intact
+    const bad = Buffer.from(v1)
+    for (let i = 0; i < 16; i++) bad[40 + i] ^= 0x5a
+    assert.throws(() => inspectImage(bad), ArtifactError)
+    const f = join(dir, "bad.devs")
+    writeFileSync(f, bad)
+    assert.throws(() => verifyWithToolchain(f), /decoder refused/)
+})
+
+test("the artifact store keeps images by hash and refuses one damaged in storage", () => {
+    const store = new ArtifactStore(join(dir, "artifacts"))
+    const info = store.put(v1)
+    assert.equal(store.put(v1).hash, info.hash, "same content, same entry")
+    assert.ok(store.has(info.hash))
+    assert.deepEqual(store.get(info.hash), padImage(v1))
+    const p = store.path(info.hash)
+    const damaged = readFileSync(p)
+    damaged[damaged.length - 40] ^= 1
+    writeFileSync(p, damaged)
+    assert.throws(() => store.get(info.hash), /damaged in storage/)
+    assert.throws(() => store.get("ab".repeat(32)), /missing/)
+    assert.throws(() => store.put(v1.subarray(0, 300)), ArtifactError)
+})
+
+test("SQLite storage round-trips versions, devices, states, rollouts and events on disk", () => {
+    const file = join(dir, "fleet.db")
+    let s = new SqliteStore(file)
+    publish(s, "v1", v1)
+    s.upsertDevice({
+        id: "d1",
+        key: "aa".repeat(32),
+        groups: ["lab"],
+        platformId: "pk/d1",
+        createdAt: 5,
+    })
+    s.updateState("d1", { connected: true, currentHash: imageHash(v1) })
+    s.updateState("d1", { lastError: "x" })
+    const r = assign(s, "v1", { kind: "all" }, 10)
+    s.logEvent("d1", "connected", "")
+    s.close()
+    s = new SqliteStore(file)
+    assert.equal(s.versionByName("v1")!.hash, imageHash(v1))
+    assert.equal(s.versionByHash(imageHash(v1))!.name, "v1")
+    assert.deepEqual(s.device("d1")!.groups, ["lab"])
+    const st = s.state("d1")
+    assert.equal(st.connected, true)
+    assert.equal(st.currentHash, imageHash(v1))
+    assert.equal(st.lastError, "x")
+    assert.equal(s.state("never").health, "unknown")
+    assert.deepEqual(s.rollouts(), [{ ...r }])
+    assert.equal(s.events()[0].kind, "connected")
+    assert.throws(
+        () => publish(s, "v1", v2),
+        /UNIQUE/,
+        "a version name is published once"
+    )
+    assert.throws(
+        () => publish(s, "again", v1),
+        /UNIQUE/,
+        "the same image under another name"
+    )
+    s.close()
+})
+
+test("canary percentages cover exactly that share, and widening keeps the canary", () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `dev${i}`)
+    const c20 = percentMembers("v2", 20, ids)
+    const c50 = percentMembers("v2", 50, ids)
+    assert.equal(c20.size, 2)
+    assert.equal(c50.size, 5)
+    for (const id of c20) assert.ok(c50.has(id))
+    assert.equal(percentMembers("v2", 100, ids).size, 10)
+    assert.equal(
+        percentMembers("v2", 1, ids).size,
+        1,
+        "a canary has at least one device"
+    )
+})
+
+test("assignment: newest covering rollout wins; groups; device; rollback; stop", () => {
+    const s = memStore(["a", "b", "c", "d"], { a: ["lab"], b: ["lab"] })
+    publish(s, "v1", v1)
+    publish(s, "v2", v2)
+    assert.equal(desiredFor(s, "a"), undefined, "no rollout: left alone")
+    assign(s, "v1", parseScope("all"))
+    const g = assign(s, "v2", parseScope("group:lab"))
+    assert.equal(desiredFor(s, "a")!.version, "v2")
+    assert.equal(desiredFor(s, "b")!.version, "v2")
+    assert.equal(desiredFor(s, "c")!.version, "v1")
+    // stop: devices already on v2 keep it, the others get no v2
+    s.updateState("a", { currentHash: imageHash(v2) })
+    stop(s, "by hand", g.id)
+    assert.equal(desiredFor(s, "a")!.version, "v2")
+    assert.equal(desiredFor(s, "b")!.version, "v1")
+    // roll back one device, then the whole rollout
+    const rb = rollback(s, { deviceId: "a" })
+    assert.equal(rb.to, "v1")
+    assert.equal(desiredFor(s, "a")!.version, "v1")
+    rollback(s, { id: g.id })
+    assert.equal(desiredFor(s, "b")!.version, "v1")
+    assert.throws(
+        () => assign(s, "v9", { kind: "all" }),
+        /no published version/
+    )
+    assert.throws(
+        () => assign(s, "v2", parseScope("group:nobody")),
+        /no device/
+    )
+    assert.throws(() => parseScope("half"), RangeError)
+})
+
+test("a canary rollout covers exactly its share of the fleet; widen to all", () => {
+    const ids = ["a", "b", "c", "d", "e"]
+    const s = memStore(ids)
+    publish(s, "v1", v1)
+    publish(s, "v2", v2)
+    assign(s, "v1", { kind: "all" })
+    const r = assign(s, "v2", parseScope("40%"))
+    const on = (v: string) => ids.filter(id => desiredFor(s, id)!.version === v)
+    assert.equal(on("v2").length, 2)
+    assert.equal(on("v1").length, 3)
+    const canary = on("v2")
+    widen(s, 100, r.id)
+    assert.deepEqual(on("v2"), ids)
+    assert.ok(canary.every(id => on("v2").includes(id)))
+    assert.throws(() => widen(s, 50, r.id), /widen/)
+    const view = fleetView(s)
+    assert.equal(view.length, 5)
+    assert.ok(view.every(row => row.desired === "v2" && row.current === "?"))
+})
