@@ -1,0 +1,288 @@
+// The fleet service over real sockets with protocol-level fake devices:
+// authentication, hash check, deploy, verification, refusal of damaged
+// artifacts, a canary over a small fleet, rollback, crash reports.
+import { test, before, after } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import {
+    ArtifactStore,
+    imageHash,
+    padImage,
+} from "../../host/fleet/artifacts.ts"
+import { buildFirmware } from "../../host/fleet/build.ts"
+import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { Cmd, newDeviceKey } from "../../host/fleet/protocol.ts"
+import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
+import {
+    startFleetService,
+    type FleetService,
+} from "../../host/fleet/service.ts"
+import { SqliteStore } from "../../host/fleet/storage.ts"
+
+let dir: string
+let v1: Buffer
+let v2: Buffer
+
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fleet-service-test-"))
+    v1 = padImage(await buildFirmware("test/fixtures/fleet-app-v1.ts"))
+    v2 = padImage(await buildFirmware("test/fixtures/fleet-app-v2.ts"))
+})
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+let n = 0
+async function setup(
+    ids: string[],
+    opts: Partial<Parameters<typeof startFleetService>[0]> = {}
+) {
+    const store = new SqliteStore(":memory:")
+    const artifacts = new ArtifactStore(join(dir, `a${n++}`))
+    for (const id of ids)
+        store.upsertDevice({
+            id,
+            key: newDeviceKey().toString("hex"),
+            groups: [],
+            platformId: "",
+            createdAt: 0,
+        })
+    for (const [name, img] of [
+        ["v1", v1],
+        ["v2", v2],
+    ] as const) {
+        const info = artifacts.put(img)
+        store.addVersion({
+            name,
+            hash: info.hash,
+            size: info.size,
+            note: "",
+            publishedAt: 0,
+        })
+    }
+    const svc = await startFleetService({
+        store,
+        artifacts,
+        holdMs: 50,
+        ...opts,
+    })
+    const devices = Object.fromEntries(
+        ids.map(id => [
+            id,
+            new FakeDevice({
+                connectionString: svc.connectionString(id),
+                program: v1,
+            }),
+        ])
+    )
+    return { store, artifacts, svc, devices }
+}
+
+test("a device in sync is asked for its hash only, then the service lets go of the socket", async () => {
+    const { store, svc, devices } = await setup(["d1"])
+    try {
+        assign(store, "v1", { kind: "all" })
+        const s = devices.d1.connect()
+        const end = await s.ended
+        assert.equal(end.authenticated, true)
+        assert.equal(end.reason, "closed by server")
+        assert.deepEqual(s.commands, [Cmd.GetHash])
+        const st = store.state("d1")
+        assert.equal(st.currentHash, imageHash(v1))
+        assert.equal(st.connected, false)
+        assert.ok(st.lastSeen > 0)
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a device with a wrong key gets nothing: no command, no reply to its auth, error recorded", async () => {
+    const { store, svc, devices } = await setup(["d1"])
+    try {
+        assign(store, "v2", { kind: "all" })
+        const thief = new FakeDevice({
+            connectionString: svc.connectionString("d1"),
+            key: newDeviceKey(),
+            program: v1,
+        })
+        const s = thief.connect()
+        const end = await s.ended
+        assert.equal(end.authenticated, false)
+        assert.deepEqual(s.commands, [])
+        assert.equal(thief.installed.length, 0)
+        assert.match(store.state("d1").lastError, /authentication failed/)
+        assert.equal(store.state("d1").connected, false)
+        // an unknown device id is refused before the websocket opens
+        const cs = svc
+            .connectionString("d1")
+            .replace("/wssk/d1", "/wssk/nobody")
+        const stranger = new FakeDevice({ connectionString: cs, program: v1 })
+        assert.match(
+            (await stranger.connect().ended).reason,
+            /refused: HTTP\/1.1 404/
+        )
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a new assignment is deployed in 32-byte-aligned chunks, verified by hash, and recorded", async () => {
+    const { store, svc, devices } = await setup(["d1"])
+    try {
+        assign(store, "v1", { kind: "all" })
+        assign(store, "v2", parseScope("device:d1"))
+        const s = devices.d1.connect()
+        await s.ended
+        assert.deepEqual(devices.d1.installed, [imageHash(v2)])
+        assert.deepEqual(devices.d1.program, v2)
+        assert.equal(s.commands[0], Cmd.GetHash)
+        assert.equal(s.commands[1], Cmd.DeployStart)
+        assert.equal(s.commands.at(-2), Cmd.DeployFinish)
+        assert.equal(
+            s.commands.at(-1),
+            Cmd.GetHash,
+            "verified after the deploy"
+        )
+        const writes = s.commands.filter(c => c === Cmd.DeployWrite).length
+        assert.equal(writes, Math.ceil(v2.length / 192))
+        const st = store.state("d1")
+        assert.equal(st.lastDeployResult, "ok")
+        assert.equal(st.currentHash, imageHash(v2))
+        assert.equal(st.health, "unknown", "healthy only once it reports")
+        // next check-in: nothing to do
+        const again = devices.d1.connect()
+        await again.ended
+        assert.deepEqual(again.commands, [Cmd.GetHash])
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a damaged artifact is refused before DeployStart: the device keeps its program", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
+    try {
+        assign(store, "v2", { kind: "all" })
+        const p = artifacts.path(imageHash(v2))
+        const stored = readFileSync(p)
+        writeFileSync(p, stored.subarray(0, stored.length - 96)) // truncated on disk
+        const s = devices.d1.connect()
+        await s.ended
+        assert.deepEqual(s.commands, [Cmd.GetHash])
+        assert.deepEqual(devices.d1.program, v1)
+        const st = store.state("d1")
+        assert.equal(st.lastDeployResult, "refused")
+        assert.match(st.lastError, /damaged in storage/)
+        assert.equal(
+            store.rollouts().at(-1)!.status,
+            "stopped",
+            "the rollout stops itself"
+        )
+    } finally {
+        await svc.close()
+    }
+})
+
+test("canary: 40% of a five-device fleet gets v2, exactly those; rollback returns them to v1", async () => {
+    const ids = ["d1", "d2", "d3", "d4", "d5"]
+    const { store, svc, devices } = await setup(ids)
+    try {
+        assign(store, "v1", { kind: "all" })
+        assign(store, "v2", parseScope("40%"))
+        await Promise.all(ids.map(id => devices[id].connect().ended))
+        const onV2 = ids.filter(id => devices[id].hash() === imageHash(v2))
+        assert.equal(onV2.length, 2)
+        for (const id of ids)
+            assert.equal(
+                store.state(id).currentHash,
+                devices[id].hash(),
+                `${id} recorded`
+            )
+        rollback(store)
+        await Promise.all(ids.map(id => devices[id].connect().ended))
+        assert.ok(ids.every(id => devices[id].hash() === imageHash(v1)))
+        for (const id of onV2)
+            assert.deepEqual(devices[id].installed, [
+                imageHash(v2),
+                imageHash(v1),
+            ])
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a device that refuses a write fails the deploy; the failure count stops retries", async () => {
+    const { store, svc, devices } = await setup(["d1"], {
+        maxDeployFailures: 2,
+    })
+    try {
+        assign(store, "v2", { kind: "all" })
+        const d = devices.d1
+        // a device that answers every DeployWrite with Error
+        const orig = (d as any).handle.bind(d)
+        ;(d as any).handle = (
+            cmd: number,
+            p: Buffer,
+            send: (c: number, p?: Buffer) => void
+        ) => (cmd === Cmd.DeployWrite ? send(Cmd.Error) : orig(cmd, p, send))
+        for (let i = 0; i < 2; i++) await d.connect().ended
+        const st = store.state("d1")
+        assert.equal(st.lastDeployResult, "failed")
+        assert.equal(st.deployFailures, 2)
+        assert.match(st.lastError, /device refused write/)
+        const third = d.connect()
+        await third.ended
+        assert.deepEqual(third.commands, [Cmd.GetHash], "no third attempt")
+    } finally {
+        await svc.close()
+    }
+})
+
+test("an exception report after an update marks the device crashed and stops the rollout", async () => {
+    const { store, svc, devices } = await setup(["d1"])
+    try {
+        assign(store, "v1", { kind: "all" })
+        const r = assign(store, "v2", parseScope("device:d1"))
+        await devices.d1.connect().ended
+        assert.equal(store.state("d1").lastDeployResult, "ok")
+        const s = devices.d1.connect({
+            onOpen: send =>
+                send(
+                    Cmd.ExceptionReport,
+                    Buffer.from("! Unhandled exception\n! at main\n")
+                ),
+        })
+        await s.ended
+        const st = store.state("d1")
+        assert.equal(st.health, "crashed")
+        assert.match(st.lastException, /Unhandled exception/)
+        const after = store.rollouts().find(x => x.id === r.id)!
+        assert.equal(after.status, "stopped")
+        assert.match(after.reason, /d1 crashed after updating to v2/)
+    } finally {
+        await svc.close()
+    }
+})
+
+test("silence after an update is seen through the report source; a report makes it healthy", async () => {
+    let reported: number | undefined
+    let clock = 1_000_000
+    const { store, svc, devices } = await setup(["d1", "d2"], {
+        reportSource: d => (d.id === "d1" ? reported : undefined),
+        silentAfterMs: 30_000,
+        healthCheckMs: 3_600_000,
+        now: () => clock,
+    })
+    try {
+        assign(store, "v2", { kind: "all" })
+        await devices.d1.connect().ended
+        await devices.d2.connect().ended
+        reported = clock + 10
+        clock += 31_000
+        await svc.checkHealth()
+        assert.equal(store.state("d1").health, "ok")
+        assert.equal(store.state("d2").health, "silent")
+        assert.equal(store.rollouts().at(-1)!.status, "stopped")
+    } finally {
+        await svc.close()
+    }
+})
