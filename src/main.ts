@@ -10,6 +10,7 @@ import { HttpClient } from "./http/client"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
 import { WallClock } from "./time"
+import { firmwareVersion, informBody, informTopic } from "./version"
 
 /** How often a device with bad settings reads them again. */
 const CONFIG_RETRY_MS = 30000
@@ -40,6 +41,12 @@ async function main() {
         channel,
         clock,
         async () => await readSensors(sensors)
+    )
+    // the version, once per boot (it shows in the platform's console)
+    reporter.sendOnce(
+        "version",
+        informTopic(config.productKey, config.deviceName),
+        informBody(1, firmwareVersion())
     )
     await reporter.run()
 }

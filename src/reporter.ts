@@ -69,6 +69,10 @@ export class Reporter {
     /** Readings the platform refused for good since boot. */
     refused = 0
     private nextSeq = 1
+    /** A one-off message (the version report) waiting to be sent. */
+    private notice: { what: string; topic: string; body: string }
+    /** After a failed attempt the notice waits behind the next reading. */
+    private noticeDeferred = false
 
     constructor(
         readonly options: ReporterOptions,
@@ -81,6 +85,49 @@ export class Reporter {
             BACKOFF_BASE_MS,
             backoffCap(options.periodMs)
         )
+    }
+
+    /**
+     * Queues a one-off message, sent before the next reading with the same
+     * backoff; after a failure the readings go first, so it never holds
+     * them up. Dropped (and logged) if the platform refuses it.
+     */
+    sendOnce(what: string, topic: string, body: string) {
+        this.notice = { what, topic, body }
+        this.noticeDeferred = false
+    }
+
+    /** Whether the one-off message is next in line. */
+    private noticeDue(): boolean {
+        return (
+            !!this.notice && (!this.noticeDeferred || this.queue.size() === 0)
+        )
+    }
+
+    /**
+     * Sends the one-off message.
+     * @returns false when it should be retried later
+     */
+    async sendNotice(): Promise<boolean> {
+        const n = this.notice
+        try {
+            const messageId = await this.channel.publish(n.topic, n.body)
+            this.notice = undefined
+            console.log(
+                `${n.what}: accepted messageId=${messageId} body=${n.body}`
+            )
+            return true
+        } catch (e) {
+            const err = e as ChannelError
+            if (err.outcome === "fatal" && err.stage === "publish") {
+                this.notice = undefined
+                console.warn(`${n.what}: refused, not sent: ${err.message}`)
+                return true
+            }
+            this.noticeDeferred = true
+            console.warn(`${n.what}: not sent (${err.message}); will retry`)
+            return false
+        }
     }
 
     /** Takes one reading into the queue. */
@@ -118,6 +165,7 @@ export class Reporter {
             )
             this.queue.shift()
             this.accepted++
+            this.noticeDeferred = false
             console.log(
                 `report: accepted messageId=${messageId} queued=${this.queue.size()} body=${body}`
             )
@@ -148,15 +196,19 @@ export class Reporter {
                 if (nextReading <= ds.millis())
                     nextReading = ds.millis() + period
             }
-            if (this.queue.size() > 0 && ds.millis() >= retryAt) {
-                if (await this.sendOldest()) {
+            const pending = this.queue.size() > 0 || !!this.notice
+            if (pending && ds.millis() >= retryAt) {
+                const sent = this.noticeDue()
+                    ? await this.sendNotice()
+                    : await this.sendOldest()
+                if (sent) {
                     this.backoff.reset()
                     retryAt = 0
                 } else retryAt = ds.millis() + this.backoff.next()
                 continue
             }
             let wake = nextReading
-            if (this.queue.size() > 0 && retryAt < wake) wake = retryAt
+            if (pending && retryAt < wake) wake = retryAt
             await ds.sleep(Math.max(1, wake - ds.millis()))
         }
     }
