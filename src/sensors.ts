@@ -23,13 +23,68 @@ export const SIM_SENSOR_KEY = "SIM_SENSOR"
 
 type Starter = () => Promise<{ temperature: any; humidity: any }>
 
-/** Drivers tried in order on hardware; the first one that answers is used. */
+/**
+ * Settings key: `SENSOR=AHT20` (or SHTC3, SHT30, BME680) picks the driver,
+ * overriding the board's declaration; `SENSOR=probe` tries them all.
+ */
+export const SENSOR_KEY = "SENSOR"
+
+/** Board configuration key (in `boards/<id>.board.json`) naming the board's sensor driver. */
+export const BOARD_SENSOR_KEY = "sensor"
+
+/** Drivers tried in order on hardware when nothing is declared; the first one that answers is used. */
 const DRIVERS: [string, Starter][] = [
     ["SHTC3", async () => await startSHTC3()],
     ["SHT30", async () => await startSHT30()],
     ["AHT20", async () => await startAHT20()],
     ["BME680", async () => await startBME680()],
 ]
+
+/** Names of the drivers, in probe order. */
+export const DRIVER_NAMES = DRIVERS.map(d => d[0])
+
+/** Which drivers to try, in order, and why (for the log line). */
+export interface SensorPlan {
+    order: string[]
+    /** `setting SENSOR`, `board`, or `probe` */
+    source: string
+    /** a declared name that is not a known driver, if any */
+    problem?: string
+}
+
+/**
+ * Orders the drivers: the one named by the `SENSOR` setting, else the one
+ * the board declares, first, then the others in probe order (the
+ * fallback when the declared sensor does not answer). Pure.
+ */
+export function planSensors(setting: string, boardSensor: string): SensorPlan {
+    let problem: string
+    const pick = (name: string, source: string): SensorPlan => {
+        const upper = name.toUpperCase()
+        if (upper === "PROBE") return { order: DRIVER_NAMES, source }
+        if (DRIVER_NAMES.indexOf(upper) < 0) {
+            problem = `${source} names '${name}', not one of ${DRIVER_NAMES.join(", ")}`
+            return undefined
+        }
+        return {
+            order: [upper, ...DRIVER_NAMES.filter(n => n !== upper)],
+            source,
+        }
+    }
+    let plan: SensorPlan
+    if (typeof setting === "string" && setting.length)
+        plan = pick(setting, `setting ${SENSOR_KEY}`)
+    if (!plan && typeof boardSensor === "string" && boardSensor.length)
+        plan = pick(boardSensor, "board")
+    if (!plan) plan = { order: DRIVER_NAMES, source: "probe" }
+    if (problem) plan.problem = problem
+    return plan
+}
+
+function starter(name: string): Starter {
+    for (const d of DRIVERS) if (d[0] === name) return d[1]
+    return undefined
+}
 
 /**
  * Simulated temperature (°C) and humidity (%RH): plausible values that
@@ -78,20 +133,30 @@ export async function startSensors(): Promise<SensorChannel[]> {
             `sensors: simulated temperature and humidity${mode ? ", " + mode : ""}`
         )
     } else {
-        for (const driver of DRIVERS) {
-            const name = driver[0]
+        const setting = await readSetting(SENSOR_KEY, "")
+        const declared = ds._dcfgString(BOARD_SENSOR_KEY as any)
+        const plan = planSensors(setting, declared)
+        if (plan.problem) console.warn(`sensors: ${plan.problem}; probing`)
+        for (let i = 0; i < plan.order.length; i++) {
+            const name = plan.order[i]
             try {
-                const start = driver[1]
+                const start = starter(name)
                 found = await start()
-                console.log(`sensors: ${name} temperature and humidity`)
+                console.log(
+                    `sensors: ${name} temperature and humidity (${i === 0 ? plan.source : "fallback"})`
+                )
                 break
             } catch (e) {
-                console.debug(`sensors: no ${name}`)
+                if (i === 0 && plan.source !== "probe")
+                    console.warn(
+                        `sensors: ${name} (${plan.source}) did not answer; trying the others`
+                    )
+                else console.debug(`sensors: no ${name}`)
             }
         }
         if (!found)
             console.warn(
-                `sensors: none answered (tried ${DRIVERS.map(d => d[0]).join(", ")}); reporting without readings`
+                `sensors: none answered (tried ${plan.order.join(", ")}); check the wiring and the I2C pins; reporting without readings`
             )
     }
     if (!found) return []
