@@ -15,6 +15,7 @@ import {
     supportedBoards,
 } from "../../host/provision/boards.ts"
 import { buildFirmware } from "../../host/provision/build.ts"
+import { flashArgs } from "../../host/provision/flash.ts"
 import { FIRMWARE_KEYS, SENSOR_NAMES } from "../../host/provision/keys.ts"
 
 const DRIVERS = ["SHTC3", "SHT30", "AHT20", "BME680"]
@@ -80,4 +81,28 @@ test("the host's list of settings keys matches the firmware's", () => {
     assert.deepEqual([...FIRMWARE_KEYS].sort(), [...keys, sensorKey].sort())
     for (const d of DRIVERS) assert.ok(SENSOR_NAMES.includes(d))
     assert.ok(sensors.includes(`["${DRIVERS[0]}"`))
+})
+
+test("npm run flash wraps devs flash esp32 --board, for supported boards only", () => {
+    assert.deepEqual(
+        flashArgs([
+            "--board",
+            "esp32s3_devkit_aht20",
+            "--port",
+            "/dev/ttyACM0",
+        ]),
+        [
+            "flash",
+            "esp32",
+            "--board",
+            "esp32s3_devkit_aht20",
+            "--port",
+            "/dev/ttyACM0",
+        ]
+    )
+    assert.throws(() => flashArgs([]), /--board ID is required/)
+    assert.throws(
+        () => flashArgs(["--board", "pico_w"]),
+        /unknown board 'pico_w'/
+    )
 })

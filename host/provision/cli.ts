@@ -1,0 +1,163 @@
+/**
+ * `npm run provision -- COMMAND ...`: fleet provisioning.
+ *
+ *   check FLEET                          validate; every bad row with its line
+ *   images FLEET --board ID [--out DIR] [--devs FILE]
+ *                                        per-device store images + manifests
+ *   write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
+ *                                        settings (and Wi-Fi) over the settings service
+ *   join --board ID --base FW.bin --part DEV.fstor.bin --out FULL.bin
+ *                                        one flashable image from firmware + part
+ *
+ * Output never contains a secret. Keep fleet files and images under
+ * `state/` (gitignored) or outside the repository.
+ */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { basename, join } from "node:path"
+import { parseArgs } from "node:util"
+import { boardArch } from "./boards.ts"
+import { buildFirmware } from "./build.ts"
+import { formatErrors, parseFleet, type FleetResult } from "./fleet.ts"
+import { devicePart, joinImage, partManifest } from "./image.ts"
+import { writeSettings } from "./settings-writer.ts"
+
+const USAGE = `usage: npm run provision -- check FLEET
+       npm run provision -- images FLEET --board ID [--out DIR] [--devs FILE]
+       npm run provision -- write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
+       npm run provision -- join --board ID --base FIRMWARE.bin --part DEVICE.fstor.bin --out FULL.bin`
+
+function fail(msg: string): never {
+    console.error(msg)
+    process.exit(1)
+}
+
+function loadFleet(file: string | undefined): FleetResult {
+    if (!file) fail(USAGE)
+    const r = parseFleet(readFileSync(file, "utf8"), basename(file))
+    if (r.errors.length) {
+        console.error(formatErrors(r.errors))
+        fail(
+            `${file}: ${r.errors.length} problem(s) in ${new Set(r.errors.map(e => e.line)).size} row(s); nothing provisioned`
+        )
+    }
+    return r
+}
+
+/** Writes a file only its owner can read (images hold secrets). */
+function writePrivate(path: string, data: string | Uint8Array) {
+    writeFileSync(path, data, { mode: 0o600 })
+    chmodSync(path, 0o600)
+}
+
+async function main(argv: string[]) {
+    const { values: o, positionals } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+            board: { type: "string" },
+            out: { type: "string" },
+            devs: { type: "string" },
+            device: { type: "string" },
+            product: { type: "string" },
+            port: { type: "string" },
+            host: { type: "string" },
+            "device-id": { type: "string" },
+            reset: { type: "boolean" },
+            base: { type: "string" },
+            part: { type: "string" },
+        },
+    })
+    const [cmd, file] = positionals
+    switch (cmd) {
+        case "check": {
+            const r = loadFleet(file)
+            console.log(`${file}: ${r.devices.length} device(s), all valid`)
+            return
+        }
+        case "images": {
+            if (!o.board) fail("images: --board ID is required")
+            const arch = boardArch(o.board)
+            const r = loadFleet(file)
+            let bytecode: Buffer
+            if (o.devs) bytecode = readFileSync(o.devs)
+            else {
+                const b = await buildFirmware(o.board)
+                if (!b.ok) fail(`build for ${o.board} failed:\n${b.output}`)
+                bytecode = b.bytecode!
+            }
+            const out = o.out ?? join("state/provision", o.board)
+            mkdirSync(out, { recursive: true, mode: 0o700 })
+            for (const d of r.devices) {
+                const part = devicePart(arch, bytecode, d.settings)
+                const m = partManifest(
+                    arch,
+                    o.board,
+                    bytecode,
+                    d.settings,
+                    part
+                )
+                const name = `${d.productKey}__${d.deviceName}`
+                writePrivate(join(out, `${name}.fstor.bin`), part)
+                writePrivate(
+                    join(out, `${name}.json`),
+                    JSON.stringify(m, null, 2) + "\n"
+                )
+                console.log(
+                    `${name}: ${part.length} bytes for ${m.flashAddress} (program ${m.programBytes} bytes, ${m.settingKeys.length} settings)`
+                )
+                if (d.wifi)
+                    console.log(
+                        `${name}: Wi-Fi is not in the image; add it with 'write' or 'devs devtools' after flashing`
+                    )
+            }
+            console.log(`wrote ${r.devices.length} image(s) to ${out}`)
+            return
+        }
+        case "write": {
+            if (!o.device) fail("write: --device NAME is required")
+            const r = loadFleet(file)
+            const matches = r.devices.filter(
+                d =>
+                    d.deviceName === o.device &&
+                    (!o.product || d.productKey === o.product)
+            )
+            if (matches.length !== 1)
+                fail(
+                    `${matches.length} rows match device ${o.device}${o.product ? "" : " (add --product PK)"}`
+                )
+            const d = matches[0]
+            const res = await writeSettings({
+                settings: d.settings,
+                wifi: d.wifi,
+                host: o.host,
+                port: o.port ? +o.port : undefined,
+                deviceId: o["device-id"],
+                reset: o.reset,
+                log: l => console.log(l),
+            })
+            console.log(
+                `${d.productKey}/${d.deviceName}: ${res.written.length} settings written to ${res.deviceId}`
+            )
+            return
+        }
+        case "join": {
+            if (!o.board || !o.base || !o.part || !o.out)
+                fail("join: --board, --base, --part and --out are required")
+            const arch = boardArch(o.board)
+            const full = joinImage(
+                arch,
+                readFileSync(o.base),
+                readFileSync(o.part)
+            )
+            writePrivate(o.out, full)
+            console.log(
+                `${o.out}: ${full.length} bytes; write it at 0x${arch.binFlashOffset.toString(16)} (esptool.py write_flash 0x${arch.binFlashOffset.toString(16)} ${o.out})`
+            )
+            return
+        }
+        default:
+            fail(USAGE)
+    }
+}
+
+main(process.argv.slice(2)).catch(e => fail(`provision: ${e.message}`))
