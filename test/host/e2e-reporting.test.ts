@@ -20,6 +20,18 @@ import {
 
 let platform: Platform
 let sim: SimSession
+/** Tokens the platform issued, kept across resets of its records. */
+const issuedTokens = new Set<string>()
+
+function rememberTokens() {
+    for (const a of platform.auths()) if (a.token) issuedTokens.add(a.token)
+}
+
+/** Resets the platform's records (and tokens if asked), remembering the tokens. */
+function resetPlatform(opts?: { tokens?: boolean }) {
+    rememberTokens()
+    platform.reset(opts)
+}
 
 before(async () => {
     platform = await startTestPlatform()
@@ -87,7 +99,7 @@ test("a forced token expiry costs one re-authentication and loses no reading", a
 for (const method of ["hmacmd5", "hmacsha256"]) {
     test(`signs /auth with ${method}`, async () => {
         await sim.deploy(deviceSettings(platform, { SIGN_METHOD: method }))
-        platform.reset({ tokens: true }) // the stored token is now unknown
+        resetPlatform({ tokens: true }) // the stored token is now unknown
         await waitForReadings(platform, 2, 30_000, sim)
         const ok = successfulAuths(platform)
         assert.equal(ok.length, 1)
@@ -97,7 +109,7 @@ for (const method of ["hmacmd5", "hmacsha256"]) {
 
 test("Alink format: property post on the thing-model topic", async () => {
     await sim.deploy(deviceSettings(platform, { FORMAT: "alink" }))
-    platform.reset()
+    resetPlatform()
     await waitForReadings(platform, 2, 30_000, sim)
     const readings = received(platform)
     for (const r of readings) {
@@ -111,4 +123,14 @@ test("Alink format: property post on the thing-model topic", async () => {
         assert.equal(typeof r.body.params.temperature.value, "number")
         assert.equal(typeof r.body.params.humidity.time, "number")
     }
+})
+
+test("the device's logs never show the secret, and tokens only shortened", () => {
+    const log = sim.lines.join("\n")
+    assert.ok(sim.lines.length > 20)
+    assert.ok(!log.includes(DEVICE.deviceSecret), "no secret in the logs")
+    rememberTokens()
+    assert.ok(issuedTokens.size >= 3, "tokens from several authentications")
+    for (const t of issuedTokens) assert.ok(!log.includes(t), "no whole token")
+    assert.match(log, /auth: ok, token \w{4}\.\.\.\w{4}/)
 })
