@@ -192,6 +192,7 @@ export class Channel {
             (scope === "auth" ? MAX_AUTH_BYTES : MAX_PUBLISH_BYTES) + 1
         )
         if (!body) return // the client went away
+        rec.wireBytes = headBytes(req) + body.size
         if (st.faults.latencyMs > 0) await sleep(st.faults.latencyMs)
         if (res.destroyed || this.closed) return
 
@@ -479,4 +480,15 @@ export class Channel {
             res.end(buf)
         }
     }
+}
+
+/** Bytes of a request's line and headers as a client writes them. */
+function headBytes(req: IncomingMessage): number {
+    let n = Buffer.byteLength(
+        `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n\r\n`
+    )
+    const raw = req.rawHeaders
+    for (let i = 0; i + 1 < raw.length; i += 2)
+        n += Buffer.byteLength(`${raw[i]}: ${raw[i + 1]}\r\n`)
+    return n
 }

@@ -60,6 +60,12 @@ export interface RequestRecord {
     code?: number
     /** the fault that hit it, if any */
     fault?: string
+    /**
+     * request line, headers and body as received, in bytes (the request line
+     * and headers rebuilt from what Node parsed: exact for a client that
+     * writes `Name: value` with single spaces, as the firmware does)
+     */
+    wireBytes?: number
 }
 
 /** Counters (what `GET /stats` shows). */

@@ -277,3 +277,18 @@ test("a request shaped like Alibaba's C SDKs is accepted (auth then publish on o
         c.close()
     }
 })
+
+test("each request records its size on the wire: request line, headers and body", async () => {
+    const c = new RawTlsClient(p)
+    try {
+        const body = "not json"
+        const raw =
+            `POST /auth HTTP/1.1\r\nHost: 127.0.0.1:${p.port}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${body.length}\r\n\r\n${body}`
+        const answer = await c.exchange(raw)
+        assert.equal(answer.status, 200)
+        assert.equal(p.requests().at(-1)!.wireBytes, Buffer.byteLength(raw))
+    } finally {
+        c.close()
+    }
+})
