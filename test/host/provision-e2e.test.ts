@@ -7,14 +7,20 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Platform } from "../../host/platform/index.ts"
 import type { SimSession } from "../../host/sim.ts"
 import { parseFleet } from "../../host/provision/fleet.ts"
 import { writeSettings } from "../../host/provision/settings-writer.ts"
-import { decodeStore } from "../fixtures/fstor-decoder.ts"
+import { buildFirmware } from "../../host/provision/build.ts"
+import { devicePart, type ArchPlacement } from "../../host/provision/image.ts"
+import {
+    decodeProgram,
+    decodeSettings,
+    decodeStore,
+} from "../fixtures/fstor-decoder.ts"
 import {
     startDevice,
     startTestPlatform,
@@ -30,12 +36,25 @@ const device = {
 }
 const dir = mkdtempSync(join(tmpdir(), "provision-e2e-"))
 const flashFile = join(dir, "flash.bin")
+const device2 = {
+    productKey: "a1ProvPrd01",
+    deviceName: "prov-device-8",
+    deviceSecret: "provSecret8888888888888888888888",
+}
+/** The simulator's flash: 128 KB, 4 KB pages (`devs vm`). */
+const SIM_FLASH: ArchPlacement = {
+    archId: "wasm",
+    pages: 32,
+    pageSize: 4096,
+    fstorOffset: 0,
+    binFlashOffset: 0,
+}
 let platform: Platform
 let sim: SimSession
 let lines: string[] = []
 
 before(async () => {
-    platform = await startTestPlatform({ devices: [device] })
+    platform = await startTestPlatform({ devices: [device, device2] })
 })
 after(async () => {
     await sim?.stop()
@@ -126,4 +145,37 @@ test("the version is reported once per boot on the OTA inform topic", async () =
         platform.messages().every(m => m.topic !== topic),
         "version reports are not readings"
     )
+})
+
+test("the simulator boots from a provisioning image: the runtime reads the encoded program and settings", async () => {
+    await sim.stop()
+    const b = await buildFirmware()
+    assert.ok(b.ok, b.output)
+    const settings = {
+        PRODUCT_KEY: device2.productKey,
+        DEVICE_NAME: device2.deviceName,
+        DEVICE_SECRET: device2.deviceSecret,
+        HOST: "127.0.0.1",
+        PORT: String(platform.port),
+        PERIOD_MS: "1000",
+    }
+    const image = join(dir, "image.bin")
+    writeFileSync(image, devicePart(SIM_FLASH, b.bytecode!, settings))
+    const authsBefore = successfulAuths(platform).length
+    // no settings deployed: all of them come from the image
+    sim = await startDevice(platform, {}, { flashFile: image })
+    await waitForReadings(platform, 2, 30_000, sim)
+    const auths = successfulAuths(platform).slice(authsBefore)
+    assert.ok(auths.length >= 1)
+    assert.ok(auths.every(a => a.deviceName === device2.deviceName))
+    // the runtime kept writing to the same store (the token): still readable,
+    // the image's settings intact
+    const store = decodeStore(readFileSync(image))
+    assert.deepEqual(
+        Object.fromEntries(
+            Object.entries(decodeSettings(store)).filter(([k]) => k in settings)
+        ),
+        settings
+    )
+    assert.ok(decodeProgram(store.get("*prog")!).length > 10_000)
 })
