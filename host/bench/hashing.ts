@@ -19,7 +19,11 @@ const ABOUT: Record<string, string> = {
 }
 
 export async function hashingFigures(): Promise<Figure[]> {
-    const sim = await startSim({ entry: ENTRY, bootTimeoutMs: 90_000 })
+    const sim = await startSim({
+        entry: ENTRY,
+        bootTimeoutMs: 90_000,
+        waitForPortsMs: 300_000,
+    })
     try {
         await sim.waitForLine(/^BENCH done$/, 120_000)
         const found = parseBenchLines(sim.lines)
