@@ -1,4 +1,6 @@
 import { readSetting, writeSetting } from "@devicescript/settings"
+import { SignMethod } from "./channel/sign"
+import { parseDigits } from "./digits"
 import { alinkTopic, defaultTopic, topicProblem } from "./payload"
 
 /** Longest settings key the runtime accepts. */
@@ -21,7 +23,6 @@ export const KEYS = {
     bufferSize: "BUFFER_SIZE",
 }
 
-export type SignMethod = "hmacsha1" | "hmacmd5" | "hmacsha256"
 export type PayloadFormat = "json" | "alink"
 
 export const DEFAULT_HOST = "iot-as-http.cn-shanghai.aliyuncs.com"
@@ -107,14 +108,7 @@ function textProblem(
 function intIn(v: any, min: number, max: number): number {
     let n: number = NaN
     if (typeof v === "number") n = v
-    else if (typeof v === "string" && v.length && v.length < 16) {
-        n = 0
-        for (let i = 0; i < v.length; i++) {
-            const c = v.charCodeAt(i)
-            if (c < 48 || c > 57) return NaN
-            n = n * 10 + c - 48
-        }
-    }
+    else if (typeof v === "string") n = parseDigits(v, 1, 15)
     if (!(n >= min && n <= max) || Math.floor(n) !== n) return NaN
     return n
 }
@@ -127,7 +121,7 @@ function intIn(v: any, min: number, max: number): number {
  */
 export function resolveConfig(raw: Record<string, any>): ConfigResult {
     const problems: string[] = []
-    const str = (key: string, required: boolean, secret: boolean): string => {
+    const str = (key: string, required: boolean): string => {
         const v = raw[key]
         if (v === undefined || v === null || v === "") {
             if (required) problems.push(`${key} is missing`)
@@ -147,17 +141,17 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
         if (why) problems.push(why)
     }
 
-    const productKey = str(KEYS.productKey, true, false)
+    const productKey = str(KEYS.productKey, true)
     if (productKey !== undefined)
         check(textProblem(KEYS.productKey, productKey, 64, "/?#+", false))
-    const deviceName = str(KEYS.deviceName, true, false)
+    const deviceName = str(KEYS.deviceName, true)
     if (deviceName !== undefined)
         check(textProblem(KEYS.deviceName, deviceName, 64, "/?#+", false))
-    const deviceSecret = str(KEYS.deviceSecret, true, true)
+    const deviceSecret = str(KEYS.deviceSecret, true)
     if (deviceSecret !== undefined)
         check(textProblem(KEYS.deviceSecret, deviceSecret, 128, "", true))
 
-    let clientId = str(KEYS.clientId, false, false)
+    let clientId = str(KEYS.clientId, false)
     if (
         clientId === undefined &&
         productKey !== undefined &&
@@ -167,7 +161,7 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
     if (clientId !== undefined)
         check(textProblem(KEYS.clientId, clientId, 64, "", false))
 
-    let signMethod = str(KEYS.signMethod, false, false) as SignMethod
+    let signMethod = str(KEYS.signMethod, false) as SignMethod
     if (signMethod === undefined) signMethod = "hmacsha1"
     else {
         signMethod = signMethod.toLowerCase() as SignMethod
@@ -181,7 +175,7 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
             )
     }
 
-    let host = str(KEYS.host, false, false)
+    let host = str(KEYS.host, false)
     if (host === undefined) host = DEFAULT_HOST
     else {
         let bad = host.length > 253
@@ -211,13 +205,13 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
     }
 
     let format: PayloadFormat = "json"
-    const f = str(KEYS.format, false, false)
+    const f = str(KEYS.format, false)
     if (f !== undefined) {
         if (f === "json" || f === "alink") format = f
         else problems.push(`${KEYS.format} '${f}' is not json or alink`)
     }
 
-    let topic = str(KEYS.topic, false, false)
+    let topic = str(KEYS.topic, false)
     if (
         topic === undefined &&
         productKey !== undefined &&

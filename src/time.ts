@@ -1,4 +1,5 @@
 import * as ds from "@devicescript/core"
+import { parseDigits } from "./digits"
 
 const MONTHS = [
     "Jan",
@@ -50,18 +51,6 @@ export function daysInMonth(y: number, m: number): number {
     return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31
 }
 
-/** Non-negative integer from 1..maxLen ASCII digits, else NaN. */
-function digits(s: string, minLen: number, maxLen: number): number {
-    if (s.length < minLen || s.length > maxLen) return NaN
-    let v = 0
-    for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i)
-        if (c < 48 || c > 57) return NaN
-        v = v * 10 + (c - 48)
-    }
-    return v
-}
-
 function epochMs(
     y: number,
     mon: string,
@@ -74,9 +63,9 @@ function epochMs(
     if (!(d >= 1) || d > daysInMonth(y, m)) return NaN
     const t = hms.split(":")
     if (t.length !== 3) return NaN
-    const hh = digits(t[0], 2, 2)
-    const mm = digits(t[1], 2, 2)
-    let ss = digits(t[2], 2, 2)
+    const hh = parseDigits(t[0], 2, 2)
+    const mm = parseDigits(t[1], 2, 2)
+    let ss = parseDigits(t[2], 2, 2)
     if (!(hh <= 23) || !(mm <= 59) || !(ss <= 60)) return NaN
     if (ss === 60) ss = 59 // leap second: stay within the same minute
     const days = daysFromCivil(y, m, d)
@@ -101,22 +90,34 @@ export function parseHttpDate(value: string): number {
         // IMF-fixdate
         const wd = DAYS.indexOf(p[0].slice(0, -1))
         if (wd < 0) return NaN
-        return epochMs(digits(p[3], 4, 4), p[2], digits(p[1], 2, 2), p[4], wd)
+        return epochMs(
+            parseDigits(p[3], 4, 4),
+            p[2],
+            parseDigits(p[1], 2, 2),
+            p[4],
+            wd
+        )
     }
     if (p.length === 4 && p[3] === "GMT" && p[0].endsWith(",")) {
         // RFC 850, two-digit year: 70..99 -> 19xx, 00..69 -> 20xx
         const wd = LONG_DAYS.indexOf(p[0].slice(0, -1))
         const dmy = p[1].split("-")
         if (wd < 0 || dmy.length !== 3) return NaN
-        let y = digits(dmy[2], 2, 2)
+        let y = parseDigits(dmy[2], 2, 2)
         y += y >= 70 ? 1900 : 2000
-        return epochMs(y, dmy[1], digits(dmy[0], 2, 2), p[2], wd)
+        return epochMs(y, dmy[1], parseDigits(dmy[0], 2, 2), p[2], wd)
     }
     if (p.length === 5) {
         // asctime
         const wd = DAYS.indexOf(p[0])
         if (wd < 0) return NaN
-        return epochMs(digits(p[4], 4, 4), p[1], digits(p[2], 1, 2), p[3], wd)
+        return epochMs(
+            parseDigits(p[4], 4, 4),
+            p[1],
+            parseDigits(p[2], 1, 2),
+            p[3],
+            wd
+        )
     }
     return NaN
 }

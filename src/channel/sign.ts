@@ -1,4 +1,5 @@
 import { hmac, HmacAlgorithm, toHex } from "../crypto"
+import { parseDigits } from "../digits"
 
 /** Sign methods the platform accepts for `POST /auth`. */
 export type SignMethod = "hmacmd5" | "hmacsha1" | "hmacsha256"
@@ -44,7 +45,10 @@ export function checkAuthParams(params: AuthParams) {
         throw new TypeError(
             `auth parameter clientId is ${params.clientId.length} characters; at most ${MAX_CLIENT_ID_LENGTH} are allowed`
         )
-    if (params.timestamp !== undefined && !isDigits(params.timestamp))
+    if (
+        params.timestamp !== undefined &&
+        isNaN(parseDigits(params.timestamp, 1, 20))
+    )
         throw new TypeError(`auth parameter timestamp must be decimal digits`)
 }
 
@@ -56,15 +60,6 @@ function compareCodeUnits(a: string, b: string): number {
         if (d !== 0) return d
     }
     return a.length - b.length
-}
-
-function isDigits(s: string) {
-    if (!s.length) return false
-    for (let i = 0; i < s.length; ++i) {
-        const c = s.charCodeAt(i)
-        if (c < 48 || c > 57) return false
-    }
-    return true
 }
 
 /**

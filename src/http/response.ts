@@ -1,4 +1,5 @@
 import * as ds from "@devicescript/core"
+import { parseDigits } from "../digits"
 
 /** Why an HTTP exchange failed; the client and the channel act on it. */
 export type HttpErrorKind =
@@ -79,18 +80,6 @@ function tokens(v: string): string[] {
         .split(",")
         .map(t => trimOws(t).toLowerCase())
         .filter(t => t.length > 0)
-}
-
-/** Decimal digits only (no sign, no spaces, no 0x); NaN otherwise. */
-function parseDecimal(s: string): number {
-    if (!s.length || s.length > 15) return NaN
-    let v = 0
-    for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i)
-        if (c < 48 || c > 57) return NaN
-        v = v * 10 + (c - 48)
-    }
-    return v
 }
 
 /** 1 to 8 hex digits; NaN otherwise. */
@@ -309,7 +298,7 @@ export class ResponseParser {
         const minor = line.charCodeAt(7) - 48
         if (!(minor === 0 || minor === 1) || line.charCodeAt(8) !== 32)
             throw malformed(`unsupported version in '${line.slice(0, 40)}'`)
-        const status = parseDecimal(line.slice(9, 12))
+        const status = parseDigits(line.slice(9, 12), 3, 3)
         const after = line.charCodeAt(12)
         if (
             isNaN(status) ||
@@ -394,7 +383,7 @@ export class ResponseParser {
                 this.state = S_BODY_CLOSE
             }
         } else if (cl !== undefined) {
-            const len = parseDecimal(cl)
+            const len = parseDigits(cl, 1, 15)
             if (isNaN(len))
                 throw malformed(`invalid Content-Length '${cl.slice(0, 20)}'`)
             this.budget(len)
