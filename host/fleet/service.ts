@@ -36,7 +36,12 @@ export interface FleetServiceOptions {
     artifacts: ArtifactStore
     /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
     port?: number
-    /** How long an idle, in-sync connection is kept before closing (default 1500 ms). */
+    /**
+     * How long an idle, in-sync connection is kept before closing (default
+     * 1500 ms). While kept, a changed assignment is deployed at once (checked
+     * every `healthCheckMs`); a device whose program does not use the network
+     * can be held for long.
+     */
     holdMs?: number
     /** Longest wait for each device answer during a deploy (default 15 s). */
     stepTimeoutMs?: number
@@ -153,6 +158,23 @@ export async function startFleetService(
         }
 
         /** Waits for the next device answer of this step, with a timeout. */
+        /** While idle and held: check again when the assignment changed. */
+        recheck() {
+            if (this.step !== "idle") return
+            const want = desiredFor(store, this.device.id)
+            const st = store.state(this.device.id)
+            if (!want || want.hash === st.currentHash) return
+            if (
+                st.lastDeployHash === want.hash &&
+                (st.lastDeployResult === "refused" ||
+                    st.deployFailures >= maxFailures)
+            )
+                return
+            clearTimeout(this.holdTimer)
+            this.send(Cmd.GetHash)
+            this.arm("hash")
+        }
+
         arm(step: Step) {
             this.step = step
             clearTimeout(this.timer)
@@ -427,6 +449,7 @@ export async function startFleetService(
     }
     let checking = false
     const healthTimer = setInterval(async () => {
+        for (const s of sessions.values()) s.recheck()
         if (checking) return
         checking = true
         try {
