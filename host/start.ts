@@ -12,7 +12,8 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { projectRoot } from "./devs.ts"
 import { startPlatform } from "./platform/index.ts"
-import { startSim, type SimSession } from "./sim.ts"
+import { firmwareSettings, readingMessages, startFirmware } from "./firmware.ts"
+import type { SimSession } from "./sim.ts"
 
 /** The demo device (the emulator's, see README). */
 const DEMO = {
@@ -68,7 +69,7 @@ async function main() {
     const finished = new Promise<void>(r => (done = r))
     const seen = new Set<string>()
     const poll = setInterval(() => {
-        for (const m of platform.messages()) {
+        for (const m of readingMessages(platform)) {
             if (seen.has(m.messageId)) continue
             seen.add(m.messageId)
             accepted++
@@ -89,21 +90,14 @@ async function main() {
     process.on("SIGINT", () => void stop(130))
     process.on("SIGTERM", () => void stop(143))
     try {
-        sim = await startSim({
-            entry: "src/main.ts",
-            settings: {
-                PRODUCT_KEY: DEMO.productKey,
-                DEVICE_NAME: DEMO.deviceName,
-                DEVICE_SECRET: DEMO.deviceSecret,
-                HOST: "127.0.0.1",
-                PORT: String(platform.port),
-                PERIOD_MS: a.period!,
-                FORMAT: a.format!,
-                SIGN_METHOD: a["sign-method"]!,
-            },
+        const settings = firmwareSettings(platform, DEMO, {
+            PERIOD_MS: a.period!,
+            FORMAT: a.format!,
+            SIGN_METHOD: a["sign-method"]!,
+        })
+        sim = await startFirmware(platform, settings, {
             flashFile: join(projectRoot, "state/sim/flash.bin"),
             clearFlash: a.fresh,
-            env: { NODE_EXTRA_CA_CERTS: platform.caFile },
             onLine: line => {
                 if (DEVICE_LINES.test(line)) console.log(`device: ${line}`)
             },

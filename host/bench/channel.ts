@@ -4,8 +4,12 @@
  * 100 readings, /auth calls per reboot with a valid stored token, and
  * bytes on the wire per reading.
  */
+import {
+    firmwareSettings,
+    readingMessages,
+    startFirmware,
+} from "../firmware.ts"
 import { startPlatform } from "../platform/index.ts"
-import { startSim } from "../sim.ts"
 import type { Figure } from "./figures.ts"
 
 const DEVICE = {
@@ -29,21 +33,12 @@ export async function channelFigures(): Promise<Figure[]> {
         devices: [DEVICE],
         adminPort: false,
     })
-    const readings = () =>
-        platform.messages().filter(m => !m.topic.startsWith("/ota/")).length
-    const sim = await startSim({
-        entry: "src/main.ts",
-        settings: {
-            PRODUCT_KEY: DEVICE.productKey,
-            DEVICE_NAME: DEVICE.deviceName,
-            DEVICE_SECRET: DEVICE.deviceSecret,
-            HOST: "127.0.0.1",
-            PORT: String(platform.port),
-            PERIOD_MS: "1000",
-        },
-        env: { NODE_EXTRA_CA_CERTS: platform.caFile },
-        waitForPortsMs: 300_000,
-    })
+    const readings = () => readingMessages(platform).length
+    const sim = await startFirmware(
+        platform,
+        firmwareSettings(platform, DEVICE, { PERIOD_MS: "1000" }),
+        { waitForPortsMs: 300_000 }
+    )
     try {
         // steady state: from the first accepted reading on
         await until(() => readings() >= 1, 60_000, "the first reading")

@@ -4,8 +4,13 @@
  * emulator over TLS verified with the emulator's CA.
  */
 import assert from "node:assert/strict"
+import {
+    firmwareSettings,
+    readingMessages,
+    startFirmware,
+} from "../../host/firmware.ts"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
-import { startSim, type SimOptions, type SimSession } from "../../host/sim.ts"
+import type { SimOptions, SimSession } from "../../host/sim.ts"
 
 export const DEVICE = {
     productKey: "a1E2eProd01",
@@ -16,20 +21,12 @@ export const DEVICE = {
 /** Other tools (bench, other tests) may hold the simulator ports for a while. */
 export const WAIT_FOR_PORTS_MS = 180_000
 
-/** Settings that point the device at `platform`; `extra` overrides. */
+/** Settings that point the device at `platform`, one reading a second; `extra` overrides. */
 export function deviceSettings(
     platform: Platform,
     extra: Record<string, string> = {}
 ): Record<string, string> {
-    return {
-        PRODUCT_KEY: DEVICE.productKey,
-        DEVICE_NAME: DEVICE.deviceName,
-        DEVICE_SECRET: DEVICE.deviceSecret,
-        HOST: "127.0.0.1",
-        PORT: String(platform.port),
-        PERIOD_MS: "1000",
-        ...extra,
-    }
+    return firmwareSettings(platform, DEVICE, { PERIOD_MS: "1000", ...extra })
 }
 
 export async function startTestPlatform(
@@ -48,10 +45,7 @@ export async function startDevice(
     settings: Record<string, string>,
     options: Partial<SimOptions> = {}
 ): Promise<SimSession> {
-    return await startSim({
-        entry: "src/main.ts",
-        settings,
-        env: { NODE_EXTRA_CA_CERTS: platform.caFile },
+    return await startFirmware(platform, settings, {
         waitForPortsMs: WAIT_FOR_PORTS_MS,
         echo: !!process.env.E2E_ECHO,
         ...options,
@@ -93,11 +87,6 @@ export function received(platform: Platform): ReceivedReading[] {
         messageId: m.messageId,
         body: JSON.parse(m.body.toString("utf8")),
     }))
-}
-
-/** Accepted messages that carry readings: every topic but `/ota/...`. */
-function readingMessages(platform: Platform) {
-    return platform.messages().filter(m => !m.topic.startsWith("/ota/"))
 }
 
 /** How many readings the platform has accepted so far. */
