@@ -104,30 +104,16 @@ export class Reporter {
         )
     }
 
-    /**
-     * Sends the one-off message.
-     * @returns false when it should be retried later
-     */
+    /** Sends the one-off message; false when it should be retried later. */
     async sendNotice(): Promise<boolean> {
         const n = this.notice
-        try {
-            const messageId = await this.channel.publish(n.topic, n.body)
-            this.notice = undefined
-            console.log(
-                `${n.what}: accepted messageId=${messageId} body=${n.body}`
-            )
-            return true
-        } catch (e) {
-            const err = e as ChannelError
-            if (err.outcome === "fatal" && err.stage === "publish") {
-                this.notice = undefined
-                console.warn(`${n.what}: refused, not sent: ${err.message}`)
-                return true
-            }
+        const r = await this.deliver(n.what, n.topic, () => n.body)
+        if (r === "retry") {
             this.noticeDeferred = true
-            console.warn(`${n.what}: not sent (${err.message}); will retry`)
             return false
         }
+        this.notice = undefined
+        return true
     }
 
     /** Takes one reading into the queue. */
@@ -141,45 +127,59 @@ export class Reporter {
             )
     }
 
-    /**
-     * Sends the oldest queued reading.
-     * @returns false when it should be retried later
-     */
+    /** Sends the oldest queued reading; false when it should be retried later. */
     async sendOldest(): Promise<boolean> {
         const r = this.queue.peek()
-        let body = ""
-        try {
-            // a first authentication tells the time, so the reading has it
-            if (!this.clock.synced()) await this.channel.ensureToken()
-            const time = this.clock.synced() ? this.clock.now(r.takenAt) : NaN
-            body = readingBody(
-                this.options.format,
-                r.values,
-                time,
-                r.seq,
-                this.queue.dropped
-            )
-            const messageId = await this.channel.publish(
-                this.options.topic,
-                body
-            )
-            this.queue.shift()
+        // (the VM has no `this` in arrow functions)
+        const { clock, options } = this
+        const dropped = this.queue.dropped
+        const outcome = await this.deliver("report", options.topic, () => {
+            const time = clock.synced() ? clock.now(r.takenAt) : NaN
+            return readingBody(options.format, r.values, time, r.seq, dropped)
+        })
+        if (outcome === "retry") return false
+        this.queue.shift()
+        if (outcome === "accepted") {
             this.accepted++
             this.noticeDeferred = false
-            console.log(
-                `report: accepted messageId=${messageId} queued=${this.queue.size()} body=${body}`
-            )
-            return true
+        } else this.refused++
+        return true
+    }
+
+    /**
+     * Builds a body and publishes it, and logs what happened: `accepted`;
+     * `refused` when it can never succeed (the platform refused it as such,
+     * or the body cannot be built); `retry` when it may pass later (network,
+     * throttling, 5xx, authentication). The body is built after the first
+     * authentication, which tells the time.
+     */
+    private async deliver(
+        what: string,
+        topic: string,
+        body: () => string
+    ): Promise<"accepted" | "refused" | "retry"> {
+        let building = false
+        try {
+            if (!this.clock.synced()) await this.channel.ensureToken()
+            building = true
+            const text = body()
+            building = false
+            const messageId = await this.channel.publish(topic, text)
+            console.log(`${what}: accepted messageId=${messageId} body=${text}`)
+            return "accepted"
         } catch (e) {
             const err = e as ChannelError
-            if (err.outcome === "fatal" && err.stage === "publish") {
-                this.queue.shift()
-                this.refused++
-                console.warn(`report: refused, reading dropped: ${err.message}`)
-                return true
+            const refused =
+                building ||
+                (e instanceof ChannelError &&
+                    err.outcome === "fatal" &&
+                    err.stage === "publish")
+            if (refused) {
+                console.warn(`${what}: refused, dropped: ${err.message}`)
+                return "refused"
             }
-            console.warn(`report: not sent (${err.message}); will retry`)
-            return false
+            console.warn(`${what}: not sent (${err.message}); will retry`)
+            return "retry"
         }
     }
 
