@@ -21,6 +21,7 @@ export const KEYS = {
     periodMs: "PERIOD_MS",
     format: "FORMAT",
     bufferSize: "BUFFER_SIZE",
+    fleetOta: "FLEET_OTA",
 }
 
 export type PayloadFormat = "json" | "alink"
@@ -50,6 +51,11 @@ export interface Config {
     format: PayloadFormat
     /** offline buffer capacity in readings (1..256), default 32 */
     bufferSize: number
+    /**
+     * share the socket with the runtime's fleet (OTA) connection: release it
+     * between report batches (default false: keep-alive across reports)
+     */
+    fleetOta: boolean
 }
 
 /** A config, or undefined with the list of problems (each names its setting). */
@@ -244,6 +250,20 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
             )
     }
 
+    let fleetOta = false
+    const ota = raw[KEYS.fleetOta]
+    if (ota === 1 || ota === true || ota === "1" || ota === "true")
+        fleetOta = true
+    else if (!(
+        ota === undefined ||
+        ota === 0 ||
+        ota === false ||
+        ota === "0" ||
+        ota === "false" ||
+        ota === ""
+    ))
+        problems.push(`${KEYS.fleetOta} '${ota}' is not 1 or 0`)
+
     if (problems.length) return { problems }
     return {
         problems,
@@ -259,6 +279,7 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
             periodMs,
             format,
             bufferSize,
+            fleetOta,
         },
     }
 }
@@ -277,7 +298,8 @@ export function describeConfig(c: Config): string {
     return (
         who +
         where +
-        ` ${c.format} every ${c.periodMs} ms, buffer ${c.bufferSize}`
+        ` ${c.format} every ${c.periodMs} ms, buffer ${c.bufferSize}` +
+        (c.fleetOta ? ", socket shared with fleet OTA" : "")
     )
 }
 

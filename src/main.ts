@@ -7,6 +7,7 @@ import { ChannelClient } from "./channel/client"
 import { TokenStore } from "./channel/token-store"
 import { Config, readConfig } from "./config"
 import { HttpClient } from "./http/client"
+import { cloudConnectionGate } from "./ota"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
 import { WallClock } from "./time"
@@ -31,7 +32,11 @@ async function main() {
     const config = await waitForConfig()
     const sensors = await startSensors()
     const clock = new WallClock()
-    const http = new HttpClient({ host: config.host, port: config.port })
+    const http = new HttpClient({
+        host: config.host,
+        port: config.port,
+        beforeConnect: config.fleetOta ? cloudConnectionGate() : undefined,
+    })
     const tokens = new TokenStore(
         `${config.productKey}/${config.deviceName}@${config.host}`
     )

@@ -51,6 +51,8 @@ export interface ReporterOptions {
     format: PayloadFormat
     periodMs: number
     bufferSize: number
+    /** close the connection once nothing is left to send (fleet OTA shares the socket) */
+    fleetOta: boolean
 }
 
 /**
@@ -183,6 +185,11 @@ export class Reporter {
         }
     }
 
+    /** Whether anything waits to be sent. */
+    private pending(): boolean {
+        return this.queue.size() > 0 || !!this.notice
+    }
+
     /** Runs forever. */
     async run() {
         const period = this.options.periodMs
@@ -196,7 +203,7 @@ export class Reporter {
                 if (nextReading <= ds.millis())
                     nextReading = ds.millis() + period
             }
-            const pending = this.queue.size() > 0 || !!this.notice
+            const pending = this.pending()
             if (pending && ds.millis() >= retryAt) {
                 const sent = this.noticeDue()
                     ? await this.sendNotice()
@@ -205,6 +212,8 @@ export class Reporter {
                     this.backoff.reset()
                     retryAt = 0
                 } else retryAt = ds.millis() + this.backoff.next()
+                if (this.options.fleetOta && !this.pending())
+                    await this.channel.http.close() // the socket is free for OTA
                 continue
             }
             let wake = nextReading

@@ -18,6 +18,8 @@ export interface HttpClientOptions {
     maxResponseBytes?: number
     /** close instead of reusing a connection idle longer than this; 0 (default) = no limit */
     maxIdleMs?: number
+    /** awaited before each new connection (e.g. to let another user of the socket finish) */
+    beforeConnect?: () => Promise<void>
 }
 
 /** What to send: the client adds `Host` and `Content-Length`. */
@@ -146,6 +148,7 @@ export class HttpClient {
                 "http: request deadline passed before connect"
             )
         const o = this.options
+        if (o.beforeConnect) await o.beforeConnect()
         const timeout =
             left < this.connectTimeoutMs ? left : this.connectTimeoutMs
         try {
