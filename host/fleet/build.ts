@@ -5,7 +5,29 @@
  * links every top-level entry of the repository, with an optional
  * package.json `version` override (the firmware reports that version).
  */
-import { spawn } from "node:child_process"
+
+/**
+ * Makes `dir` a git checkout at tag `v<version>`: the compiler records a
+ * version only inside a git checkout, and exactly the tag's name when the
+ * checkout is clean at a `v*` tag (a release build).
+ */
+function tagRelease(dir: string, version: string) {
+    const git = (...args: string[]) =>
+        execFileSync("git", args, { cwd: dir, stdio: "pipe" })
+    git("init", "-q")
+    git("add", "-A")
+    git(
+        "-c",
+        "user.name=fleet build",
+        "-c",
+        "user.email=fleet-build@localhost",
+        "commit",
+        "-qm",
+        `release ${version}`
+    )
+    git("tag", `v${version}`)
+}
+import { execFileSync, spawn } from "node:child_process"
 import {
     mkdtempSync,
     readdirSync,
@@ -49,6 +71,7 @@ export async function buildFirmware(
                 JSON.stringify(pkg, null, 4)
             )
         }
+        if (opts.version) tagRelease(dir, opts.version)
         const { code, output } = await new Promise<{
             code: number
             output: string

@@ -1,0 +1,161 @@
+/**
+ * Over-the-air update of the reporting firmware itself, end to end: the real
+ * firmware in the simulator reports to the platform emulator while sharing
+ * its one socket with the runtime's fleet connection (FLEET_OTA=1). The
+ * fleet service deploys release v1.0.0, then v2.0.0, then rolls back; the
+ * device restarts into each by itself, keeps its settings and token (no new
+ * /auth), goes on reporting, and its version report names the new version.
+ */
+import { after, before, test } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ArtifactStore } from "../../host/fleet/artifacts.ts"
+import { buildFirmware } from "../../host/fleet/build.ts"
+import {
+    sendFramesToSimBus,
+    setConnectionStringFrame,
+} from "../../host/fleet/jacdac.ts"
+import { newDeviceKey } from "../../host/fleet/protocol.ts"
+import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
+import {
+    startFleetService,
+    type FleetService,
+} from "../../host/fleet/service.ts"
+import { SqliteStore } from "../../host/fleet/storage.ts"
+import type { Platform } from "../../host/platform/index.ts"
+import type { SimSession } from "../../host/sim.ts"
+import {
+    deviceSettings,
+    readingCount,
+    startDevice,
+    startTestPlatform,
+    successfulAuths,
+    waitForReadings,
+    waitUntil,
+} from "./e2e-helpers.ts"
+
+/** The runtime checks in again about 32 s after the fleet service let go. */
+const UPDATE_MS = 120_000
+
+let dir: string
+let store: SqliteStore
+let svc: FleetService
+let platform: Platform
+let sim: SimSession
+const fleetLog: string[] = []
+
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fleet-firmware-test-"))
+    store = new SqliteStore(join(dir, "fleet.db"))
+    const artifacts = new ArtifactStore(join(dir, "artifacts"))
+    for (const version of ["1.0.0", "2.0.0"]) {
+        const info = artifacts.put(
+            await buildFirmware("src/main.ts", { version })
+        )
+        store.addVersion({
+            name: `v${version}`,
+            hash: info.hash,
+            size: info.size,
+            note: "",
+            publishedAt: Date.now(),
+        })
+    }
+    store.upsertDevice({
+        id: "reporter1",
+        key: newDeviceKey().toString("hex"),
+        groups: [],
+        platformId: "",
+        createdAt: 0,
+    })
+    svc = await startFleetService({
+        store,
+        artifacts,
+        log: l => fleetLog.push(l),
+    })
+    platform = await startTestPlatform()
+    // a device flashed over USB with a development build, in the fleet
+    sim = await startDevice(
+        platform,
+        deviceSettings(platform, { FLEET_OTA: "1", PERIOD_MS: "3000" })
+    )
+    await waitForReadings(platform, 1, 30_000, sim)
+    await sendFramesToSimBus([
+        setConnectionStringFrame(svc.connectionString("reporter1")),
+    ])
+})
+
+after(async () => {
+    await sim?.stop()
+    await platform?.close()
+    await svc?.close()
+    store?.close()
+    rmSync(dir, { recursive: true, force: true })
+})
+
+const informed = (version: string) => () =>
+    platform
+        .informs()
+        .some(m => JSON.parse(m.body.toString()).params.version === version)
+
+/** The device reports readings again after restarting into `version`. */
+async function runsAndReports(version: string) {
+    await waitUntil(
+        informed(version),
+        UPDATE_MS,
+        `version report ${version}`,
+        sim
+    )
+    const line = sim.lines.findLast(l => /^start: /.test(l))!
+    assert.match(line, new RegExp(version.replace(/\./g, "\\.")))
+    await waitForReadings(platform, 2, 30_000, sim)
+}
+
+test("release v1.0.0 reaches the reporting device over the network; it keeps reporting with its token", async () => {
+    const auths = successfulAuths(platform).length
+    assign(store, "v1.0.0", { kind: "all" })
+    await runsAndReports("v1.0.0")
+    assert.equal(
+        successfulAuths(platform).length,
+        auths,
+        "token kept: no new /auth"
+    )
+    assert.ok(
+        fleetLog.some(l => /reporter1: deployed v1\.0\.0/.test(l)),
+        fleetLog.join("\n")
+    )
+})
+
+test("v2.0.0 assigned to the device: it restarts into v2 and reports version v2.0.0", async () => {
+    const auths = successfulAuths(platform).length
+    const readings = readingCount(platform)
+    assign(store, "v2.0.0", parseScope("device:reporter1"))
+    await runsAndReports("v2.0.0")
+    assert.equal(
+        successfulAuths(platform).length,
+        auths,
+        "token kept: no new /auth"
+    )
+    assert.ok(readingCount(platform) > readings)
+})
+
+test("rollback: the device returns to v1.0.0", async () => {
+    const informs = platform.informs().length
+    rollback(store)
+    await waitUntil(
+        () =>
+            platform
+                .informs()
+                .slice(informs)
+                .some(
+                    m =>
+                        JSON.parse(m.body.toString()).params.version ===
+                        "v1.0.0"
+                ),
+        UPDATE_MS,
+        "version report v1.0.0 after the rollback",
+        sim
+    )
+    await waitForReadings(platform, 2, 30_000, sim)
+})
