@@ -8,6 +8,11 @@
  */
 import { connect, type Socket } from "node:net"
 import { randomBytes } from "node:crypto"
+import {
+    encodeFrame,
+    FLAG_BROADCAST,
+    FLAG_COMMAND,
+} from "../provision/jacdac.ts"
 import { encodeMaskedFrame, FrameDecoder } from "./websocket.ts"
 
 /** Jacdac service class of CloudConfiguration. */
@@ -19,21 +24,9 @@ export const CloudConfigurationCmd = {
     SetConnectionString: 0x86,
 } as const
 
-const FLAG_COMMAND = 0x01
-const FLAG_BROADCAST = 0x04
 const SERVICE_INDEX_BROADCAST = 0x3d
+/** The high half of a broadcast frame's device id (the low half is the class). */
 const BROADCAST_MARK_HI = 0xaaaaaaaa
-
-/** Jacdac CRC-16 (CCITT, initial 0xffff). */
-export function jdCrc16(data: Buffer): number {
-    let crc = 0xffff
-    for (const b of data) {
-        let x = ((crc >> 8) ^ b) & 0xff
-        x ^= x >> 4
-        crc = ((crc << 8) ^ (x << 12) ^ (x << 5) ^ x) & 0xffff
-    }
-    return crc
-}
 
 /**
  * A command frame broadcast to every service of `serviceClass` on the bus.
@@ -44,19 +37,16 @@ export function broadcastCommandFrame(
     command: number,
     data: Buffer
 ): Buffer {
-    if (data.length > 236) throw new RangeError("jacdac packet payload > 236")
-    const padded = (data.length + 4 + 3) & ~3
-    const f = Buffer.alloc(12 + padded)
-    f[2] = padded
-    f[3] = FLAG_COMMAND | FLAG_BROADCAST
-    f.writeUInt32LE(serviceClass >>> 0, 4)
-    f.writeUInt32LE(BROADCAST_MARK_HI, 8)
-    f[12] = data.length
-    f[13] = SERVICE_INDEX_BROADCAST
-    f.writeUInt16LE(command, 14)
-    data.copy(f, 16)
-    f.writeUInt16LE(jdCrc16(f.subarray(2, 12 + padded)), 0)
-    return f
+    const id = Buffer.alloc(8)
+    id.writeUInt32LE(serviceClass >>> 0, 0)
+    id.writeUInt32LE(BROADCAST_MARK_HI, 4)
+    return encodeFrame({
+        deviceId: id.toString("hex"),
+        flags: FLAG_COMMAND | FLAG_BROADCAST,
+        serviceIndex: SERVICE_INDEX_BROADCAST,
+        command,
+        payload: data,
+    })
 }
 
 /** The `set_connection_string` command frame (empty string clears it). */
