@@ -366,6 +366,10 @@ export function settingProblems(key: string, value: string): string[] {
         case "BUFFER_SIZE":
             why = intProblem(key, value, 1, 256)
             break
+        case "FLEET_OTA":
+            if (!["0", "1", "true", "false"].includes(value))
+                why = `${key}${shown} is not 1 or 0`
+            break
         case "SENSOR":
             if (
                 !SENSOR_NAMES.some(n => n.toLowerCase() === value.toLowerCase())

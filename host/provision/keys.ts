@@ -20,6 +20,7 @@ export const OPTIONAL_KEYS = [
     "FORMAT",
     "BUFFER_SIZE",
     "SENSOR",
+    "FLEET_OTA",
 ]
 
 /** Every settings key the firmware reads. */
