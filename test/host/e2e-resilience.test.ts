@@ -154,3 +154,18 @@ test("a chunked answer without Content-Length is read as success", async () => {
     )
     assertConsecutive(seqsSince(from))
 })
+
+test("a sensor that does not answer does not stop the reports of the others", async () => {
+    await sim.deploy(deviceSettings(platform, { SIM_SENSOR: "stuck-humidity" }))
+    await sim.waitForLine(/^sensors: humidity did not answer/, 30_000)
+    await waitForReadings(platform, 3, 60_000, sim)
+    const last = received(platform).slice(-3)
+    for (const r of last) {
+        assert.equal(
+            typeof r.body.temperature,
+            "number",
+            JSON.stringify(r.body)
+        )
+        assert.equal(r.body.humidity, undefined, JSON.stringify(r.body))
+    }
+})
