@@ -3,6 +3,8 @@
  * parsing what they print.
  */
 import { spawn } from "node:child_process"
+import { mkdtempSync, readdirSync, symlinkSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 export const projectRoot = join(import.meta.dirname, "..")
@@ -16,16 +18,38 @@ export interface DevsRunResult {
     output: string
 }
 
+/**
+ * A temporary copy of the project made of symlinks to its top-level entries,
+ * for running the CLI in: it reads `.env*` and `devsconfig.json` and writes
+ * `.devicescript/` relative to its working directory only, so each build or
+ * simulator session gets its own. Left out: `.git` (the compiler would
+ * record a git-derived version), `.devicescript`, `.env*`, and with
+ * `ownPackageJson` the package.json (the caller writes one).
+ */
+export function shadowProject(
+    prefix: string,
+    options: { ownPackageJson?: boolean } = {}
+): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    for (const name of readdirSync(projectRoot)) {
+        if (name === ".git" || name === ".devicescript") continue
+        if (name.startsWith(".env")) continue
+        if (name === "package.json" && options.ownPackageJson) continue
+        symlinkSync(join(projectRoot, name), join(dir, name))
+    }
+    return dir
+}
+
 /** Runs `devs ARGS` with colours off and collects everything it prints. */
 export function devs(
     args: string[],
-    options: { echo?: boolean; env?: NodeJS.ProcessEnv } = {}
+    options: { echo?: boolean; env?: NodeJS.ProcessEnv; cwd?: string } = {}
 ): Promise<DevsRunResult> {
     return new Promise(resolve => {
         const child = spawn(
             process.execPath,
             [devsCli, "--no-colors", ...args],
-            { cwd: projectRoot, env: options.env ?? process.env }
+            { cwd: options.cwd ?? projectRoot, env: options.env ?? process.env }
         )
         let output = ""
         const take = (d: Buffer) => {

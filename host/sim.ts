@@ -41,8 +41,6 @@ import { spawn, type ChildProcess } from "node:child_process"
 import {
     existsSync,
     mkdirSync,
-    mkdtempSync,
-    readdirSync,
     readFileSync,
     rmSync,
     symlinkSync,
@@ -52,7 +50,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
 import { createInterface } from "node:readline"
-import { devsCli, projectRoot } from "./devs.ts"
+import { devsCli, projectRoot, shadowProject } from "./devs.ts"
 import { connectWebSocket, type MiniWebSocket } from "./sim-ws.ts"
 
 /** Ports the dev tools server always uses (dashboard/ws, Jacdac TCP, debugger). */
@@ -297,15 +295,8 @@ function sleep(ms: number) {
 // ---------------------------------------------------------------------------
 // shadow project
 
-const notShadowed = (name: string) =>
-    name === ".git" || name === ".devicescript" || name.startsWith(".env")
-
 function makeShadowProject(): string {
-    const dir = mkdtempSync(join(tmpdir(), "devs-sim-"))
-    for (const name of readdirSync(projectRoot)) {
-        if (notShadowed(name)) continue
-        symlinkSync(join(projectRoot, name), join(dir, name))
-    }
+    const dir = shadowProject("devs-sim-")
     mkdirSync(join(dir, ".devicescript/flash"), { recursive: true })
     return dir
 }

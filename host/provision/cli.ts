@@ -16,7 +16,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { parseArgs } from "node:util"
 import { boardArch } from "./boards.ts"
-import { buildFirmware } from "./build.ts"
+import { tryBuildFirmware } from "../build.ts"
 import { formatErrors, parseFleet, type FleetResult } from "./fleet.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
@@ -81,7 +81,7 @@ async function main(argv: string[]) {
             let bytecode: Buffer
             if (o.devs) bytecode = readFileSync(o.devs)
             else {
-                const b = await buildFirmware(o.board)
+                const b = await tryBuildFirmware({ board: o.board })
                 if (!b.ok) fail(`build for ${o.board} failed:\n${b.output}`)
                 bytecode = b.bytecode!
             }

@@ -14,7 +14,7 @@ import {
     customBoards,
     supportedBoards,
 } from "../../host/provision/boards.ts"
-import { buildFirmware } from "../../host/provision/build.ts"
+import { tryBuildFirmware } from "../../host/build.ts"
 import { flashArgs } from "../../host/provision/flash.ts"
 import { FIRMWARE_KEYS, SENSOR_NAMES } from "../../host/provision/keys.ts"
 
@@ -41,7 +41,7 @@ test("custom boards: an ESP32-C3 and an ESP32-S3, each with I2C pins and a known
 
 for (const board of supportedBoards())
     test(`the firmware builds for ${board}`, async () => {
-        const r = await buildFirmware(board)
+        const r = await tryBuildFirmware({ board })
         assert.ok(r.ok, r.output)
         assert.ok(r.bytecode!.length > 10_000)
         assert.equal(r.bytecode!.subarray(0, 4).toString("latin1"), "DevS")
@@ -50,7 +50,7 @@ for (const board of supportedBoards())
     })
 
 test("a board id that does not exist fails the build (the import selects the board)", async () => {
-    const r = await buildFirmware("no_such_board")
+    const r = await tryBuildFirmware({ board: "no_such_board" })
     assert.equal(r.ok, false)
     assert.match(r.output, /@dsboard\/no_such_board/)
 })

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/fleet/build.ts"
+import { buildFirmware } from "../../host/build.ts"
 import { parseConnectionString } from "../../host/fleet/protocol.ts"
 
 let dir: string

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/fleet/build.ts"
+import { buildFirmware } from "../../host/build.ts"
 import {
     sendFramesToSimBus,
     setConnectionStringFrame,

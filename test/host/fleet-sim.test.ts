@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore, imageHash } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/fleet/build.ts"
+import { buildFirmware } from "../../host/build.ts"
 import {
     sendFramesToSimBus,
     setConnectionStringFrame,

@@ -14,7 +14,7 @@ import {
     padImage,
     verifyWithToolchain,
 } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/fleet/build.ts"
+import { buildFirmware } from "../../host/build.ts"
 import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
 import {
     assign,

@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { projectRoot } from "../../host/devs.ts"
 import { boardArch } from "../../host/provision/boards.ts"
-import { buildFirmware } from "../../host/provision/build.ts"
+import { tryBuildFirmware } from "../../host/build.ts"
 import { parseFleet, csvRecords } from "../../host/provision/fleet.ts"
 import {
     devicePart,
@@ -133,7 +133,7 @@ test("CSV records: quotes, embedded commas and newlines, CRLF; lines counted per
 
 let bytecode: Buffer
 before(async () => {
-    const b = await buildFirmware("esp32c3_devkit_shtc3")
+    const b = await tryBuildFirmware({ board: "esp32c3_devkit_shtc3" })
     assert.ok(b.ok, b.output)
     bytecode = b.bytecode!
 })
