@@ -4,7 +4,8 @@
  * `N passed, N failed` and exits non-zero on any failure, compile error,
  * crash or timeout.
  *
- * Usage: npm test [-- FILTER...]   (only files whose path contains a FILTER)
+ * Usage: npm test [-- FILTER...]   (only files whose path contains a FILTER;
+ *        without a filter the host code is also type-checked)
  */
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs"
@@ -95,6 +96,28 @@ async function runHostTests(files: string[], tally: Tally) {
     if (code !== 0 && !+fail[1]) tally.failed++
 }
 
+/** Type-checks the host tools and host tests (`tsx` runs them unchecked). */
+async function runTypecheck(tally: Tally) {
+    console.log(`\n# typecheck: host/tsconfig.json`)
+    const tsc = join(root, "node_modules/typescript/bin/tsc")
+    const code = await new Promise<number>(resolve => {
+        const child = spawn(
+            process.execPath,
+            [tsc, "-p", "host/tsconfig.json"],
+            {
+                cwd: root,
+                stdio: "inherit",
+            }
+        )
+        child.on("exit", c => resolve(c ?? 1))
+    })
+    if (code === 0) tally.passed++
+    else {
+        tally.failed++
+        tally.failures.push("typecheck of host/ and test/host/")
+    }
+}
+
 async function main() {
     const filters = process.argv.slice(2)
     const deviceFiles = selected(
@@ -106,6 +129,7 @@ async function main() {
         filters
     )
     const tally: Tally = { passed: 0, failed: 0, failures: [] }
+    if (!filters.length) await runTypecheck(tally)
     await runDeviceTests(deviceFiles, tally)
     await runHostTests(hostFiles, tally)
     console.log("")
