@@ -8,30 +8,7 @@ import {
     tokenProblem,
 } from "../../src/channel/response"
 import { classify, codeName } from "../../src/channel/codes"
-
-function failsWith(f: () => void, part: string) {
-    let msg: string = null
-    try {
-        f()
-    } catch (e) {
-        msg = (e as Error).message
-    }
-    if (msg === null || msg.indexOf(part) < 0)
-        console.log(`expected error with '${part}', got ${msg}`)
-    expect(msg !== null && msg.indexOf(part) >= 0).toBe(true)
-}
-
-async function rejects(f: () => Promise<any>, part: string) {
-    let msg: string = null
-    try {
-        await f()
-    } catch (e) {
-        msg = (e as Error).message
-    }
-    if (msg === null || msg.indexOf(part) < 0)
-        console.log(`expected error with '${part}', got ${msg}`)
-    expect(msg !== null && msg.indexOf(part) >= 0).toBe(true)
-}
+import { failsWith, rejects } from "./expect-error"
 
 describe("parsePlatformResponse", () => {
     test("auth answer (spec example)", async () => {

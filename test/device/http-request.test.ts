@@ -1,17 +1,6 @@
 import { describe, test, expect } from "@devicescript/test"
 import { buildRequest, hostHeader } from "../../src/http/request"
-
-function throwsWith(f: () => void, part: string) {
-    let msg: string = null
-    try {
-        f()
-    } catch (e) {
-        msg = (e as Error).message
-    }
-    if (msg === null || msg.indexOf(part) < 0)
-        console.log(`expected error with '${part}', got ${msg}`)
-    expect(msg !== null && msg.indexOf(part) >= 0).toBe(true)
-}
+import { failsWith } from "./expect-error"
 
 describe("buildRequest", () => {
     test("auth request bytes", () => {
@@ -62,7 +51,7 @@ describe("buildRequest", () => {
     })
     test("refuses header injection and bad targets", () => {
         const ok = { method: "POST", path: "/a", host: "h" }
-        throwsWith(
+        failsWith(
             () =>
                 buildRequest({
                     method: "POST",
@@ -72,7 +61,7 @@ describe("buildRequest", () => {
                 }),
             "invalid character in header password"
         )
-        throwsWith(
+        failsWith(
             () =>
                 buildRequest({
                     method: "POST",
@@ -82,19 +71,19 @@ describe("buildRequest", () => {
                 }),
             "header name"
         )
-        throwsWith(
+        failsWith(
             () => buildRequest({ method: "POST", path: "/a b", host: "h" }),
             "path"
         )
-        throwsWith(
+        failsWith(
             () => buildRequest({ method: "POST", path: "a", host: "h" }),
             "path must start"
         )
-        throwsWith(
+        failsWith(
             () => buildRequest({ method: "PO ST", path: "/", host: "h" }),
             "method"
         )
-        throwsWith(
+        failsWith(
             () =>
                 buildRequest({
                     method: "POST",

@@ -11,18 +11,7 @@ import {
     topicPath,
     topicProblem,
 } from "../../src/payload"
-
-function failsWith(f: () => void, part: string) {
-    let msg: string = null
-    try {
-        f()
-    } catch (e) {
-        msg = (e as Error).message
-    }
-    if (msg === null || msg.indexOf(part) < 0)
-        console.log(`expected error with '${part}', got ${msg}`)
-    expect(msg !== null && msg.indexOf(part) >= 0).toBe(true)
-}
+import { failsWith } from "./expect-error"
 
 describe("plainPayload", () => {
     test("with and without time", () => {
