@@ -11,16 +11,12 @@ export interface DeviceView {
     deviceName: string
 }
 
-/** An accepted message as the admin API shows it. */
-export interface MessageView {
-    seq: number
-    time: string
-    connection: number
-    productKey: string
-    deviceName: string
-    topic: string
-    /** 64-bit id as a decimal string (it does not fit a double) */
-    messageId: string
+/**
+ * An accepted message as the admin API shows it: the record (its 64-bit
+ * `messageId` already a decimal string) with the body as base64 and, when
+ * valid, UTF-8.
+ */
+export interface MessageView extends Omit<MessageRecord, "body"> {
     /** body length in bytes */
     size: number
     base64: string
@@ -31,16 +27,11 @@ export interface MessageView {
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
 export function messageView(m: MessageRecord): MessageView {
+    const { body, ...record } = m
     const v: MessageView = {
-        seq: m.seq,
-        time: m.time,
-        connection: m.connection,
-        productKey: m.productKey,
-        deviceName: m.deviceName,
-        topic: m.topic,
-        messageId: m.messageId,
-        size: m.body.length,
-        base64: m.body.toString("base64"),
+        ...record,
+        size: body.length,
+        base64: body.toString("base64"),
     }
     try {
         v.utf8 = utf8.decode(m.body)
