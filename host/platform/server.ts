@@ -39,6 +39,20 @@ interface Answer {
     json: string
 }
 
+/** A platform answer: HTTP 200 with the code (and info or detail) in JSON. */
+function platformAnswer(
+    code: number,
+    infoJson?: string,
+    reason?: string
+): Answer {
+    return { status: 200, code, json: resultJson(code, infoJson, reason) }
+}
+
+/** `CODE message (reason)`, for the event lines. */
+function outcomeText(code: number, reason?: string) {
+    return `${code} ${MESSAGES[code]}${reason ? ` (${reason})` : ""}`
+}
+
 type Scope = "auth" | "topic" | "other"
 
 const CONN = Symbol("connection")
@@ -225,15 +239,11 @@ export class Channel {
                     return this.send(
                         res,
                         rec,
-                        {
-                            status: 200,
+                        platformAnswer(
                             code,
-                            json: resultJson(
-                                code,
-                                undefined,
-                                "injected by forceCode"
-                            ),
-                        },
+                            undefined,
+                            "injected by forceCode"
+                        ),
                         undefined
                     )
                 }
@@ -306,14 +316,8 @@ export class Channel {
             const who = rec.productKey
                 ? `${rec.productKey}/${rec.deviceName}`
                 : "?"
-            this.event(
-                `auth ${who} -> ${code} ${MESSAGES[code]}${reason ? ` (${reason})` : ""}`
-            )
-            return {
-                status: 200,
-                code,
-                json: resultJson(code, infoJson, reason),
-            }
+            this.event(`auth ${who} -> ${outcomeText(code, reason)}`)
+            return platformAnswer(code, infoJson, reason)
         }
         if (this.throttled(undefined)) return done(40000, "global rate limit")
         if (req.method !== "POST")
@@ -361,13 +365,9 @@ export class Channel {
             infoJson?: string
         ): Answer => {
             this.event(
-                `publish ${who} ${topic} -> ${code} ${MESSAGES[code]}${reason ? ` (${reason})` : ""}`
+                `publish ${who} ${topic} -> ${outcomeText(code, reason)}`
             )
-            return {
-                status: 200,
-                code,
-                json: resultJson(code, infoJson, reason),
-            }
+            return platformAnswer(code, infoJson, reason)
         }
         if (this.throttled(undefined)) return done(40000, "global rate limit")
         if (req.method !== "POST")
