@@ -3,9 +3,10 @@ import { HttpError, HttpResponse } from "../http/response"
 import { jsonString, checkBodySize, bodySize, topicPath } from "../payload"
 import { WallClock } from "../time"
 import { classify, codeName, Outcome } from "./codes"
-import { parsePlatformResponse, PlatformResult, shortToken } from "./response"
+import { AnswerReader, PlatformResult } from "./answer"
 import { AuthParams, signAuthParams, SignMethod } from "./sign"
-import { TokenStore } from "./token-store"
+import { renewalTime, shortToken, tokenExpiry } from "./token"
+import { SavedToken, TokenStore } from "./token-store"
 
 /** Who the device is and how it signs. */
 export interface DeviceIdentity {
@@ -39,14 +40,20 @@ export interface ChannelStats {
     reauths: number
 }
 
+/** How long a failed renewal waits before the next one is tried. */
+export const RENEW_RETRY_MS = 60000
+
 /**
  * The platform's HTTPS device channel: `POST /auth` signed on the device,
  * the token kept in flash and reused, and `POST /topic/...` with one
  * re-authentication and resend when the platform says the token is
- * expired, missing or unknown (20001, 20002, 20003).
+ * expired, missing or unknown (20001, 20002, 20003). A token that states
+ * its expiry (the JWT form) is renewed ahead of it.
  */
 export class ChannelClient {
-    private token: string
+    private token: SavedToken
+    /** the current token's renewal time (epoch ms), NaN for none */
+    private renewAt = NaN
     readonly stats: ChannelStats = { auths: 0, publishes: 0, reauths: 0 }
 
     constructor(
@@ -79,15 +86,50 @@ export class ChannelClient {
                 "auth: success without a token",
                 "auth"
             )
-        this.token = r.token
-        await this.tokens.save(r.token)
-        console.log(`auth: ok, token ${shortToken(r.token)}`)
+        // the answer's Date has just set the clock
+        const at = this.clock.synced() ? this.clock.now() : NaN
+        await this.tokens.save(r.token, at)
+        this.use({ token: r.token, issuedAt: at })
+        const renew = isNaN(this.renewAt)
+            ? ""
+            : `, renewed in ${Math.round((this.renewAt - at) / 1000)} s`
+        console.log(`auth: ok, token ${shortToken(r.token)}${renew}`)
+    }
+
+    private use(t: SavedToken) {
+        this.token = t
+        this.renewAt = renewalTime(t.issuedAt, tokenExpiry(t.token))
     }
 
     /** Makes sure a token is at hand: the one in flash, or a new one. */
     async ensureToken() {
-        if (!this.token) this.token = await this.tokens.load()
+        if (!this.token) {
+            const stored = await this.tokens.load()
+            if (stored) this.use(stored)
+        }
         if (!this.token) await this.authenticate()
+    }
+
+    /**
+     * Authenticates ahead of the token's stated expiry. A failure keeps the
+     * current token (still valid) and tries again {@link RENEW_RETRY_MS}
+     * later.
+     */
+    private async renewIfDue() {
+        if (!(this.renewAt > 0) || !this.clock.synced()) return
+        const now = this.clock.now()
+        if (now < this.renewAt) return
+        console.log(
+            `auth: token ${shortToken(this.token.token)} is due for renewal`
+        )
+        try {
+            await this.authenticate()
+        } catch (e) {
+            this.renewAt = now + RENEW_RETRY_MS
+            console.warn(
+                `auth: renewal failed (${(e as Error).message}); keeping the current token`
+            )
+        }
     }
 
     /**
@@ -105,11 +147,12 @@ export class ChannelClient {
             throw new ChannelError("fatal", (e as Error).message, "publish")
         }
         await this.ensureToken()
+        await this.renewIfDue()
         for (let attempt = 0; ; attempt++) {
             try {
                 this.stats.publishes++
                 const r = await this.exchange(path, body, {
-                    password: this.token,
+                    password: this.token.token,
                     "Content-Type": "application/octet-stream",
                 })
                 return r.messageId || ""
@@ -129,13 +172,22 @@ export class ChannelClient {
         }
     }
 
-    /** One request; the answer classified, the clock synced from `Date`. */
+    /** Closes the connection, leaving the device's one socket free. */
+    async release() {
+        await this.http.close()
+    }
+
+    /**
+     * One request; the answer read as it streams in (an answer of any size
+     * takes no memory), classified, and the clock synced from `Date`.
+     */
     private async exchange(
         path: string,
         body: string | Buffer,
         headers: Record<string, string>
     ): Promise<PlatformResult> {
         const stage = path === "/auth" ? "auth" : "publish"
+        const reader = new AnswerReader()
         let res: HttpResponse
         try {
             res = await this.http.request({
@@ -143,6 +195,7 @@ export class ChannelClient {
                 path,
                 headers,
                 body,
+                onBody: (chunk, off, len) => reader.push(chunk, off, len),
             })
         } catch (e) {
             const msg = e instanceof HttpError ? e.message : "" + e
@@ -152,7 +205,7 @@ export class ChannelClient {
         if (date) this.clock.syncFromDate(date, this.http.lastResponseMillis)
         let r: PlatformResult
         try {
-            r = await parsePlatformResponse(res.body)
+            r = reader.end()
         } catch (e) {
             // not a platform answer (a proxy's error page, garbage): the
             // request itself may be fine, so keep it and try again later

@@ -1,7 +1,13 @@
 import * as ds from "@devicescript/core"
 import { connect, Socket, SocketProto } from "@devicescript/net"
 import { buildRequest, hostHeader } from "./request"
-import { feed, HttpError, HttpResponse, ResponseParser } from "./response"
+import {
+    BodySink,
+    feed,
+    HttpError,
+    HttpResponse,
+    ResponseParser,
+} from "./response"
 
 export interface HttpClientOptions {
     host: string
@@ -28,6 +34,12 @@ export interface ClientRequest {
     path: string
     headers?: Record<string, string>
     body?: Buffer | string
+    /**
+     * Streams the response body here instead of keeping it (the response's
+     * `body` is then empty): a body of any size, bounded by the request's
+     * time limit instead of `maxResponseBytes`.
+     */
+    onBody?: BodySink
 }
 
 /**
@@ -92,6 +104,7 @@ export class HttpClient {
             const parser = new ResponseParser({
                 maxBytes: this.maxResponseBytes,
                 headRequest: req.method === "HEAD",
+                onBody: req.onBody,
             })
             try {
                 this.requestsSent++

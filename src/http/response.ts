@@ -35,11 +35,22 @@ export interface HttpResponse {
     connectionClose: boolean
 }
 
+/** Receives body bytes as they arrive: `len` bytes of `chunk` from `off`. */
+export type BodySink = (chunk: Buffer, off: number, len: number) => void
+
 export interface ResponseParserOptions {
-    /** Bound on the whole response on the wire (head, framing, body); default 8192. */
+    /**
+     * Bound on the whole response on the wire (head, framing, body);
+     * default 8192. With `onBody`, the body does not count.
+     */
     maxBytes?: number
     /** The request was HEAD: the response has no body whatever its headers say. */
     headRequest?: boolean
+    /**
+     * Streams the body to this sink instead of keeping it: the result's
+     * `body` is then empty, and a body of any size takes no memory.
+     */
+    onBody?: BodySink
 }
 
 const MAX_HEADERS = 64
@@ -109,6 +120,8 @@ export class ResponseParser {
     private state = S_STATUS
     private partial: Buffer = null
     private total = 0
+    /** bytes counted against maxBytes */
+    private bounded = 0
     private remaining = 0
     private fixedBody: Buffer = null
     private parts: Buffer[] = []
@@ -118,11 +131,13 @@ export class ResponseParser {
     private res: HttpResponse
     readonly maxBytes: number
     private headRequest: boolean
+    private sink: BodySink
 
     constructor(options?: ResponseParserOptions) {
         const o = options || {}
         this.maxBytes = o.maxBytes > 0 ? o.maxBytes : 8192
         this.headRequest = !!o.headRequest
+        this.sink = o.onBody || null
         this.reset()
     }
 
@@ -163,14 +178,14 @@ export class ResponseParser {
             if (st === S_BODY_LEN || st === S_CHUNK_DATA) {
                 let take = n - i
                 if (take > this.remaining) take = this.remaining
-                this.count(take)
+                this.countBody(take)
                 this.addBody(chunk, i, take)
                 this.remaining -= take
                 i += take
                 if (this.remaining === 0)
                     this.state = st === S_BODY_LEN ? S_DONE : S_CHUNK_END
             } else if (st === S_BODY_CLOSE) {
-                this.count(n - i)
+                this.countBody(n - i)
                 this.addBody(chunk, i, n - i)
                 i = n
             } else {
@@ -248,15 +263,27 @@ export class ResponseParser {
 
     private count(k: number) {
         this.total += k
-        if (this.total > this.maxBytes)
+        this.bounded += k
+        if (this.bounded > this.maxBytes)
             throw new HttpError(
                 "too-large",
                 `http: response exceeds ${this.maxBytes} bytes`
             )
     }
 
+    /** Body bytes count against maxBytes unless they go to a sink. */
+    private countBody(k: number) {
+        if (this.sink) this.total += k
+        else this.count(k)
+    }
+
     private addBody(chunk: Buffer, off: number, len: number) {
         if (!len) return
+        if (this.sink) {
+            const sink = this.sink
+            sink(chunk, off, len)
+            return
+        }
         if (this.fixedBody) this.fixedBody.blitAt(this.bodyLen, chunk, off, len)
         else this.parts.push(chunk.slice(off, off + len))
         this.bodyLen += len
@@ -345,7 +372,8 @@ export class ResponseParser {
     }
 
     private budget(size: number) {
-        if (this.total + size > this.maxBytes)
+        if (this.sink) return // streamed, never held
+        if (this.bounded + size > this.maxBytes)
             throw new HttpError(
                 "too-large",
                 `http: response exceeds ${this.maxBytes} bytes (body of ${size})`
@@ -389,7 +417,7 @@ export class ResponseParser {
             this.budget(len)
             if (len === 0) this.state = S_DONE
             else {
-                this.fixedBody = Buffer.alloc(len)
+                if (!this.sink) this.fixedBody = Buffer.alloc(len)
                 this.remaining = len
                 this.state = S_BODY_LEN
             }
