@@ -303,14 +303,27 @@ export function describeConfig(c: Config): string {
     )
 }
 
+async function readRawSettings(): Promise<Record<string, any>> {
+    const raw: Record<string, any> = {}
+    for (const k of Object.values(KEYS)) raw[k] = await readSetting(k)
+    return raw
+}
+
+/**
+ * The topic the settings give now, or undefined while they are not a
+ * valid configuration. Logs nothing.
+ */
+export async function readTopic(): Promise<string> {
+    const r = resolveConfig(await readRawSettings())
+    return r.config ? r.config.topic : undefined
+}
+
 /**
  * Reads every setting in {@link KEYS}, applies defaults and validates.
  * Logs one line: the config (no secret), or every problem found.
  */
 export async function readConfig(): Promise<ConfigResult> {
-    const raw: Record<string, any> = {}
-    for (const k of Object.values(KEYS)) raw[k] = await readSetting(k)
-    const r = resolveConfig(raw)
+    const r = resolveConfig(await readRawSettings())
     if (r.config) console.log(describeConfig(r.config))
     else console.log(problemsLine(r.problems))
     return r

@@ -5,7 +5,7 @@
 import * as ds from "@devicescript/core"
 import { ChannelClient } from "./channel/client"
 import { TokenStore } from "./channel/token-store"
-import { Config, readConfig } from "./config"
+import { Config, readConfig, readTopic } from "./config"
 import { HttpClient } from "./http/client"
 import { cloudConnectionGate } from "./ota"
 import { Reporter } from "./reporter"
@@ -42,7 +42,14 @@ async function main() {
     )
     const channel = new ChannelClient(config, http, tokens, clock)
     const reporter = new Reporter(
-        config,
+        {
+            topic: config.topic,
+            format: config.format,
+            periodMs: config.periodMs,
+            bufferSize: config.bufferSize,
+            fleetOta: config.fleetOta,
+            rereadTopic: readTopic,
+        },
         channel,
         clock,
         async () => await readSensors(sensors)

@@ -39,6 +39,12 @@ export class BoundedQueue<T> {
         return this.items[this.head]
     }
 
+    /** The `i`-th oldest item (0 is the oldest), not removed; undefined past the end. */
+    at(i: number): T {
+        if (!(i >= 0) || i >= this.count) return undefined
+        return this.items[(this.head + i) % this.capacity]
+    }
+
     /** Removes and returns the oldest item; undefined when empty. */
     shift(): T {
         if (this.count === 0) return undefined

@@ -1,6 +1,6 @@
 import * as ds from "@devicescript/core"
 import { Backoff } from "./backoff"
-import { ChannelClient, ChannelError } from "./channel/client"
+import { ChannelError } from "./channel/client"
 import { PayloadFormat } from "./config"
 import { alinkPayload, plainPayload, ReadingValue } from "./payload"
 import { BoundedQueue } from "./queue"
@@ -53,23 +53,51 @@ export interface ReporterOptions {
     bufferSize: number
     /** close the connection once nothing is left to send (fleet OTA shares the socket) */
     fleetOta: boolean
+    /**
+     * Reads the TOPIC setting again while the platform refuses the topic,
+     * so that a corrected setting resumes delivery without a restart.
+     */
+    rereadTopic?: () => Promise<string>
 }
+
+/** What the reporter needs of the channel (the {@link ChannelClient}). */
+export interface ReadingChannel {
+    /** Makes sure a token is at hand (authenticating tells the time). */
+    ensureToken(): Promise<void>
+    /** Publishes `body`; returns the messageId; throws ChannelError. */
+    publish(topic: string, body: string): Promise<string>
+    /** Closes the connection, leaving the socket free. */
+    release(): Promise<void>
+}
+
+/** How one delivery ended. */
+type Delivery = "accepted" | "refused" | "invalid" | "retry"
 
 /**
  * Takes one reading per period and sends the queued readings oldest first,
  * one request at a time (reports never overlap). Failures that may pass
  * (network, throttling, 5xx, auth) keep the reading and wait with
- * exponential backoff and full jitter; a reading the platform refuses as
- * such is dropped and counted. When the queue is full the oldest reading
- * is dropped and counted.
+ * exponential backoff and full jitter. When the queue is full the oldest
+ * reading is dropped and counted.
+ *
+ * A refusal (10001 or another code that retrying cannot fix) does not say
+ * whether the reading or the topic is wrong, so the refused reading is
+ * held and the next one is sent: if that is accepted, the held reading was
+ * at fault and is dropped; if it is refused too, the topic is (two
+ * different readings in a row). Then the topic is named once in the log,
+ * every reading is kept (bounded queue), and the oldest is tried again at
+ * the backoff cap, after reading the TOPIC setting again: correcting it
+ * resumes delivery with nothing lost.
  */
 export class Reporter {
     readonly queue: BoundedQueue<QueuedReading>
     readonly backoff: Backoff
-    /** Readings the platform accepted since boot. */
-    accepted = 0
-    /** Readings the platform refused for good since boot. */
-    refused = 0
+    /** Where readings go (the TOPIC setting, read again while refused). */
+    topic: string
+    /** Two different readings in a row were refused on {@link topic}. */
+    topicRefused = false
+    /** `seq` of the oldest reading, held after the platform refused it. */
+    private heldSeq = 0
     private nextSeq = 1
     /** A one-off message (the version report) waiting to be sent. */
     private notice: { what: string; topic: string; body: string }
@@ -78,10 +106,11 @@ export class Reporter {
 
     constructor(
         readonly options: ReporterOptions,
-        readonly channel: ChannelClient,
+        readonly channel: ReadingChannel,
         readonly clock: WallClock,
         readonly sample: () => Promise<Record<string, ReadingValue>>
     ) {
+        this.topic = options.topic
         this.queue = new BoundedQueue<QueuedReading>(options.bufferSize)
         this.backoff = new Backoff(
             BACKOFF_BASE_MS,
@@ -109,7 +138,7 @@ export class Reporter {
     /** Sends the one-off message; false when it should be retried later. */
     async sendNotice(): Promise<boolean> {
         const n = this.notice
-        const r = await this.deliver(n.what, n.topic, () => n.body)
+        const r = await this.deliver(n.what, n.topic, () => n.body, true)
         if (r === "retry") {
             this.noticeDeferred = true
             return false
@@ -129,37 +158,105 @@ export class Reporter {
             )
     }
 
-    /** Sends the oldest queued reading; false when it should be retried later. */
+    /**
+     * Sends the oldest queued reading (or, while it is held after a
+     * refusal, the next one); false when it should be retried later.
+     */
     async sendOldest(): Promise<boolean> {
-        const r = this.queue.peek()
+        if (this.topicRefused) await this.rereadTopic()
+        const head = this.queue.peek()
+        if (head.seq !== this.heldSeq || this.topicRefused) {
+            const outcome = await this.sendReading(head)
+            if (outcome === "retry") return false
+            if (outcome !== "refused") {
+                this.queue.shift()
+                this.clearRefusal()
+                if (outcome === "accepted") this.noticeDeferred = false
+                return true
+            }
+            if (!this.topicRefused) {
+                this.heldSeq = head.seq
+                console.warn(
+                    `report: seq=${head.seq} held; the next reading shows whether it or the topic is refused`
+                )
+                return true
+            }
+        }
+        // the oldest is held: the next reading tells who is at fault
+        const next = this.queue.at(1)
+        if (!next) return false
+        const outcome = await this.sendReading(next)
+        if (outcome === "retry") return false
+        if (outcome === "refused") {
+            if (!this.topicRefused)
+                console.warn(
+                    `report: the platform refuses topic ${this.topic} (two different readings in a row); keeping ${this.queue.size()} readings and retrying every ${this.backoff.capMs / 1000} s: check the TOPIC setting`
+                )
+            this.topicRefused = true
+            return false
+        }
+        console.warn(
+            `report: seq=${head.seq} dropped: refused while seq=${next.seq} on the same topic was not`
+        )
+        this.queue.shift()
+        this.queue.shift()
+        this.clearRefusal()
+        this.noticeDeferred = false
+        return true
+    }
+
+    private clearRefusal() {
+        this.heldSeq = 0
+        this.topicRefused = false
+    }
+
+    /** While the topic is refused: takes a corrected TOPIC setting. */
+    private async rereadTopic() {
+        const read = this.options.rereadTopic
+        if (!read) return
+        const t = await read()
+        if (!t || t === this.topic) return
+        console.log(`report: TOPIC is now ${t}`)
+        this.topic = t
+        this.clearRefusal()
+    }
+
+    /** Publishes one reading to {@link topic}. */
+    private async sendReading(r: QueuedReading): Promise<Delivery> {
         // (the VM has no `this` in arrow functions)
         const { clock, options } = this
         const dropped = this.queue.dropped
-        const outcome = await this.deliver("report", options.topic, () => {
-            const time = clock.synced() ? clock.now(r.takenAt) : NaN
-            return readingBody(options.format, r.values, time, r.seq, dropped)
-        })
-        if (outcome === "retry") return false
-        this.queue.shift()
-        if (outcome === "accepted") {
-            this.accepted++
-            this.noticeDeferred = false
-        } else this.refused++
-        return true
+        return await this.deliver(
+            "report",
+            this.topic,
+            () => {
+                const time = clock.synced() ? clock.now(r.takenAt) : NaN
+                return readingBody(
+                    options.format,
+                    r.values,
+                    time,
+                    r.seq,
+                    dropped
+                )
+            },
+            false
+        )
     }
 
     /**
      * Builds a body and publishes it, and logs what happened: `accepted`;
-     * `refused` when it can never succeed (the platform refused it as such,
-     * or the body cannot be built); `retry` when it may pass later (network,
-     * throttling, 5xx, authentication). The body is built after the first
-     * authentication, which tells the time.
+     * `refused` when the platform refused it as such; `invalid` when the
+     * body cannot be built or is refused before sending; `retry` when it
+     * may pass later (network, throttling, 5xx, authentication). The body
+     * is built after the first authentication, which tells the time.
+     * @param dropOnRefusal say in the log that a refusal drops it
      */
     private async deliver(
         what: string,
         topic: string,
-        body: () => string
-    ): Promise<"accepted" | "refused" | "retry"> {
+        body: () => string,
+        dropOnRefusal: boolean
+    ): Promise<Delivery> {
         let building = false
         try {
             if (!this.clock.synced()) await this.channel.ensureToken()
@@ -171,13 +268,17 @@ export class Reporter {
             return "accepted"
         } catch (e) {
             const err = e as ChannelError
-            const refused =
-                building ||
-                (e instanceof ChannelError &&
-                    err.outcome === "fatal" &&
-                    err.stage === "publish")
-            if (refused) {
-                console.warn(`${what}: refused, dropped: ${err.message}`)
+            const fatal =
+                e instanceof ChannelError &&
+                err.outcome === "fatal" &&
+                err.stage === "publish"
+            if (building || (fatal && err.code === undefined)) {
+                console.warn(`${what}: cannot be sent, dropped: ${err.message}`)
+                return "invalid"
+            }
+            if (fatal) {
+                const then = dropOnRefusal ? "dropped" : "kept"
+                console.warn(`${what}: refused, ${then}: ${err.message}`)
                 return "refused"
             }
             console.warn(`${what}: not sent (${err.message}); will retry`)
@@ -185,9 +286,14 @@ export class Reporter {
         }
     }
 
-    /** Whether anything waits to be sent. */
+    /** Whether anything can be sent now (a held reading waits for the next). */
     private pending(): boolean {
-        return this.queue.size() > 0 || !!this.notice
+        const n = this.queue.size()
+        const held =
+            n > 0 &&
+            this.queue.peek().seq === this.heldSeq &&
+            !this.topicRefused
+        return n > (held ? 1 : 0) || !!this.notice
     }
 
     /** Runs forever. */
@@ -211,9 +317,14 @@ export class Reporter {
                 if (sent) {
                     this.backoff.reset()
                     retryAt = 0
-                } else retryAt = ds.millis() + this.backoff.next()
+                } else
+                    retryAt =
+                        ds.millis() +
+                        (this.topicRefused
+                            ? this.backoff.capMs
+                            : this.backoff.next())
                 if (this.options.fleetOta && !this.pending())
-                    await this.channel.http.close() // the socket is free for OTA
+                    await this.channel.release() // the socket is free for OTA
                 continue
             }
             let wake = nextReading
