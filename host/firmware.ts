@@ -13,32 +13,95 @@ export interface DeviceCredentials {
     deviceSecret: string
 }
 
-/** Device settings that point the firmware at `platform`; `extra` adds or overrides. */
+/** Where the firmware reports to: the channel's host name and port. */
+export interface ChannelEndpoint {
+    host: string
+    port: number
+}
+
+/**
+ * Device settings that point the firmware at `platform` (an emulator, or
+ * any endpoint); `extra` adds or overrides.
+ */
 export function firmwareSettings(
-    platform: Platform,
+    platform: Platform | ChannelEndpoint,
     device: DeviceCredentials,
     extra: Record<string, string> = {}
 ): Record<string, string> {
+    const host = "host" in platform ? platform.host : "127.0.0.1"
     return {
         PRODUCT_KEY: device.productKey,
         DEVICE_NAME: device.deviceName,
         DEVICE_SECRET: device.deviceSecret,
-        HOST: "127.0.0.1",
+        HOST: host,
         PORT: String(platform.port),
         ...extra,
     }
 }
 
-/** Runs the firmware in the simulator with `settings`, trusting `platform`'s CA. */
+/**
+ * A channel URL (`https://host[:port]`, nothing after the host) as an
+ * endpoint; throws a clear Error otherwise.
+ */
+export function parseChannelUrl(url: string): ChannelEndpoint {
+    let u: URL
+    try {
+        u = new URL(url)
+    } catch {
+        throw new Error(`--platform '${url}' is not a URL`)
+    }
+    if (u.protocol !== "https:")
+        throw new Error(
+            `--platform must be an https:// URL (the channel is TLS only)`
+        )
+    if (
+        (u.pathname !== "/" && u.pathname !== "") ||
+        u.search ||
+        u.hash ||
+        u.username
+    )
+        throw new Error(`--platform takes https://host[:port] and nothing more`)
+    const host = u.hostname
+    if (host.startsWith("["))
+        throw new Error(
+            `--platform: the firmware takes a host name or IPv4 address, not ${host}`
+        )
+    return { host, port: u.port ? Number(u.port) : 443 }
+}
+
+/**
+ * A device given as `PK/DN/SECRET` (on the command line or as a file's
+ * content); throws an Error that never shows the secret.
+ */
+export function parseDeviceTriple(
+    text: string,
+    where: string
+): DeviceCredentials {
+    const parts = text.trim().split("/")
+    if (parts.length !== 3 || parts.some(p => !p.length))
+        throw new Error(
+            `${where}: expected PRODUCT_KEY/DEVICE_NAME/DEVICE_SECRET`
+        )
+    const [productKey, deviceName, deviceSecret] = parts
+    return { productKey, deviceName, deviceSecret }
+}
+
+/**
+ * Runs the firmware in the simulator with `settings`, trusting `platform`'s
+ * CA (an emulator's, or a CA file; none: only the public roots Node trusts).
+ */
 export async function startFirmware(
-    platform: Platform,
+    platform: Platform | { caFile?: string },
     settings: Record<string, string>,
     options: Partial<SimOptions> = {}
 ): Promise<SimSession> {
+    const env: Record<string, string> = platform.caFile
+        ? { NODE_EXTRA_CA_CERTS: platform.caFile }
+        : {}
     return await startSim({
         entry: "src/main.ts",
         settings,
-        env: { NODE_EXTRA_CA_CERTS: platform.caFile },
+        env,
         ...options,
     })
 }
