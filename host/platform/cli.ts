@@ -1,6 +1,6 @@
 /**
  * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
- *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS]
+ *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS] [--token-form jwt|hex]
  *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--quiet]`
  *
  * Runs the emulator until interrupted and prints the channel URL, the admin
@@ -11,6 +11,7 @@ import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
+import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 
 /** The device used when none is given (documented in README.md). */
 export const DEMO_DEVICE =
@@ -23,6 +24,7 @@ const USAGE = `usage: npm run platform -- [options]
   --devices FILE      a JSON file: [{"productKey","deviceName","deviceSecret"} | "PK/DN/SECRET", ...]
   --state DIR         where the CA and server certificate are kept (default state/platform)
   --token-ttl S       token lifetime in seconds (default 172800 = 48 h)
+  --token-form F      jwt (default: 161-character JWT-form tokens) or hex (32 hex digits)
   --rate-device N     requests per second per device (default unlimited)
   --rate-global N     requests per second in all (default unlimited)
   --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
@@ -60,6 +62,7 @@ async function main() {
                 devices: { type: "string" },
                 state: { type: "string" },
                 "token-ttl": { type: "string" },
+                "token-form": { type: "string" },
                 "rate-device": { type: "string" },
                 "rate-global": { type: "string" },
                 "keep-alive": { type: "string" },
@@ -87,6 +90,11 @@ async function main() {
         console.error(e.message)
         process.exit(2)
     }
+    const tokenForm = a["token-form"] ?? "jwt"
+    if (!TOKEN_FORMS.includes(tokenForm as TokenForm)) {
+        console.error(`--token-form must be jwt or hex, got ${tokenForm}`)
+        process.exit(2)
+    }
     const demo = !devices.length
     if (demo) devices.push(toDevice(DEMO_DEVICE))
     const p = await startPlatform({
@@ -95,6 +103,7 @@ async function main() {
         devices,
         stateDir: a.state ? resolve(a.state) : DEFAULT_STATE_DIR,
         tokenTtlSeconds: num("token-ttl", a["token-ttl"]),
+        tokenForm: tokenForm as TokenForm,
         rateDevice: num("rate-device", a["rate-device"]),
         rateGlobal: num("rate-global", a["rate-global"]),
         keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import { startAdmin } from "./admin.ts"
 import { ensureTlsMaterial } from "./certs.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
+import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import { Channel, HOST } from "./server.ts"
 import {
     PlatformState,
@@ -28,7 +29,7 @@ import {
 } from "./views.ts"
 
 export type { Device, Faults, FaultsInput, Stats, AuthRecord, RequestRecord }
-export type { DeviceView, MessageView }
+export type { DeviceView, MessageView, TokenForm }
 export { signedAuthBody, contentToSign, computeSign } from "./signing.ts"
 export { MAX_PUBLISH_BYTES } from "./server.ts"
 export { FIRST_MESSAGE_ID } from "./state.ts"
@@ -52,6 +53,8 @@ export interface PlatformOptions {
     stateDir?: string
     /** token lifetime in seconds (default 48 h) */
     tokenTtlSeconds?: number
+    /** `jwt` (default): 161-character JWT-form tokens; `hex`: 32 hex digits */
+    tokenForm?: TokenForm
     /** admitted requests per device per rate window (0/absent: unlimited) */
     rateDevice?: number
     /** admitted requests in all per rate window (0/absent: unlimited) */
@@ -123,9 +126,12 @@ const faultsView = (f: Faults): Faults => JSON.parse(JSON.stringify(f))
 export async function startPlatform(
     o: PlatformOptions = {}
 ): Promise<Platform> {
+    if (o.tokenForm !== undefined && !TOKEN_FORMS.includes(o.tokenForm))
+        throw new Error(`tokenForm must be one of ${TOKEN_FORMS.join(", ")}`)
     const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
     const st = new PlatformState({
         tokenTtlMs: (o.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000,
+        tokenForm: o.tokenForm,
         rateDevice: o.rateDevice,
         rateGlobal: o.rateGlobal,
         rateWindowMs: o.rateWindowMs,

@@ -3,7 +3,7 @@
  * tokens, limiters, faults, the clock, and the records tests read (auth
  * attempts, accepted messages, requests, counters). No I/O.
  */
-import { TokenStore } from "./tokens.ts"
+import { TokenStore, type TokenForm } from "./tokens.ts"
 import { SlidingWindowLimiter } from "./throttle.ts"
 import { applyFaultsInput, type Faults, type FaultsInput } from "./faults.ts"
 
@@ -89,6 +89,8 @@ export interface Stats {
 export interface StateOptions {
     devices?: Device[]
     tokenTtlMs: number
+    /** the form of issued tokens (default jwt) */
+    tokenForm?: TokenForm
     rateDevice?: number
     rateGlobal?: number
     rateWindowMs?: number
@@ -152,7 +154,7 @@ export class PlatformState {
     private baseNow: () => number
 
     constructor(o: StateOptions) {
-        this.tokens = new TokenStore(o.tokenTtlMs)
+        this.tokens = new TokenStore(o.tokenTtlMs, o.tokenForm)
         this.deviceLimiter = new SlidingWindowLimiter(
             o.rateDevice ?? 0,
             o.rateWindowMs ?? 1000
