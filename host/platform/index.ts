@@ -13,6 +13,7 @@ import { startAdmin } from "./admin.ts"
 import { ensureTlsMaterial } from "./certs.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
+import type { TopicClass, TopicPermission } from "./topics.ts"
 import { Channel, HOST } from "./server.ts"
 import {
     PlatformState,
@@ -30,6 +31,8 @@ import {
 
 export type { Device, Faults, FaultsInput, Stats, AuthRecord, RequestRecord }
 export type { DeviceView, MessageView, TokenForm }
+export type { TopicClass, TopicPermission }
+export { parseTopicsFile, DEFAULT_TOPIC_CLASSES } from "./topics.ts"
 export { signedAuthBody, contentToSign, computeSign } from "./signing.ts"
 export { MAX_PUBLISH_BYTES } from "./server.ts"
 export { FIRST_MESSAGE_ID } from "./state.ts"
@@ -67,6 +70,11 @@ export interface PlatformOptions {
     maxRecords?: number
     /** the platform's clock (default Date.now); tests may pass a fake one */
     now?: () => number
+    /**
+     * custom topic classes, added to the defaults (`/${productKey}/${deviceName}/user/update`
+     * and `.../user/update/error` pub, `.../user/get` sub) and the system topics
+     */
+    topics?: TopicClass[]
     /** receives one line per channel event (no secrets, no tokens) */
     onEvent?: (line: string) => void
 }
@@ -137,6 +145,7 @@ export async function startPlatform(
         rateWindowMs: o.rateWindowMs,
         maxRecords: o.maxRecords,
         now: o.now,
+        topics: o.topics,
         devices: (o.devices ?? []).map(d => d as Device),
     })
     const channel = new Channel({

@@ -15,6 +15,7 @@ import {
     takePublishError,
 } from "./faults.ts"
 import type { AuthRecord, PlatformState, RequestRecord } from "./state.ts"
+import { canPublish, informTopic, topicPermission } from "./topics.ts"
 
 /** The largest publish body accepted: 128 KB. */
 export const MAX_PUBLISH_BYTES = 128 * 1024
@@ -388,13 +389,28 @@ export class Channel {
             `/${t.productKey}/${t.deviceName}/`,
             `/sys/${t.productKey}/${t.deviceName}/`,
         ]
-        // the firmware version report (Alibaba SDKs' OTA inform topic) has no suffix
-        const inform = `/ota/device/inform/${t.productKey}/${t.deviceName}`
+        const inform = informTopic(t.productKey, t.deviceName)
         if (
             topic !== inform &&
             !own.some(pre => topic.startsWith(pre) && topic.length > pre.length)
         )
             return done(10001, `topic ${topic} does not belong to ${who}`)
+        const permission = topicPermission(
+            st.topicClasses,
+            topic,
+            t.productKey,
+            t.deviceName
+        )
+        if (permission === undefined)
+            return done(
+                10001,
+                `topic ${topic} is not defined: no topic class of product ${t.productKey} matches it`
+            )
+        if (!canPublish(permission))
+            return done(
+                10001,
+                `topic ${topic} has subscribe permission only: a device cannot publish to it`
+            )
         if (body.size > MAX_PUBLISH_BYTES)
             return done(
                 10001,

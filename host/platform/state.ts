@@ -6,6 +6,12 @@
 import { TokenStore, type TokenForm } from "./tokens.ts"
 import { SlidingWindowLimiter } from "./throttle.ts"
 import { applyFaultsInput, type Faults, type FaultsInput } from "./faults.ts"
+import {
+    DEFAULT_TOPIC_CLASSES,
+    SYSTEM_TOPIC_CLASSES,
+    validateCustomClasses,
+    type TopicClass,
+} from "./topics.ts"
 
 /** A provisioned device. */
 export interface Device {
@@ -96,6 +102,8 @@ export interface StateOptions {
     rateWindowMs?: number
     maxRecords?: number
     now?: () => number
+    /** custom topic classes, added to the defaults and the system ones */
+    topics?: TopicClass[]
 }
 
 /** First messageId: above 2^53 and not representable as a double. */
@@ -116,7 +124,8 @@ function emptyStats(): Stats {
 /** Parses `PK/DN/SECRET` (the secret may itself contain `/`). */
 export function parseDeviceSpec(spec: string): Device {
     const m = /^([^/]+)\/([^/]+)\/(.+)$/.exec(spec.trim())
-    if (!m) throw new Error(`device must be PK/DN/SECRET, got "${spec}"`)
+    // the spec holds a secret: never echo it
+    if (!m) throw new Error("device must be PK/DN/SECRET")
     return { productKey: m[1], deviceName: m[2], deviceSecret: m[3] }
 }
 
@@ -149,6 +158,8 @@ export class PlatformState {
     stats: Stats = emptyStats()
     clockOffsetMs = 0
     maxRecords: number
+    /** the product's topic classes: defaults, system ones, then custom ones */
+    readonly topicClasses: readonly TopicClass[]
     private seq = 0
     private nextId = FIRST_MESSAGE_ID
     private baseNow: () => number
@@ -165,6 +176,11 @@ export class PlatformState {
         )
         this.maxRecords = o.maxRecords ?? 10000
         this.baseNow = o.now ?? Date.now
+        this.topicClasses = [
+            ...DEFAULT_TOPIC_CLASSES,
+            ...SYSTEM_TOPIC_CLASSES,
+            ...validateCustomClasses(o.topics ?? []),
+        ]
         for (const d of o.devices ?? []) this.addDevice(d)
     }
 
