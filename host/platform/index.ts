@@ -11,11 +11,13 @@ import type { Server } from "node:http"
 import { join } from "node:path"
 import { startAdmin } from "./admin.ts"
 import { ensureTlsMaterial } from "./certs.ts"
+import { requestTimeouts } from "./http-limits.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import type { TopicClass, TopicPermission } from "./topics.ts"
 import { Channel, HOST } from "./server.ts"
 import {
+    clockOffsetProblem,
     PlatformState,
     type AuthRecord,
     type Device,
@@ -66,6 +68,10 @@ export interface PlatformOptions {
     rateWindowMs?: number
     /** idle keep-alive connections are closed after this (default 60000 ms) */
     keepAliveTimeoutMs?: number
+    /** a request's headers must arrive within this (default 30000 ms; both servers) */
+    headersTimeoutMs?: number
+    /** a whole request, body included, must arrive within this (default 30000 ms; both servers) */
+    requestTimeoutMs?: number
     /** records kept per list (auths, messages, requests; default 10000) */
     maxRecords?: number
     /** the platform's clock (default Date.now); tests may pass a fake one */
@@ -136,6 +142,7 @@ export async function startPlatform(
 ): Promise<Platform> {
     if (o.tokenForm !== undefined && !TOKEN_FORMS.includes(o.tokenForm))
         throw new Error(`tokenForm must be one of ${TOKEN_FORMS.join(", ")}`)
+    const timeouts = requestTimeouts(o)
     const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
     const st = new PlatformState({
         tokenTtlMs: (o.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000,
@@ -153,6 +160,7 @@ export async function startPlatform(
         cert: tls.cert,
         key: tls.key,
         keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 60000,
+        timeouts,
         onEvent: o.onEvent,
     })
     const port = await channel.listen(o.port ?? 0)
@@ -189,6 +197,8 @@ export async function startPlatform(
         },
         expireToken: (pk, dn) => st.tokens.expireDevice(pk, dn, st.now()),
         setClockOffset: ms => {
+            const why = clockOffsetProblem(ms)
+            if (why) throw new RangeError(why)
             st.clockOffsetMs = ms
         },
         reset: opts => {
@@ -208,7 +218,7 @@ export async function startPlatform(
     }
     if (o.adminPort !== false) {
         try {
-            admin = await startAdmin(p, o.adminPort ?? 0)
+            admin = await startAdmin(p, o.adminPort ?? 0, timeouts)
         } catch (e) {
             await channel.close()
             throw e

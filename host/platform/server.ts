@@ -6,6 +6,7 @@
 import https from "node:https"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { parseAuthRequest, verifyAuth } from "./auth.ts"
 import { resultJson, MESSAGES } from "./codes.ts"
 import {
@@ -14,7 +15,18 @@ import {
     takeFault,
     takePublishError,
 } from "./faults.ts"
+import {
+    answerClientError,
+    clientErrorStatus,
+    timeoutServerOptions,
+    type RequestTimeouts,
+} from "./http-limits.ts"
 import type { AuthRecord, PlatformState, RequestRecord } from "./state.ts"
+import {
+    headerValues,
+    publishContentTypeProblem,
+    topicPathProblem,
+} from "./publish-request.ts"
 import { canPublish, informTopic, topicPermission } from "./topics.ts"
 
 /** The largest publish body accepted: 128 KB. */
@@ -30,6 +42,8 @@ export interface ChannelOptions {
     key: string
     /** how long an idle keep-alive connection is kept open */
     keepAliveTimeoutMs: number
+    /** how long a request's headers and whole request may take */
+    timeouts: RequestTimeouts
     /** one line per event, for a console */
     onEvent?: (line: string) => void
 }
@@ -106,7 +120,12 @@ export class Channel {
     constructor(private o: ChannelOptions) {
         const st = o.state
         this.server = https.createServer(
-            { cert: o.cert, key: o.key, keepAlive: true },
+            {
+                cert: o.cert,
+                key: o.key,
+                keepAlive: true,
+                ...timeoutServerOptions(o.timeouts),
+            },
             (req, res) =>
                 this.handle(req, res).catch(e => {
                     this.event(`internal error: ${e?.message ?? e}`)
@@ -117,6 +136,27 @@ export class Channel {
         this.server.on("secureConnection", (s: Socket) => {
             st.stats.tlsConnections++
             ;(s as any)[CONN] = ++this.connSeq
+        })
+        this.server.on("clientError", (e: any, socket: Duplex) => {
+            // a request Node's parser refused (a raw NUL in the path...) is a
+            // parameter error; a slow one times out (408)
+            if (e?.code === "ECONNRESET" || !socket.writable)
+                return socket.destroy() // the peer went away
+            const status = clientErrorStatus(e?.code)
+            st.count("http", status)
+            if (status === 400) st.count("codes", 10001)
+            this.event(`refused a malformed or slow request: ${e?.code ?? e}`)
+            answerClientError(
+                socket,
+                status,
+                status === 400
+                    ? resultJson(
+                          10001,
+                          undefined,
+                          `malformed request (${e?.code ?? "parse error"})`
+                      )
+                    : ""
+            )
         })
         this.server.on("tlsClientError", () => {
             st.stats.tlsErrors++
@@ -375,6 +415,15 @@ export class Channel {
             return done(10001, `method must be POST, got ${req.method}`)
         if (url.includes("?"))
             return done(10001, "a query string is not allowed on a topic")
+        // the request's shape is checked before its token (as the query string
+        // always was): path, then Content-Type; then the token, then what
+        // depends on the device (ownership, permission, size)
+        const badPath = topicPathProblem(topic)
+        if (badPath) return done(10001, badPath)
+        const badType = publishContentTypeProblem(
+            headerValues(req.rawHeaders, "content-type")
+        )
+        if (badType) return done(10001, badType)
         const pw = req.headers["password"]
         const token = (Array.isArray(pw) ? pw[0] : pw)?.trim()
         if (!token) return done(20002, "no password header")

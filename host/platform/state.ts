@@ -142,6 +142,18 @@ export function toDevice(d: Device | string): Device {
     }
 }
 
+/** The platform's clock may be shifted by at most 10 years either way. */
+export const MAX_CLOCK_OFFSET_MS = 10 * 365.25 * 24 * 3600 * 1000
+
+/** Why a clock offset is refused (undefined when it is fine). */
+export function clockOffsetProblem(ms: unknown): string | undefined {
+    if (typeof ms !== "number" || !Number.isFinite(ms))
+        return "offsetMs must be a finite number"
+    if (Math.abs(ms) > MAX_CLOCK_OFFSET_MS)
+        return `offsetMs must be within ±${MAX_CLOCK_OFFSET_MS} (10 years)`
+    return undefined
+}
+
 const key = (pk: string, dn: string) => `${pk}/${dn}`
 
 export class PlatformState {
