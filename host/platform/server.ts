@@ -15,6 +15,7 @@ import {
     takeFault,
     takePublishError,
 } from "./faults.ts"
+import { publishInfoJson } from "./answer-data.ts"
 import {
     answerClientError,
     clientErrorStatus,
@@ -483,7 +484,9 @@ export class Channel {
             messageId,
             body: body.buf,
         })
-        return done(0, undefined, `{"messageId":${messageId}}`)
+        const data = st.faults.answerData
+        if (data) st.count("faults", "answerData")
+        return done(0, undefined, publishInfoJson(messageId, data))
     }
 
     private headers(type: string) {
