@@ -320,4 +320,9 @@ test("device specs: PK/DN/SECRET", () => {
         deviceSecret: "s3cr/et",
     })
     assert.throws(() => parseDeviceSpec("a/b"))
+    // the spec may hold a secret: the error does not quote it
+    assert.throws(
+        () => parseDeviceSpec("pk-s3cretValue"),
+        (e: Error) => !e.message.includes("s3cret")
+    )
 })

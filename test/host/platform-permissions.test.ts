@@ -353,6 +353,17 @@ test("npm run platform -- --topics FILE: custom classes; a bad file is a clear e
             c.out,
             /broken\.json: not valid JSON: .* at line 3, column 1/
         )
+
+        // a devices file holds secrets: its JSON errors do not quote it either
+        const devices = join(dir, "devices.json")
+        writeFileSync(
+            devices,
+            '[\n  "pk/dn/s3cret",\n  {"deviceSecret": s3cretUnquoted}\n]'
+        )
+        const d = await runCli(["--devices", devices])
+        assert.equal(d.code, 2, d.out)
+        assert.match(d.out, /not valid JSON: .* at line 3, column 20/)
+        assert.doesNotMatch(d.out, /s3cret/)
     } finally {
         rmSync(dir, { recursive: true, force: true })
     }
