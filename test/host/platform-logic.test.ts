@@ -29,6 +29,7 @@ import {
 } from "../../host/platform/faults.ts"
 import { resultJson } from "../../host/platform/codes.ts"
 import { parseDeviceSpec } from "../../host/platform/state.ts"
+import { jsonErrorPlace, parseJsonQuietly } from "../../host/json-error.ts"
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o))
 const specParams = {
@@ -324,5 +325,51 @@ test("device specs: PK/DN/SECRET", () => {
     assert.throws(
         () => parseDeviceSpec("pk-s3cretValue"),
         (e: Error) => !e.message.includes("s3cret")
+    )
+})
+
+test("JSON error places: agree with JSON.parse on validity, name line and column, survive deep nesting", () => {
+    const samples = [
+        '{"a":[1,-2.5e3,true,false,null,"x\\u00e9\\n"],"b":{}}',
+        "[]",
+        " 0 ",
+        '"\\/"',
+        "[1,]",
+        "{,}",
+        '{"a" 1}',
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[-]",
+        '["\\x"]',
+        '["\\u12"]',
+        '["a\nb"]',
+        "tru",
+        "[1] [2]",
+        "\ufeff[]",
+        "",
+        "{",
+        '{"a":1',
+    ]
+    for (const text of samples) {
+        let valid = true
+        try {
+            JSON.parse(text)
+        } catch {
+            valid = false
+        }
+        assert.equal(jsonErrorPlace(text) === undefined, valid, text)
+    }
+    assert.deepEqual(jsonErrorPlace('{\n  "a": 1,\n  "b": nope\n}'), {
+        line: 3,
+        column: 8,
+        what: "unexpected character",
+    })
+    assert.equal(jsonErrorPlace("[".repeat(1_000_000))?.line, 1)
+    assert.throws(
+        () => parseJsonQuietly('{"secret": hunter2}'),
+        (e: Error) =>
+            !e.message.includes("hunter2") &&
+            /line 1, column 12/.test(e.message)
     )
 })
