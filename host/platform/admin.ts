@@ -1,12 +1,21 @@
 /**
  * The admin API: plain HTTP on 127.0.0.1, a port of its own, JSON in and
  * out. Read by tests, the benchmark and `npm start`; the routes are listed
- * in README.md ("Platform emulator").
+ * in README.md ("Platform emulator"). A browser page must not reach it: the
+ * Host header must name the loopback address and port (no DNS rebinding),
+ * and a POST must say it is JSON (a page cannot send that without a
+ * preflight). Bodies are capped, slow requests time out.
  */
 import http from "node:http"
 import type { Platform } from "./index.ts"
 import { FaultInputError } from "./faults.ts"
+import { timeoutServerOptions, type RequestTimeouts } from "./http-limits.ts"
+import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
+import { clockOffsetProblem } from "./state.ts"
+
+/** The largest admin request body read: 1 MB. */
+export const MAX_ADMIN_BODY_BYTES = 1024 * 1024
 
 class HttpError extends Error {
     constructor(
@@ -17,10 +26,35 @@ class HttpError extends Error {
     }
 }
 
+/**
+ * Whether a Host header names this server on loopback (`127.0.0.1:PORT`,
+ * `localhost:PORT`, `[::1]:PORT`); anything else may be a page that a DNS
+ * name of its own led here.
+ */
+export function isLoopbackHost(host: string | undefined, port: number) {
+    const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/i.exec(host ?? "")
+    return !!m && Number(m[2]) === port
+}
+
+/** The request body as JSON ({} when empty), at most MAX_ADMIN_BODY_BYTES. */
 function readJson(req: http.IncomingMessage): Promise<any> {
     return new Promise((resolve, reject) => {
+        const tooLarge = () =>
+            new HttpError(413, `body larger than ${MAX_ADMIN_BODY_BYTES} bytes`)
+        if (Number(req.headers["content-length"]) > MAX_ADMIN_BODY_BYTES)
+            return reject(tooLarge()) // not read at all
         const chunks: Buffer[] = []
-        req.on("data", c => chunks.push(c))
+        let size = 0
+        req.on("data", (c: Buffer) => {
+            size += c.length
+            if (size > MAX_ADMIN_BODY_BYTES) {
+                req.pause() // stop reading; the answer closes the connection
+                req.removeAllListeners("data")
+                chunks.length = 0
+                return reject(tooLarge())
+            }
+            chunks.push(c)
+        })
         req.on("error", reject)
         req.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8").trim()
@@ -46,7 +80,20 @@ function since(list: any[], q: URLSearchParams) {
 }
 
 /** Routes one admin request to the platform; returns the JSON answer. */
-async function route(p: Platform, req: http.IncomingMessage) {
+async function route(p: Platform, req: http.IncomingMessage, port: number) {
+    if (!isLoopbackHost(req.headers.host, port))
+        throw new HttpError(
+            403,
+            `the Host header must be 127.0.0.1:${port}, localhost:${port} or [::1]:${port}`
+        )
+    if (
+        req.method === "POST" &&
+        !isJsonContentType(req.headers["content-type"])
+    )
+        throw new HttpError(
+            415,
+            "a POST must have Content-Type: application/json"
+        )
     const u = new URL(req.url ?? "/", "http://x")
     const r = `${req.method} ${u.pathname.replace(/\/+$/, "") || "/"}`
     switch (r) {
@@ -111,8 +158,8 @@ async function route(p: Platform, req: http.IncomingMessage) {
         }
         case "POST /clock": {
             const b = await readJson(req)
-            if (typeof b?.offsetMs !== "number")
-                throw new HttpError(400, "offsetMs (a number) is required")
+            const why = clockOffsetProblem(b?.offsetMs)
+            if (why) throw new HttpError(400, why)
             p.setClockOffset(b.offsetMs)
             return { offsetMs: b.offsetMs, now: p.now() }
         }
@@ -126,28 +173,37 @@ async function route(p: Platform, req: http.IncomingMessage) {
 }
 
 /** Starts the admin server for `p` on 127.0.0.1:`port` (0: any free port). */
-export async function startAdmin(p: Platform, port: number) {
-    const server = http.createServer(async (req, res) => {
-        let status = 200
-        let out: unknown
-        try {
-            out = await route(p, req)
-        } catch (e: any) {
-            status =
-                e instanceof HttpError
-                    ? e.status
-                    : e instanceof FaultInputError
-                      ? 400
-                      : 500
-            out = { error: e?.message ?? String(e) }
+export async function startAdmin(
+    p: Platform,
+    port: number,
+    timeouts: RequestTimeouts
+) {
+    const server = http.createServer(
+        timeoutServerOptions(timeouts),
+        async (req, res) => {
+            let status = 200
+            let out: unknown
+            try {
+                out = await route(p, req, (server.address() as any).port)
+            } catch (e: any) {
+                status =
+                    e instanceof HttpError
+                        ? e.status
+                        : e instanceof FaultInputError
+                          ? 400
+                          : 500
+                out = { error: e?.message ?? String(e) }
+            }
+            const buf = Buffer.from(JSON.stringify(out, null, 1), "utf8")
+            res.writeHead(status, {
+                "Content-Type": "application/json",
+                "Content-Length": buf.length,
+                // the rest of a refused body is not read: the connection ends
+                ...(req.complete ? {} : { Connection: "close" }),
+            })
+            res.end(buf)
         }
-        const buf = Buffer.from(JSON.stringify(out, null, 1), "utf8")
-        res.writeHead(status, {
-            "Content-Type": "application/json",
-            "Content-Length": buf.length,
-        })
-        res.end(buf)
-    })
+    )
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject)
         server.listen(port, HOST, () => {

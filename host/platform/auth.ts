@@ -45,7 +45,7 @@ export function parseAuthRequest(
 ): Outcome<{ params: AuthParams }> {
     if (!isJsonContentType(contentType))
         return fail(
-            `Content-Type must be application/json, got ${contentType ?? "none"}`
+            `Content-Type must be application/json, got ${contentType === undefined ? "none" : JSON.stringify(contentType.slice(0, 64))}`
         )
     let obj: unknown
     try {

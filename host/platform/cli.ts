@@ -1,16 +1,30 @@
 /**
  * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
- *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS]
+ *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS] [--token-form jwt|hex]
+ *  [--topics FILE.json]
  *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--quiet]`
  *
  * Runs the emulator until interrupted and prints the channel URL, the admin
  * URL and where the CA certificate is.
  */
-import { readFileSync } from "node:fs"
+import { readFileSync, statSync } from "node:fs"
 import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
+import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
+import { parseJsonQuietly } from "../json-error.ts"
+import { parseTopicsFile, type TopicClass } from "./topics.ts"
+
+/** The largest topics file read. */
+const MAX_TOPICS_FILE_BYTES = 1024 * 1024
+
+/** A file's text, refused when larger than the topics file limit. */
+function readBounded(file: string): string {
+    if (statSync(file).size > MAX_TOPICS_FILE_BYTES)
+        throw new Error(`larger than ${MAX_TOPICS_FILE_BYTES} bytes`)
+    return readFileSync(file, "utf8")
+}
 
 /** The device used when none is given (documented in README.md). */
 export const DEMO_DEVICE =
@@ -21,8 +35,11 @@ const USAGE = `usage: npm run platform -- [options]
   --admin-port N      admin HTTP port (default: port + 1; 0 when port is 0)
   --device PK/DN/SECRET   a device (repeatable)
   --devices FILE      a JSON file: [{"productKey","deviceName","deviceSecret"} | "PK/DN/SECRET", ...]
+  --topics FILE       a JSON file of custom topic classes, added to the defaults:
+                      [{"topic": "/\${productKey}/\${deviceName}/user/data", "permission": "pub"}]
   --state DIR         where the CA and server certificate are kept (default state/platform)
   --token-ttl S       token lifetime in seconds (default 172800 = 48 h)
+  --token-form F      jwt (default: 161-character JWT-form tokens) or hex (32 hex digits)
   --rate-device N     requests per second per device (default unlimited)
   --rate-global N     requests per second in all (default unlimited)
   --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
@@ -40,7 +57,8 @@ function num(name: string, v: string | undefined, dflt?: number) {
 }
 
 function loadDevicesFile(file: string): Device[] {
-    const j = JSON.parse(readFileSync(file, "utf8"))
+    // a JSON error names its line and column only: the file holds secrets
+    const j: any = parseJsonQuietly(readFileSync(file, "utf8"))
     const list = Array.isArray(j) ? j : j?.devices
     if (!Array.isArray(list))
         throw new Error(
@@ -58,8 +76,10 @@ async function main() {
                 "admin-port": { type: "string" },
                 device: { type: "string", multiple: true },
                 devices: { type: "string" },
+                topics: { type: "string" },
                 state: { type: "string" },
                 "token-ttl": { type: "string" },
+                "token-form": { type: "string" },
                 "rate-device": { type: "string" },
                 "rate-global": { type: "string" },
                 "keep-alive": { type: "string" },
@@ -87,6 +107,20 @@ async function main() {
         console.error(e.message)
         process.exit(2)
     }
+    let topics: TopicClass[] | undefined
+    if (a.topics) {
+        try {
+            topics = parseTopicsFile(readBounded(resolve(a.topics)))
+        } catch (e: any) {
+            console.error(`--topics ${a.topics}: ${e.message}`)
+            process.exit(2)
+        }
+    }
+    const tokenForm = a["token-form"] ?? "jwt"
+    if (!TOKEN_FORMS.includes(tokenForm as TokenForm)) {
+        console.error(`--token-form must be jwt or hex, got ${tokenForm}`)
+        process.exit(2)
+    }
     const demo = !devices.length
     if (demo) devices.push(toDevice(DEMO_DEVICE))
     const p = await startPlatform({
@@ -95,6 +129,8 @@ async function main() {
         devices,
         stateDir: a.state ? resolve(a.state) : DEFAULT_STATE_DIR,
         tokenTtlSeconds: num("token-ttl", a["token-ttl"]),
+        tokenForm: tokenForm as TokenForm,
+        topics,
         rateDevice: num("rate-device", a["rate-device"]),
         rateGlobal: num("rate-global", a["rate-global"]),
         keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,

@@ -6,6 +6,7 @@
  */
 
 import { MESSAGES } from "./codes.ts"
+import { MAX_ANSWER_DATA_BYTES, type DataPlacement } from "./answer-data.ts"
 
 /** Which requests a fault hits. */
 export type FaultScope = "any" | "auth" | "topic"
@@ -51,6 +52,8 @@ export interface Faults {
     publishError?: number | "always"
     /** connections are refused until this time (ms since the epoch) */
     outageUntil?: number
+    /** every accepted publish answer carries `info.Data` of this many bytes */
+    answerData?: { bytes: number; at: DataPlacement }
 }
 
 /**
@@ -81,6 +84,8 @@ export interface FaultsInput {
     chunked?: RuleInput
     publishError?: number | boolean | "always" | null
     outageMs?: number | null
+    /** N bytes of Data after messageId, or `{bytes, at: "before"|"after"}` */
+    answerData?: number | null | false | { bytes: number; at?: DataPlacement }
 }
 type RuleInput =
     | number
@@ -133,6 +138,7 @@ export function applyFaultsInput(
         ...POST_FAULTS,
         "publishError",
         "outageMs",
+        "answerData",
     ])
     for (const k of Object.keys(input))
         if (!known.has(k)) bad(`unknown fault ${k}`)
@@ -179,6 +185,25 @@ export function applyFaultsInput(
         else if (v === true || v === "always") next.publishError = "always"
         else if (isCount(v)) next.publishError = v
         else bad(`publishError must be a count or "always"`)
+    }
+    if ("answerData" in input) {
+        const v = input.answerData
+        if (v === null || v === false || v === 0) next.answerData = undefined
+        else {
+            const o = typeof v === "number" ? { bytes: v } : v
+            const at = (o as any)?.at ?? "after"
+            if (
+                typeof o !== "object" ||
+                !isCount(o.bytes) ||
+                o.bytes > MAX_ANSWER_DATA_BYTES
+            )
+                bad(
+                    `answerData must be a byte count up to ${MAX_ANSWER_DATA_BYTES} or {bytes, at}`
+                )
+            if (at !== "before" && at !== "after")
+                bad('answerData.at must be "before" or "after"')
+            next.answerData = o.bytes ? { bytes: o.bytes, at } : undefined
+        }
     }
     if ("outageMs" in input) {
         const v = input.outageMs ?? 0

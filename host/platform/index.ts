@@ -11,9 +11,13 @@ import type { Server } from "node:http"
 import { join } from "node:path"
 import { startAdmin } from "./admin.ts"
 import { ensureTlsMaterial } from "./certs.ts"
+import { requestTimeouts } from "./http-limits.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
+import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
+import type { TopicClass, TopicPermission } from "./topics.ts"
 import { Channel, HOST } from "./server.ts"
 import {
+    clockOffsetProblem,
     PlatformState,
     type AuthRecord,
     type Device,
@@ -28,7 +32,9 @@ import {
 } from "./views.ts"
 
 export type { Device, Faults, FaultsInput, Stats, AuthRecord, RequestRecord }
-export type { DeviceView, MessageView }
+export type { DeviceView, MessageView, TokenForm }
+export type { TopicClass, TopicPermission }
+export { parseTopicsFile, DEFAULT_TOPIC_CLASSES } from "./topics.ts"
 export { signedAuthBody, contentToSign, computeSign } from "./signing.ts"
 export { MAX_PUBLISH_BYTES } from "./server.ts"
 export { FIRST_MESSAGE_ID } from "./state.ts"
@@ -52,6 +58,8 @@ export interface PlatformOptions {
     stateDir?: string
     /** token lifetime in seconds (default 48 h) */
     tokenTtlSeconds?: number
+    /** `jwt` (default): 161-character JWT-form tokens; `hex`: 32 hex digits */
+    tokenForm?: TokenForm
     /** admitted requests per device per rate window (0/absent: unlimited) */
     rateDevice?: number
     /** admitted requests in all per rate window (0/absent: unlimited) */
@@ -60,10 +68,19 @@ export interface PlatformOptions {
     rateWindowMs?: number
     /** idle keep-alive connections are closed after this (default 60000 ms) */
     keepAliveTimeoutMs?: number
+    /** a request's headers must arrive within this (default 30000 ms; both servers) */
+    headersTimeoutMs?: number
+    /** a whole request, body included, must arrive within this (default 30000 ms; both servers) */
+    requestTimeoutMs?: number
     /** records kept per list (auths, messages, requests; default 10000) */
     maxRecords?: number
     /** the platform's clock (default Date.now); tests may pass a fake one */
     now?: () => number
+    /**
+     * custom topic classes, added to the defaults (`/${productKey}/${deviceName}/user/update`
+     * and `.../user/update/error` pub, `.../user/get` sub) and the system topics
+     */
+    topics?: TopicClass[]
     /** receives one line per channel event (no secrets, no tokens) */
     onEvent?: (line: string) => void
 }
@@ -123,14 +140,19 @@ const faultsView = (f: Faults): Faults => JSON.parse(JSON.stringify(f))
 export async function startPlatform(
     o: PlatformOptions = {}
 ): Promise<Platform> {
+    if (o.tokenForm !== undefined && !TOKEN_FORMS.includes(o.tokenForm))
+        throw new Error(`tokenForm must be one of ${TOKEN_FORMS.join(", ")}`)
+    const timeouts = requestTimeouts(o)
     const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
     const st = new PlatformState({
         tokenTtlMs: (o.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS) * 1000,
+        tokenForm: o.tokenForm,
         rateDevice: o.rateDevice,
         rateGlobal: o.rateGlobal,
         rateWindowMs: o.rateWindowMs,
         maxRecords: o.maxRecords,
         now: o.now,
+        topics: o.topics,
         devices: (o.devices ?? []).map(d => d as Device),
     })
     const channel = new Channel({
@@ -138,6 +160,7 @@ export async function startPlatform(
         cert: tls.cert,
         key: tls.key,
         keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 60000,
+        timeouts,
         onEvent: o.onEvent,
     })
     const port = await channel.listen(o.port ?? 0)
@@ -174,6 +197,8 @@ export async function startPlatform(
         },
         expireToken: (pk, dn) => st.tokens.expireDevice(pk, dn, st.now()),
         setClockOffset: ms => {
+            const why = clockOffsetProblem(ms)
+            if (why) throw new RangeError(why)
             st.clockOffsetMs = ms
         },
         reset: opts => {
@@ -193,7 +218,7 @@ export async function startPlatform(
     }
     if (o.adminPort !== false) {
         try {
-            admin = await startAdmin(p, o.adminPort ?? 0)
+            admin = await startAdmin(p, o.adminPort ?? 0, timeouts)
         } catch (e) {
             await channel.close()
             throw e

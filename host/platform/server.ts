@@ -6,6 +6,7 @@
 import https from "node:https"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
 import { parseAuthRequest, verifyAuth } from "./auth.ts"
 import { resultJson, MESSAGES } from "./codes.ts"
 import {
@@ -14,7 +15,20 @@ import {
     takeFault,
     takePublishError,
 } from "./faults.ts"
+import { publishInfoJson } from "./answer-data.ts"
+import {
+    answerClientError,
+    clientErrorStatus,
+    timeoutServerOptions,
+    type RequestTimeouts,
+} from "./http-limits.ts"
 import type { AuthRecord, PlatformState, RequestRecord } from "./state.ts"
+import {
+    headerValues,
+    publishContentTypeProblem,
+    topicPathProblem,
+} from "./publish-request.ts"
+import { canPublish, informTopic, topicPermission } from "./topics.ts"
 
 /** The largest publish body accepted: 128 KB. */
 export const MAX_PUBLISH_BYTES = 128 * 1024
@@ -29,6 +43,8 @@ export interface ChannelOptions {
     key: string
     /** how long an idle keep-alive connection is kept open */
     keepAliveTimeoutMs: number
+    /** how long a request's headers and whole request may take */
+    timeouts: RequestTimeouts
     /** one line per event, for a console */
     onEvent?: (line: string) => void
 }
@@ -105,7 +121,12 @@ export class Channel {
     constructor(private o: ChannelOptions) {
         const st = o.state
         this.server = https.createServer(
-            { cert: o.cert, key: o.key, keepAlive: true },
+            {
+                cert: o.cert,
+                key: o.key,
+                keepAlive: true,
+                ...timeoutServerOptions(o.timeouts),
+            },
             (req, res) =>
                 this.handle(req, res).catch(e => {
                     this.event(`internal error: ${e?.message ?? e}`)
@@ -116,6 +137,27 @@ export class Channel {
         this.server.on("secureConnection", (s: Socket) => {
             st.stats.tlsConnections++
             ;(s as any)[CONN] = ++this.connSeq
+        })
+        this.server.on("clientError", (e: any, socket: Duplex) => {
+            // a request Node's parser refused (a raw NUL in the path...) is a
+            // parameter error; a slow one times out (408)
+            if (e?.code === "ECONNRESET" || !socket.writable)
+                return socket.destroy() // the peer went away
+            const status = clientErrorStatus(e?.code)
+            st.count("http", status)
+            if (status === 400) st.count("codes", 10001)
+            this.event(`refused a malformed or slow request: ${e?.code ?? e}`)
+            answerClientError(
+                socket,
+                status,
+                status === 400
+                    ? resultJson(
+                          10001,
+                          undefined,
+                          `malformed request (${e?.code ?? "parse error"})`
+                      )
+                    : ""
+            )
         })
         this.server.on("tlsClientError", () => {
             st.stats.tlsErrors++
@@ -374,6 +416,15 @@ export class Channel {
             return done(10001, `method must be POST, got ${req.method}`)
         if (url.includes("?"))
             return done(10001, "a query string is not allowed on a topic")
+        // the request's shape is checked before its token (as the query string
+        // always was): path, then Content-Type; then the token, then what
+        // depends on the device (ownership, permission, size)
+        const badPath = topicPathProblem(topic)
+        if (badPath) return done(10001, badPath)
+        const badType = publishContentTypeProblem(
+            headerValues(req.rawHeaders, "content-type")
+        )
+        if (badType) return done(10001, badType)
         const pw = req.headers["password"]
         const token = (Array.isArray(pw) ? pw[0] : pw)?.trim()
         if (!token) return done(20002, "no password header")
@@ -388,13 +439,28 @@ export class Channel {
             `/${t.productKey}/${t.deviceName}/`,
             `/sys/${t.productKey}/${t.deviceName}/`,
         ]
-        // the firmware version report (Alibaba SDKs' OTA inform topic) has no suffix
-        const inform = `/ota/device/inform/${t.productKey}/${t.deviceName}`
+        const inform = informTopic(t.productKey, t.deviceName)
         if (
             topic !== inform &&
             !own.some(pre => topic.startsWith(pre) && topic.length > pre.length)
         )
             return done(10001, `topic ${topic} does not belong to ${who}`)
+        const permission = topicPermission(
+            st.topicClasses,
+            topic,
+            t.productKey,
+            t.deviceName
+        )
+        if (permission === undefined)
+            return done(
+                10001,
+                `topic ${topic} is not defined: no topic class of product ${t.productKey} matches it`
+            )
+        if (!canPublish(permission))
+            return done(
+                10001,
+                `topic ${topic} has subscribe permission only: a device cannot publish to it`
+            )
         if (body.size > MAX_PUBLISH_BYTES)
             return done(
                 10001,
@@ -418,7 +484,9 @@ export class Channel {
             messageId,
             body: body.buf,
         })
-        return done(0, undefined, `{"messageId":${messageId}}`)
+        const data = st.faults.answerData
+        if (data) st.count("faults", "answerData")
+        return done(0, undefined, publishInfoJson(messageId, data))
     }
 
     private headers(type: string) {

@@ -3,9 +3,15 @@
  * tokens, limiters, faults, the clock, and the records tests read (auth
  * attempts, accepted messages, requests, counters). No I/O.
  */
-import { TokenStore } from "./tokens.ts"
+import { TokenStore, type TokenForm } from "./tokens.ts"
 import { SlidingWindowLimiter } from "./throttle.ts"
 import { applyFaultsInput, type Faults, type FaultsInput } from "./faults.ts"
+import {
+    DEFAULT_TOPIC_CLASSES,
+    SYSTEM_TOPIC_CLASSES,
+    validateCustomClasses,
+    type TopicClass,
+} from "./topics.ts"
 
 /** A provisioned device. */
 export interface Device {
@@ -89,11 +95,15 @@ export interface Stats {
 export interface StateOptions {
     devices?: Device[]
     tokenTtlMs: number
+    /** the form of issued tokens (default jwt) */
+    tokenForm?: TokenForm
     rateDevice?: number
     rateGlobal?: number
     rateWindowMs?: number
     maxRecords?: number
     now?: () => number
+    /** custom topic classes, added to the defaults and the system ones */
+    topics?: TopicClass[]
 }
 
 /** First messageId: above 2^53 and not representable as a double. */
@@ -114,7 +124,8 @@ function emptyStats(): Stats {
 /** Parses `PK/DN/SECRET` (the secret may itself contain `/`). */
 export function parseDeviceSpec(spec: string): Device {
     const m = /^([^/]+)\/([^/]+)\/(.+)$/.exec(spec.trim())
-    if (!m) throw new Error(`device must be PK/DN/SECRET, got "${spec}"`)
+    // the spec holds a secret: never echo it
+    if (!m) throw new Error("device must be PK/DN/SECRET")
     return { productKey: m[1], deviceName: m[2], deviceSecret: m[3] }
 }
 
@@ -129,6 +140,18 @@ export function toDevice(d: Device | string): Device {
         deviceName: d.deviceName,
         deviceSecret: d.deviceSecret,
     }
+}
+
+/** The platform's clock may be shifted by at most 10 years either way. */
+export const MAX_CLOCK_OFFSET_MS = 10 * 365.25 * 24 * 3600 * 1000
+
+/** Why a clock offset is refused (undefined when it is fine). */
+export function clockOffsetProblem(ms: unknown): string | undefined {
+    if (typeof ms !== "number" || !Number.isFinite(ms))
+        return "offsetMs must be a finite number"
+    if (Math.abs(ms) > MAX_CLOCK_OFFSET_MS)
+        return `offsetMs must be within ±${MAX_CLOCK_OFFSET_MS} (10 years)`
+    return undefined
 }
 
 const key = (pk: string, dn: string) => `${pk}/${dn}`
@@ -147,12 +170,14 @@ export class PlatformState {
     stats: Stats = emptyStats()
     clockOffsetMs = 0
     maxRecords: number
+    /** the product's topic classes: defaults, system ones, then custom ones */
+    readonly topicClasses: readonly TopicClass[]
     private seq = 0
     private nextId = FIRST_MESSAGE_ID
     private baseNow: () => number
 
     constructor(o: StateOptions) {
-        this.tokens = new TokenStore(o.tokenTtlMs)
+        this.tokens = new TokenStore(o.tokenTtlMs, o.tokenForm)
         this.deviceLimiter = new SlidingWindowLimiter(
             o.rateDevice ?? 0,
             o.rateWindowMs ?? 1000
@@ -163,6 +188,11 @@ export class PlatformState {
         )
         this.maxRecords = o.maxRecords ?? 10000
         this.baseNow = o.now ?? Date.now
+        this.topicClasses = [
+            ...DEFAULT_TOPIC_CLASSES,
+            ...SYSTEM_TOPIC_CLASSES,
+            ...validateCustomClasses(o.topics ?? []),
+        ]
         for (const d of o.devices ?? []) this.addDevice(d)
     }
 

@@ -1,10 +1,18 @@
 /**
- * Device tokens: issued by `/auth`, checked on every publish. A token is a
- * random 32-hex-digit string valid for `ttlMs`; expired tokens are
- * remembered so that they answer 20001 rather than 20003. A new token does
- * not revoke the device's earlier ones.
+ * Device tokens: issued by `/auth`, checked on every publish by exact
+ * string. A token is valid for `ttlMs`; its form is the JWT one (default,
+ * see jwt-token.ts, its `expire` the same instant the store expires it) or
+ * a bare random 32-hex-digit string. Expired tokens are remembered so that
+ * they answer 20001 rather than 20003. A new token does not revoke the
+ * device's earlier ones.
  */
 import { randomBytes } from "node:crypto"
+import { buildJwtToken } from "./jwt-token.ts"
+
+/** `jwt`: the 161-character form of Alibaba's 2017 document; `hex`: 32 hex digits. */
+export type TokenForm = "jwt" | "hex"
+/** The forms a token may take. */
+export const TOKEN_FORMS: readonly TokenForm[] = ["jwt", "hex"]
 
 export type TokenCheck =
     | { status: "ok"; productKey: string; deviceName: string }
@@ -19,17 +27,23 @@ interface Entry {
 
 export class TokenStore {
     private tokens = new Map<string, Entry>()
+    /** the key JWT-form tokens are signed with (random per store) */
+    private readonly key = randomBytes(20)
 
-    constructor(public ttlMs: number) {}
+    constructor(
+        public ttlMs: number,
+        public form: TokenForm = "jwt"
+    ) {}
 
-    /** Issues a new token for the device at `now`. */
+    /** Issues a new token for the device at `now`, valid until now + ttlMs. */
     issue(productKey: string, deviceName: string, now: number): string {
-        const token = randomBytes(16).toString("hex")
-        this.tokens.set(token, {
-            productKey,
-            deviceName,
-            expiresAt: now + this.ttlMs,
-        })
+        const expiresAt = Math.floor(now + this.ttlMs)
+        const id = randomBytes(16).toString("hex")
+        const token =
+            this.form === "jwt"
+                ? buildJwtToken({ expire: expiresAt, token: id }, this.key)
+                : id
+        this.tokens.set(token, { productKey, deviceName, expiresAt })
         return token
     }
 

@@ -6,14 +6,15 @@
  *                                        per-device store images + manifests
  *   write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
  *                                        settings (and Wi-Fi) over the settings service
- *   join --board ID --base FW.bin --part DEV.fstor.bin --out FULL.bin
+ *   join --board ID --base FW.bin --part DEV.fstor.bin [--out FULL.bin]
  *                                        one flashable image from firmware + part
+ *                                        (default out: state/provision/ID/DEV.full.bin)
  *
  * Output never contains a secret. Keep fleet files and images under
  * `state/` (gitignored) or outside the repository.
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { basename, join } from "node:path"
+import { basename, dirname, join } from "node:path"
 import { parseArgs } from "node:util"
 import { boardArch } from "./boards.ts"
 import { tryBuildFirmware } from "../build.ts"
@@ -24,7 +25,7 @@ import { writeSettings } from "./settings-writer.ts"
 const USAGE = `usage: npm run provision -- check FLEET
        npm run provision -- images FLEET --board ID [--out DIR] [--devs FILE]
        npm run provision -- write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
-       npm run provision -- join --board ID --base FIRMWARE.bin --part DEVICE.fstor.bin --out FULL.bin`
+       npm run provision -- join --board ID --base FIRMWARE.bin --part DEVICE.fstor.bin [--out FULL.bin]`
 
 function fail(msg: string): never {
     console.error(msg)
@@ -41,6 +42,12 @@ function loadFleet(file: string | undefined): FleetResult {
         )
     }
     return r
+}
+
+/** `state/provision/<board>/<part name>.full.bin` (relative to the working directory). */
+function defaultJoinOut(board: string, part: string) {
+    const name = basename(part).replace(/(\.fstor)?\.bin$/i, "")
+    return join("state/provision", board, `${name}.full.bin`)
 }
 
 /** Writes a file only its owner can read (images hold secrets). */
@@ -141,17 +148,20 @@ async function main(argv: string[]) {
             return
         }
         case "join": {
-            if (!o.board || !o.base || !o.part || !o.out)
-                fail("join: --board, --base, --part and --out are required")
+            if (!o.board || !o.base || !o.part)
+                fail("join: --board, --base and --part are required")
             const arch = boardArch(o.board)
+            // the joined image holds the device's secret: under state/ (gitignored) by default
+            const out = o.out ?? defaultJoinOut(o.board, o.part)
+            mkdirSync(dirname(out), { recursive: true, mode: 0o700 })
             const full = joinImage(
                 arch,
                 readFileSync(o.base),
                 readFileSync(o.part)
             )
-            writePrivate(o.out, full)
+            writePrivate(out, full)
             console.log(
-                `${o.out}: ${full.length} bytes; write it at 0x${arch.binFlashOffset.toString(16)} (esptool.py write_flash 0x${arch.binFlashOffset.toString(16)} ${o.out})`
+                `${out}: ${full.length} bytes; write it at 0x${arch.binFlashOffset.toString(16)} (esptool.py write_flash 0x${arch.binFlashOffset.toString(16)} ${out})`
             )
             return
         }

@@ -2,7 +2,8 @@
  * Fleet files: one row per device with its identity, optional Wi-Fi and
  * per-device overrides of the firmware's settings. Parsing and validation
  * are pure; every bad row is reported with its line and reason, and no
- * reason ever quotes a secret.
+ * reason ever quotes a value from the file (a JSON syntax error names its
+ * line and column only; a bad value is named by its key).
  *
  * CSV: a header row, then one device per row (RFC 4180 quoting). Columns:
  * `productKey`, `deviceName`, `deviceSecret` (or `PRODUCT_KEY`,
@@ -15,11 +16,11 @@
  * {"ssid", "password"}, "settings"?: {"KEY": value}}` (defaults are
  * settings applied to every device unless it overrides them).
  */
+import { parseJsonQuietly } from "../json-error.ts"
 import {
     FIRMWARE_KEYS,
     MAX_SETTING_BYTES,
     MAX_SETTING_KEY,
-    SECRET_KEY,
     SENSOR_NAMES,
 } from "./keys.ts"
 
@@ -151,6 +152,14 @@ function csvRows(text: string): RawRow[] {
         const t = h.trim()
         return ALIASES[t] ?? t
     })
+    // without a header row the first device's cells (its secret among them)
+    // would be taken for column names and named in errors
+    const identity = ["PRODUCT_KEY", "DEVICE_NAME", "DEVICE_SECRET"]
+    if (!identity.every(k => header.includes(k)))
+        throw new ParseError(
+            "the first row must be a header naming productKey, deviceName and deviceSecret",
+            records[0].line
+        )
     return records.slice(1).map(r => {
         const values: Record<string, unknown> = {}
         const extra = r.cells.length - header.length
@@ -228,12 +237,12 @@ function lineAt(text: string, offset: number): number {
 function jsonRows(text: string): RawRow[] {
     let doc: unknown
     try {
-        doc = JSON.parse(text)
+        doc = parseJsonQuietly(text)
     } catch (e) {
-        const m = /position (\d+)/.exec((e as Error).message)
+        // Node's own message may quote the text: only line and column here
         throw new ParseError(
-            `not valid JSON: ${(e as Error).message}`,
-            m ? lineAt(text, +m[1]) : 1
+            (e as Error).message,
+            (e as { line?: number }).line ?? 1
         )
     }
     let list: unknown
@@ -299,8 +308,7 @@ function textProblem(
     for (const ch of v) {
         const c = ch.charCodeAt(0)
         if (c <= 32 || c >= 127 || forbid.includes(ch)) {
-            const what = key === SECRET_KEY ? "a character" : `'${ch}'`
-            return `${key} contains ${what} that is not allowed`
+            return `${key} contains a character that is not allowed (printable ASCII, no space${forbid ? ` and none of ${forbid}` : ""})`
         }
     }
     return undefined
@@ -308,14 +316,13 @@ function textProblem(
 
 function intProblem(key: string, v: string, min: number, max: number) {
     if (!/^\d{1,15}$/.test(v) || +v < min || +v > max)
-        return `${key} '${v}' is not a whole number in ${min}..${max}`
+        return `${key} is not a whole number in ${min}..${max}`
     return undefined
 }
 
 /** Reasons a single setting cannot be provisioned (empty when fine). */
 export function settingProblems(key: string, value: string): string[] {
     const out: string[] = []
-    const shown = key === SECRET_KEY ? "" : ` '${value}'`
     if (!FIRMWARE_KEYS.includes(key))
         out.push(
             key.length > MAX_SETTING_KEY
@@ -347,15 +354,15 @@ export function settingProblems(key: string, value: string): string[] {
             break
         case "SIGN_METHOD":
             if (!["hmacsha1", "hmacmd5", "hmacsha256"].includes(value))
-                why = `${key}${shown} is not hmacsha1, hmacmd5 or hmacsha256`
+                why = `${key} is not hmacsha1, hmacmd5 or hmacsha256`
             break
         case "FORMAT":
             if (value !== "json" && value !== "alink")
-                why = `${key}${shown} is not json or alink`
+                why = `${key} is not json or alink`
             break
         case "HOST":
             if (!/^[A-Za-z0-9.-]{1,253}$/.test(value))
-                why = `${key}${shown} is not a host name or IPv4 address`
+                why = `${key} is not a host name or IPv4 address`
             break
         case "PORT":
             why = intProblem(key, value, 1, 65535)
@@ -368,13 +375,13 @@ export function settingProblems(key: string, value: string): string[] {
             break
         case "FLEET_OTA":
             if (!["0", "1", "true", "false"].includes(value))
-                why = `${key}${shown} is not 1 or 0`
+                why = `${key} is not 1 or 0`
             break
         case "SENSOR":
             if (
                 !SENSOR_NAMES.some(n => n.toLowerCase() === value.toLowerCase())
             )
-                why = `${key}${shown} is not one of ${SENSOR_NAMES.join(", ")}`
+                why = `${key} is not one of ${SENSOR_NAMES.join(", ")}`
             break
     }
     if (why) out.push(why)
@@ -442,7 +449,7 @@ function validateRows(rows: RawRow[]): FleetResult {
             const first = seen.get(id)
             if (first !== undefined)
                 reasons.push(
-                    `duplicate device name '${dn}' (product ${pk}), first on line ${first}`
+                    `duplicate device: same productKey and deviceName as line ${first}`
                 )
             else seen.set(id, row.line)
         }

@@ -250,7 +250,10 @@ export async function writeSettings(o: WriteOptions): Promise<WriteResult> {
                     Buffer.from(`${o.wifi.ssid}\0${o.wifi.password}\0`, "utf8")
                 )
                 wifi = "added"
-                log(`added Wi-Fi network ${o.wifi.ssid}`)
+                // the output names sizes, never values
+                log(
+                    `added the Wi-Fi network (SSID of ${Buffer.byteLength(o.wifi.ssid)} bytes)`
+                )
             }
         }
         if (o.reset) {

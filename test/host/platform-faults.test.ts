@@ -56,6 +56,7 @@ function rawOutcome(body = "x", agent?: https.Agent) {
                 agent: agent ?? false,
                 headers: {
                     password: token,
+                    "Content-Type": "application/octet-stream",
                     "Content-Length": Buffer.byteLength(body),
                 },
             },
@@ -174,7 +175,7 @@ test("chunked: the real answer, chunked, with no Content-Length", async () => {
     try {
         const body = "chunky"
         const r = await c.exchange(
-            `POST /topic${topic} HTTP/1.1\r\nHost: 127.0.0.1\r\npassword: ${token}\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+            `POST /topic${topic} HTTP/1.1\r\nHost: 127.0.0.1\r\npassword: ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n${body}`
         )
         assert.equal(r.headers["transfer-encoding"], "chunked")
         assert.equal(r.headers["content-length"], undefined)
@@ -185,7 +186,7 @@ test("chunked: the real answer, chunked, with no Content-Length", async () => {
         assert.equal(p.messages().at(-1)?.utf8, body)
         // the next answer on the same connection has a Content-Length again
         const n = await c.exchange(
-            `POST /topic${topic} HTTP/1.1\r\nHost: 127.0.0.1\r\npassword: ${token}\r\nContent-Length: 1\r\n\r\nz`
+            `POST /topic${topic} HTTP/1.1\r\nHost: 127.0.0.1\r\npassword: ${token}\r\nContent-Type: application/octet-stream\r\nContent-Length: 1\r\n\r\nz`
         )
         assert.equal(n.headers["content-length"], String(n.body.length))
     } finally {

@@ -16,6 +16,11 @@ import {
 import { SlidingWindowLimiter } from "../../host/platform/throttle.ts"
 import { TokenStore } from "../../host/platform/tokens.ts"
 import {
+    buildJwtToken,
+    decodeJwtToken,
+    JWT_HEADER,
+} from "../../host/platform/jwt-token.ts"
+import {
     applyFaultsInput,
     takeFault,
     takePublishError,
@@ -24,6 +29,7 @@ import {
 } from "../../host/platform/faults.ts"
 import { resultJson } from "../../host/platform/codes.ts"
 import { parseDeviceSpec } from "../../host/platform/state.ts"
+import { jsonErrorPlace, parseJsonQuietly } from "../../host/json-error.ts"
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o))
 const specParams = {
@@ -204,7 +210,7 @@ test("sliding window limiter: limit per key per window, refusals not counted", (
 })
 
 test("tokens: valid until the TTL, expirable on demand, unknown otherwise", () => {
-    const s = new TokenStore(1000)
+    const s = new TokenStore(1000, "hex")
     const t = s.issue("p", "d", 0)
     assert.match(t, /^[0-9a-f]{32}$/)
     assert.equal(s.check(t, 999).status, "ok")
@@ -215,6 +221,47 @@ test("tokens: valid until the TTL, expirable on demand, unknown otherwise", () =
     assert.equal(s.expireDevice("p", "d", 5001), 1)
     assert.equal(s.check(u, 5001).status, "expired")
     assert.equal(s.check(other, 5001).status, "ok")
+})
+
+test("JWT-form tokens: Alibaba's layout, 161 characters for a 13-digit expiry", () => {
+    const key = Buffer.from("server key")
+    const claims = {
+        expire: 1502531507477,
+        token: "804faca0be174e169bf6485e5cb48719",
+    }
+    const t = buildJwtToken(claims, key)
+    assert.equal(t.length, 161)
+    // header and payload parts are the ones in Alibaba's 2017 document
+    const doc =
+        "eyJ0eXBlIjoiSldUIiwiYWxnIjoiaG1hY3NoYTEifQ.eyJleHBpcmUiOjE1MDI1MzE1MDc0NzcsInRva2VuIjoiODA0ZmFjYTBiZTE3NGUxNjliZjY0ODVlNWNiNDg3MTkifQ."
+    assert.ok(t.startsWith(doc), t)
+    assert.match(t.slice(doc.length), /^[A-Za-z0-9_-]{27}$/)
+    const d = decodeJwtToken(t)!
+    assert.equal(d.header, JWT_HEADER)
+    assert.deepEqual(JSON.parse(d.payload), claims)
+    assert.equal(d.signature.length, 20) // HMAC-SHA1
+    // another key, another signature; same claims otherwise
+    const other = buildJwtToken(claims, Buffer.from("other key"))
+    assert.notEqual(other, t)
+    assert.equal(other.slice(0, doc.length), doc)
+    assert.throws(() => buildJwtToken({ ...claims, token: "XYZ" }, key))
+    assert.throws(() => buildJwtToken({ ...claims, expire: 1.5 }, key))
+    assert.equal(decodeJwtToken("abc"), undefined)
+    assert.equal(decodeJwtToken("a.b.c=d"), undefined)
+})
+
+test("tokens: the JWT form by default, its expire the instant the store expires it", () => {
+    const s = new TokenStore(3600_000)
+    const now = 1_800_000_000_123
+    const t = s.issue("p", "d", now)
+    const d = decodeJwtToken(t)!
+    const payload = JSON.parse(d.payload)
+    assert.equal(payload.expire, now + 3600_000)
+    assert.match(payload.token, /^[0-9a-f]{32}$/)
+    assert.equal(s.check(t, payload.expire - 1).status, "ok")
+    assert.equal(s.check(t, payload.expire).status, "expired")
+    // two tokens issued at the same instant differ
+    assert.notEqual(s.issue("p", "d", now), t)
 })
 
 test("faults: parsing, counting down, scopes", () => {
@@ -274,4 +321,55 @@ test("device specs: PK/DN/SECRET", () => {
         deviceSecret: "s3cr/et",
     })
     assert.throws(() => parseDeviceSpec("a/b"))
+    // the spec may hold a secret: the error does not quote it
+    assert.throws(
+        () => parseDeviceSpec("pk-s3cretValue"),
+        (e: Error) => !e.message.includes("s3cret")
+    )
+})
+
+test("JSON error places: agree with JSON.parse on validity, name line and column, survive deep nesting", () => {
+    const samples = [
+        '{"a":[1,-2.5e3,true,false,null,"x\\u00e9\\n"],"b":{}}',
+        "[]",
+        " 0 ",
+        '"\\/"',
+        "[1,]",
+        "{,}",
+        '{"a" 1}',
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[-]",
+        '["\\x"]',
+        '["\\u12"]',
+        '["a\nb"]',
+        "tru",
+        "[1] [2]",
+        "\ufeff[]",
+        "",
+        "{",
+        '{"a":1',
+    ]
+    for (const text of samples) {
+        let valid = true
+        try {
+            JSON.parse(text)
+        } catch {
+            valid = false
+        }
+        assert.equal(jsonErrorPlace(text) === undefined, valid, text)
+    }
+    assert.deepEqual(jsonErrorPlace('{\n  "a": 1,\n  "b": nope\n}'), {
+        line: 3,
+        column: 8,
+        what: "unexpected character",
+    })
+    assert.equal(jsonErrorPlace("[".repeat(1_000_000))?.line, 1)
+    assert.throws(
+        () => parseJsonQuietly('{"secret": hunter2}'),
+        (e: Error) =>
+            !e.message.includes("hunter2") &&
+            /line 1, column 12/.test(e.message)
+    )
 })

@@ -46,6 +46,8 @@ function tlsConnect(o: tls.ConnectionOptions) {
 async function admin(method: string, path: string, body?: unknown) {
     const res = await fetch(`${p.adminUrl}${path}`, {
         method,
+        headers:
+            method === "POST" ? { "Content-Type": "application/json" } : {},
         body: body === undefined ? undefined : JSON.stringify(body),
     })
     return { status: res.status, json: (await res.json()) as any }

@@ -37,6 +37,12 @@ before(async () => {
         devices: [dev, dev2],
         tokenTtlSeconds: 3600,
         now: () => t,
+        topics: [
+            {
+                topic: "/${productKey}/${deviceName}/user/a/b/c",
+                permission: "pub",
+            },
+        ],
     })
     token = await authenticate(p, dev)
 })
@@ -159,7 +165,8 @@ test("the topic must belong to the authenticated device", async () => {
     const ok = [
         own,
         `/sys/${dev.productKey}/${dev.deviceName}/thing/event/property/post`,
-        `/${dev.productKey}/${dev.deviceName}/a/b/c`,
+        `/${dev.productKey}/${dev.deviceName}/user/update/error`,
+        `/${dev.productKey}/${dev.deviceName}/user/a/b/c`, // a custom class
         `/ota/device/inform/${dev.productKey}/${dev.deviceName}`,
     ]
     for (const topic of ok)

@@ -32,7 +32,7 @@ test("CSV fleet: every bad row reported with its line and reason, good rows kept
     assert.deepEqual(r.errors, [
         {
             line: 4,
-            reason: "duplicate device name 'dev-001' (product a1FleetPK01), first on line 2",
+            reason: "duplicate device: same productKey and deviceName as line 2",
         },
         { line: 5, reason: "DEVICE_NAME is missing" },
         {
@@ -41,11 +41,11 @@ test("CSV fleet: every bad row reported with its line and reason, good rows kept
         },
         {
             line: 7,
-            reason: "PERIOD_MS '500' is not a whole number in 1000..86400000",
+            reason: "PERIOD_MS is not a whole number in 1000..86400000",
         },
         {
             line: 7,
-            reason: "SENSOR 'DHT22' is not one of SHTC3, SHT30, AHT20, BME680, probe",
+            reason: "SENSOR is not one of SHTC3, SHT30, AHT20, BME680, probe",
         },
         {
             line: 9,

@@ -1,0 +1,200 @@
+// Token forms over HTTPS: the JWT form (default) as Alibaba's 2017 document
+// shows it, its expiry against the platform's clock, exact-string checks,
+// the hex form, and no whole token in event lines or request records.
+import { test, before, after } from "node:test"
+import assert from "node:assert/strict"
+import { spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import { authenticate, publish } from "../../host/platform/test-client.ts"
+
+const root = join(import.meta.dirname, "../..")
+const dev = {
+    productKey: "a1TokenPK01",
+    deviceName: "tok-1",
+    deviceSecret: "tokenSecret0123456789abcdef01234",
+}
+const topic = `/${dev.productKey}/${dev.deviceName}/user/update`
+const TTL_S = 7200
+const stateDir = mkdtempSync(join(tmpdir(), "platform-tokens-"))
+let t = 1_800_000_000_123 // the platform's clock, moved by the tests
+const events: string[] = []
+let p: Platform
+
+before(async () => {
+    p = await startPlatform({
+        stateDir,
+        devices: [dev],
+        tokenTtlSeconds: TTL_S,
+        now: () => t,
+        onEvent: l => events.push(l),
+    })
+})
+after(async () => {
+    await p.close()
+    rmSync(stateDir, { recursive: true, force: true })
+})
+
+const b64url = (s: string) => Buffer.from(s, "base64url").toString("utf8")
+
+test("a token is JWT-form by default: header, expire = issue + TTL, 32 hex, 161 characters", async () => {
+    const issuedAt = t
+    const token = await authenticate(p, dev)
+    const parts = token.split(".")
+    assert.equal(parts.length, 3, token)
+    for (const part of parts) assert.match(part, /^[A-Za-z0-9_-]+$/)
+    assert.equal(b64url(parts[0]), '{"type":"JWT","alg":"hmacsha1"}')
+    const payload = JSON.parse(b64url(parts[1]))
+    assert.deepEqual(Object.keys(payload), ["expire", "token"])
+    assert.equal(payload.expire, issuedAt + TTL_S * 1000)
+    assert.equal(String(payload.expire).length, 13)
+    assert.match(payload.token, /^[0-9a-f]{32}$/)
+    assert.equal(parts[2].length, 27)
+    assert.equal(Buffer.from(parts[2], "base64url").length, 20)
+    assert.equal(token.length, 161)
+    assert.equal((await publish(p, topic, token, "1")).json.code, 0)
+    // each token has its own id and signature
+    const second = await authenticate(p, dev)
+    assert.notEqual(second, token)
+    assert.notEqual(second.split(".")[2], parts[2])
+})
+
+test("a JWT-form token answers 20001 from the instant its expire names", async () => {
+    const token = await authenticate(p, dev)
+    const expire = JSON.parse(b64url(token.split(".")[1])).expire
+    t = expire - 1
+    assert.equal((await publish(p, topic, token, "1")).json.code, 0)
+    t = expire
+    const r = await publish(p, topic, token, "1")
+    assert.equal(r.json.code, 20001)
+    assert.equal(r.json.message, "token is expired")
+    const fresh = await authenticate(p, dev)
+    assert.equal((await publish(p, topic, fresh, "1")).json.code, 0)
+})
+
+test("a tampered JWT-form token is 20003: tokens are checked by exact string", async () => {
+    const token = await authenticate(p, dev)
+    const [h, pl, sig] = token.split(".")
+    const payload = JSON.parse(b64url(pl))
+    const longer = Buffer.from(
+        JSON.stringify({ ...payload, expire: payload.expire + 1e9 })
+    ).toString("base64url")
+    const flip = (s: string, i: number) =>
+        s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1)
+    const forged = [
+        `${h}.${longer}.${sig}`, // a later expiry with the old signature
+        `${h}.${pl}.${flip(sig, 5)}`, // another signature
+        `${h}.${flip(pl, 20)}.${sig}`,
+        `${h}.${pl}`,
+        `${h}.${pl}.${sig}.`,
+        token.toUpperCase(),
+        payload.token, // the inner hex id alone
+        ` ${token}x`,
+    ]
+    const before = p.messages().length
+    for (const bad of forged) {
+        const r = await publish(p, topic, bad, "x")
+        assert.equal(r.json.code, 20003, bad)
+        assert.equal(r.json.message, "check token error")
+    }
+    assert.equal(p.messages().length, before)
+    assert.equal((await publish(p, topic, token, "x")).json.code, 0)
+})
+
+test("no event line, request record or answer shows a whole token; the auth record keeps it as before", async () => {
+    events.length = 0
+    const token = await authenticate(p, dev)
+    const r = await publish(p, topic, token, "x")
+    assert.equal(r.json.code, 0)
+    const bad = await publish(p, topic, token.slice(0, -1), "x")
+    assert.equal(bad.json.code, 20003)
+    assert.equal(p.auths().at(-1)!.token, token)
+    const shown = [
+        ...events,
+        JSON.stringify(p.requests()),
+        JSON.stringify(p.messages().map(({ body, ...m }) => m)),
+        r.text,
+        bad.text,
+    ].join("\n")
+    assert.ok(events.length >= 3, events.join("\n"))
+    // neither the payload (id and expiry) nor the signature appears
+    for (const piece of token.split(".").slice(1))
+        assert.ok(!shown.includes(piece.slice(-12)), "no token part shown")
+})
+
+test("tokenForm hex: 32 hex digits, expired after the TTL", async () => {
+    let now = 1_800_000_000_000
+    const q = await startPlatform({
+        stateDir,
+        adminPort: false,
+        devices: [dev],
+        tokenForm: "hex",
+        tokenTtlSeconds: 60,
+        now: () => now,
+    })
+    try {
+        const token = await authenticate(q, dev)
+        assert.match(token, /^[0-9a-f]{32}$/)
+        assert.equal((await publish(q, topic, token, "1")).json.code, 0)
+        now += 60_000
+        assert.equal((await publish(q, topic, token, "1")).json.code, 20001)
+    } finally {
+        await q.close()
+    }
+    await assert.rejects(
+        startPlatform({ stateDir, adminPort: false, tokenForm: "b64" as any }),
+        /tokenForm must be one of jwt, hex/
+    )
+})
+
+/** Runs the CLI until its banner, authenticates, returns the token. */
+async function cliToken(args: string[]) {
+    const child = spawn(
+        process.execPath,
+        [
+            "--import",
+            "tsx",
+            "host/platform/cli.ts",
+            "--port",
+            "0",
+            "--state",
+            stateDir,
+            "--quiet",
+            "--device",
+            `${dev.productKey}/${dev.deviceName}/${dev.deviceSecret}`,
+            ...args,
+        ],
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
+    )
+    let out = ""
+    child.stdout.on("data", d => (out += d))
+    child.stderr.on("data", d => (out += d))
+    const exited = new Promise<number | null>(r =>
+        child.on("exit", code => r(code))
+    )
+    try {
+        while (!/devices .*\n/.test(out)) {
+            if (child.exitCode !== null) return { out, code: child.exitCode }
+            await new Promise(r => setTimeout(r, 50))
+        }
+        const port = Number(/https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1])
+        const ca = readFileSync(join(stateDir, "tls", "ca.pem"), "utf8")
+        return { token: await authenticate({ port, ca }, dev), out }
+    } finally {
+        child.kill("SIGTERM")
+        await exited
+    }
+}
+
+test("npm run platform: --token-form hex and jwt (the default); a wrong form is refused", async () => {
+    assert.match(
+        (await cliToken(["--token-form", "hex"])).token!,
+        /^[0-9a-f]{32}$/
+    )
+    assert.equal((await cliToken([])).token!.length, 161)
+    const bad = await cliToken(["--token-form", "base64"])
+    assert.equal(bad.code, 2)
+    assert.match(bad.out, /--token-form must be jwt or hex/)
+})
