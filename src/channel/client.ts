@@ -33,13 +33,6 @@ export class ChannelError extends Error {
     }
 }
 
-/** Counters for logs and the benchmark. */
-export interface ChannelStats {
-    auths: number
-    publishes: number
-    reauths: number
-}
-
 /** How long a failed renewal waits before the next one is tried. */
 export const RENEW_RETRY_MS = 60000
 
@@ -54,7 +47,6 @@ export class ChannelClient {
     private token: SavedToken
     /** the current token's renewal time (epoch ms), NaN for none */
     private renewAt = NaN
-    readonly stats: ChannelStats = { auths: 0, publishes: 0, reauths: 0 }
 
     constructor(
         readonly device: DeviceIdentity,
@@ -76,7 +68,6 @@ export class ChannelClient {
         let body = `{"version":"default","clientId":${jsonString(d.clientId)},"signmethod":"${d.signMethod}","sign":"${sign}","productKey":${jsonString(d.productKey)},"deviceName":${jsonString(d.deviceName)}`
         if (params.timestamp) body += `,"timestamp":"${params.timestamp}"`
         body += "}"
-        this.stats.auths++
         const r = await this.exchange("/auth", body, {
             "Content-Type": "application/json",
         })
@@ -150,7 +141,6 @@ export class ChannelClient {
         await this.renewIfDue()
         for (let attempt = 0; ; attempt++) {
             try {
-                this.stats.publishes++
                 const r = await this.exchange(path, body, {
                     password: this.token.token,
                     "Content-Type": "application/octet-stream",
@@ -163,7 +153,6 @@ export class ChannelClient {
                     attempt === 0
                 ) {
                     console.log(`publish: ${e.message}; authenticating again`)
-                    this.stats.reauths++
                     await this.authenticate()
                     continue
                 }

@@ -52,11 +52,6 @@ export function classify(httpStatus: number, code: number): Outcome {
     }
 }
 
-/** A network failure (connect, TLS, timeout, closed, malformed HTTP) is retried with backoff. */
-export function classifyNetworkError(): Outcome {
-    return "retry"
-}
-
 /** Short human name of a platform code for logs. */
 export function codeName(code: number): string {
     switch (code) {

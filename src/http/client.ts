@@ -63,8 +63,6 @@ export class HttpClient {
     private readonly maxIdleMs: number
     /** Connections opened so far. */
     connections = 0
-    /** Requests written to a socket so far (a resend counts again). */
-    requestsSent = 0
     /** `ds.millis()` when the last complete response arrived (for `Date`). */
     lastResponseMillis = 0
 
@@ -107,7 +105,6 @@ export class HttpClient {
                 onBody: req.onBody,
             })
             try {
-                this.requestsSent++
                 const res = await this.exchange(bytes, deadline, parser)
                 this.lastUsed = ds.millis()
                 this.lastResponseMillis = this.lastUsed
