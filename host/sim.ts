@@ -56,14 +56,9 @@ import { connectWebSocket, type MiniWebSocket } from "./sim-ws.ts"
 /** Ports the dev tools server always uses (dashboard/ws, Jacdac TCP, debugger). */
 export const SIM_PORTS = [8081, 8082, 8083] as const
 
-/** Longest setting key the runtime accepts (`@devicescript/settings`). */
-export const MAX_SETTING_KEY = 13
-/**
- * Largest `key + 1 + JSON(value)` in bytes a setting may have. One byte more
- * deploys without any error, but reading it back aborts the VM (the Jacdac
- * reply does not fit a packet): measured 232 reads fine, 233 aborts.
- */
-export const MAX_SETTING_BYTES = 232
+// the runtime's settings limits, from the firmware's settings schema
+import { MAX_SETTING_BYTES, MAX_SETTING_KEY } from "../src/settings-schema.ts"
+export { MAX_SETTING_BYTES, MAX_SETTING_KEY }
 
 export interface SimOptions {
     /** Firmware entry file, absolute or relative to the repository root; must lie inside the repository. */

@@ -1,14 +1,22 @@
 import { readSetting, writeSetting } from "@devicescript/settings"
 import { SignMethod } from "./channel/sign"
-import { parseDigits } from "./digits"
-import { alinkTopic, defaultTopic, topicProblem } from "./payload"
+import { alinkTopic, defaultTopic } from "./payload"
+import {
+    checkSetting,
+    MAX_SETTING_BYTES,
+    MAX_SETTING_KEY,
+    settingSpec,
+    SETTINGS,
+} from "./settings-schema"
 
-/** Longest settings key the runtime accepts. */
-export const MAX_SETTING_KEY = 13
-/** key + 1 + JSON value must fit in this many bytes, or the read aborts the VM. */
-export const MAX_SETTING_BYTES = 232
+export {
+    DEFAULT_HOST,
+    MAX_BUFFER_SIZE,
+    MAX_SETTING_BYTES,
+    MAX_SETTING_KEY,
+} from "./settings-schema"
 
-/** Settings keys (`.env.defaults` / `.env.local` names). */
+/** Settings keys of the configuration (`.env.defaults` / `.env.local` names). */
 export const KEYS = {
     productKey: "PRODUCT_KEY",
     deviceName: "DEVICE_NAME",
@@ -25,12 +33,6 @@ export const KEYS = {
 }
 
 export type PayloadFormat = "json" | "alink"
-
-export const DEFAULT_HOST = "iot-as-http.cn-shanghai.aliyuncs.com"
-export const DEFAULT_PORT = 443
-export const DEFAULT_PERIOD_MS = 60000
-export const DEFAULT_BUFFER_SIZE = 32
-export const MAX_BUFFER_SIZE = 256
 
 /** Device configuration after defaults and validation. */
 export interface Config {
@@ -89,197 +91,52 @@ export async function writeSettingChecked(key: string, value: any) {
     await writeSetting(key, value)
 }
 
-/** Printable ASCII without space, 1..max characters, none of `forbid`. */
-function textProblem(
-    name: string,
-    v: string,
-    max: number,
-    forbid: string,
-    secret: boolean
-): string {
-    if (!v.length || v.length > max)
-        return `${name} must have 1..${max} characters`
-    for (let i = 0; i < v.length; i++) {
-        const c = v.charCodeAt(i)
-        if (c <= 32 || c >= 127 || forbid.indexOf(v[i]) >= 0) {
-            if (secret)
-                return `${name} contains a character that is not allowed`
-            return `${name} '${v}' contains '${v[i]}', which is not allowed`
-        }
-    }
-    return null
-}
-
-/** Integer in [min, max] from a number or a decimal string; NaN otherwise. */
-function intIn(v: any, min: number, max: number): number {
-    let n: number = NaN
-    if (typeof v === "number") n = v
-    else if (typeof v === "string") n = parseDigits(v, 1, 15)
-    if (!(n >= min && n <= max) || Math.floor(n) !== n) return NaN
-    return n
-}
-
 /**
  * Applies defaults and validates raw setting values (keyed by {@link KEYS}
- * names, as read from settings). Pure. Values from `.env` files arrive
- * JSON-parsed, so an all-digit name arrives as a number: that is reported
- * (quote it in `.env`) rather than guessed, since leading zeros are lost.
+ * names, as read from settings) against the settings schema. Pure. Values
+ * from `.env` files arrive JSON-parsed, so an all-digit name arrives as a
+ * number: that is reported (quote it in `.env`) rather than guessed, since
+ * leading zeros are lost.
  */
 export function resolveConfig(raw: Record<string, any>): ConfigResult {
     const problems: string[] = []
-    const str = (key: string, required: boolean): string => {
-        const v = raw[key]
-        if (v === undefined || v === null || v === "") {
-            if (required) problems.push(`${key} is missing`)
-            return undefined
-        }
-        if (typeof v !== "string") {
-            problems.push(
-                typeof v === "number"
-                    ? `${key} is a number; write it in quotes in .env ("...")`
-                    : `${key} must be a string`
-            )
-            return undefined
-        }
-        return v
+    const v: Record<string, any> = {}
+    for (const key of Object.values(KEYS)) {
+        const r = checkSetting(settingSpec(key), raw[key])
+        if (r.problem) problems.push(r.problem)
+        else v[key] = r.value
     }
-    const check = (why: string) => {
-        if (why) problems.push(why)
+    const pk: string = v[KEYS.productKey]
+    const dn: string = v[KEYS.deviceName]
+    const known = pk !== undefined && dn !== undefined
+    // derived defaults, checked like a value that was set
+    const derive = (key: string, value: string) => {
+        if (v[key] !== undefined || !known) return
+        const r = checkSetting(settingSpec(key), value)
+        if (r.problem) problems.push(r.problem)
+        else v[key] = r.value
     }
-
-    const productKey = str(KEYS.productKey, true)
-    if (productKey !== undefined)
-        check(textProblem(KEYS.productKey, productKey, 64, "/?#+", false))
-    const deviceName = str(KEYS.deviceName, true)
-    if (deviceName !== undefined)
-        check(textProblem(KEYS.deviceName, deviceName, 64, "/?#+", false))
-    const deviceSecret = str(KEYS.deviceSecret, true)
-    if (deviceSecret !== undefined)
-        check(textProblem(KEYS.deviceSecret, deviceSecret, 128, "", true))
-
-    let clientId = str(KEYS.clientId, false)
-    if (
-        clientId === undefined &&
-        productKey !== undefined &&
-        deviceName !== undefined
+    derive(KEYS.clientId, `${pk}.${dn}`)
+    derive(
+        KEYS.topic,
+        v[KEYS.format] === "alink" ? alinkTopic(pk, dn) : defaultTopic(pk, dn)
     )
-        clientId = `${productKey}.${deviceName}`
-    if (clientId !== undefined)
-        check(textProblem(KEYS.clientId, clientId, 64, "", false))
-
-    let signMethod = str(KEYS.signMethod, false) as SignMethod
-    if (signMethod === undefined) signMethod = "hmacsha1"
-    else {
-        signMethod = signMethod.toLowerCase() as SignMethod
-        if (
-            signMethod !== "hmacsha1" &&
-            signMethod !== "hmacmd5" &&
-            signMethod !== "hmacsha256"
-        )
-            problems.push(
-                `${KEYS.signMethod} '${signMethod}' is not hmacsha1, hmacmd5 or hmacsha256`
-            )
-    }
-
-    let host = str(KEYS.host, false)
-    if (host === undefined) host = DEFAULT_HOST
-    else {
-        let bad = host.length > 253
-        for (let i = 0; i < host.length && !bad; i++) {
-            const c = host.charCodeAt(i)
-            bad = !(
-                (c >= 48 && c <= 57) ||
-                (c >= 65 && c <= 90) ||
-                (c >= 97 && c <= 122) ||
-                c === 45 ||
-                c === 46
-            )
-        }
-        if (bad)
-            problems.push(
-                `${KEYS.host} '${host}' is not a host name or IPv4 address`
-            )
-    }
-
-    let port = DEFAULT_PORT
-    if (raw[KEYS.port] !== undefined && raw[KEYS.port] !== "") {
-        port = intIn(raw[KEYS.port], 1, 65535)
-        if (isNaN(port))
-            problems.push(
-                `${KEYS.port} '${raw[KEYS.port]}' is not a port number (1..65535)`
-            )
-    }
-
-    let format: PayloadFormat = "json"
-    const f = str(KEYS.format, false)
-    if (f !== undefined) {
-        if (f === "json" || f === "alink") format = f
-        else problems.push(`${KEYS.format} '${f}' is not json or alink`)
-    }
-
-    let topic = str(KEYS.topic, false)
-    if (
-        topic === undefined &&
-        productKey !== undefined &&
-        deviceName !== undefined
-    )
-        topic =
-            format === "alink"
-                ? alinkTopic(productKey, deviceName)
-                : defaultTopic(productKey, deviceName)
-    if (topic !== undefined) {
-        const why = topicProblem(topic)
-        if (why) problems.push(`${KEYS.topic}: ${why}`)
-    }
-
-    let periodMs = DEFAULT_PERIOD_MS
-    if (raw[KEYS.periodMs] !== undefined && raw[KEYS.periodMs] !== "") {
-        periodMs = intIn(raw[KEYS.periodMs], 1000, 86400000)
-        if (isNaN(periodMs))
-            problems.push(
-                `${KEYS.periodMs} '${raw[KEYS.periodMs]}' is not a whole number of ms in 1000..86400000`
-            )
-    }
-
-    let bufferSize = DEFAULT_BUFFER_SIZE
-    if (raw[KEYS.bufferSize] !== undefined && raw[KEYS.bufferSize] !== "") {
-        bufferSize = intIn(raw[KEYS.bufferSize], 1, MAX_BUFFER_SIZE)
-        if (isNaN(bufferSize))
-            problems.push(
-                `${KEYS.bufferSize} '${raw[KEYS.bufferSize]}' is not a whole number in 1..${MAX_BUFFER_SIZE}`
-            )
-    }
-
-    let fleetOta = false
-    const ota = raw[KEYS.fleetOta]
-    if (ota === 1 || ota === true || ota === "1" || ota === "true")
-        fleetOta = true
-    else if (!(
-        ota === undefined ||
-        ota === 0 ||
-        ota === false ||
-        ota === "0" ||
-        ota === "false" ||
-        ota === ""
-    ))
-        problems.push(`${KEYS.fleetOta} '${ota}' is not 1 or 0`)
-
     if (problems.length) return { problems }
     return {
         problems,
         config: {
-            productKey,
-            deviceName,
-            deviceSecret,
-            clientId,
-            signMethod,
-            host,
-            port,
-            topic,
-            periodMs,
-            format,
-            bufferSize,
-            fleetOta,
+            productKey: pk,
+            deviceName: dn,
+            deviceSecret: v[KEYS.deviceSecret],
+            clientId: v[KEYS.clientId],
+            signMethod: v[KEYS.signMethod] as SignMethod,
+            host: v[KEYS.host],
+            port: v[KEYS.port],
+            topic: v[KEYS.topic],
+            periodMs: v[KEYS.periodMs],
+            format: v[KEYS.format] as PayloadFormat,
+            bufferSize: v[KEYS.bufferSize],
+            fleetOta: v[KEYS.fleetOta],
         },
     }
 }

@@ -1,3 +1,7 @@
+import { topicProblem } from "./settings-schema"
+
+export { topicProblem } from "./settings-schema"
+
 /** The platform's limit on the data a device sends in one request: 128 KB. */
 export const MAX_BODY_BYTES = 128 * 1024
 
@@ -19,29 +23,6 @@ export function defaultTopic(productKey: string, deviceName: string) {
 /** Thing-model property post topic (Alink). */
 export function alinkTopic(productKey: string, deviceName: string) {
     return `/sys/${productKey}/${deviceName}/thing/event/property/post`
-}
-
-/**
- * Null when `topic` can be published to, else the reason: it must start
- * with `/`, have no query (`?`), no MQTT wildcard (`#`, `+`), no empty
- * level, no space or control character, and be at most 1024 bytes.
- */
-export function topicProblem(topic: string): string {
-    if (typeof topic !== "string" || !topic.length) return "topic is empty"
-    if (!topic.startsWith("/")) return `topic '${topic}' must start with '/'`
-    if (topic.indexOf("?") >= 0)
-        return `topic '${topic}' must not contain '?' (no query string)`
-    if (topic.indexOf("#") >= 0 || topic.indexOf("+") >= 0)
-        return `topic '${topic}' must not contain MQTT wildcards`
-    if (topic.length < 2 || topic.endsWith("/") || topic.indexOf("//") >= 0)
-        return `topic '${topic}' has an empty level`
-    if (topic.byteLength > 1024) return `topic is longer than 1024 bytes`
-    for (let i = 0; i < topic.length; i++) {
-        const c = topic.charCodeAt(i)
-        if (c <= 32 || c === 127)
-            return `topic '${topic}' contains a space or control character`
-    }
-    return null
 }
 
 /** Request path for publishing to `topic`; throws RangeError if the topic is refused. */

@@ -18,10 +18,11 @@
  */
 import { parseJsonQuietly } from "../json-error.ts"
 import {
+    checkSetting,
     FIRMWARE_KEYS,
     MAX_SETTING_BYTES,
     MAX_SETTING_KEY,
-    SENSOR_NAMES,
+    settingSpec,
 } from "./keys.ts"
 
 /** A device ready to provision: its settings as the firmware reads them. */
@@ -297,33 +298,12 @@ function jsonRows(text: string): RawRow[] {
 
 const absent = (v: unknown) => v === undefined || v === null || v === ""
 
-/** Printable ASCII without space, at most `max`, none of `forbid`. */
-function textProblem(
-    key: string,
-    v: string,
-    max: number,
-    forbid: string
-): string | undefined {
-    if (v.length > max) return `${key} is longer than ${max} characters`
-    for (const ch of v) {
-        const c = ch.charCodeAt(0)
-        if (c <= 32 || c >= 127 || forbid.includes(ch)) {
-            return `${key} contains a character that is not allowed (printable ASCII, no space${forbid ? ` and none of ${forbid}` : ""})`
-        }
-    }
-    return undefined
-}
-
-function intProblem(key: string, v: string, min: number, max: number) {
-    if (!/^\d{1,15}$/.test(v) || +v < min || +v > max)
-        return `${key} is not a whole number in ${min}..${max}`
-    return undefined
-}
-
 /** Reasons a single setting cannot be provisioned (empty when fine). */
 export function settingProblems(key: string, value: string): string[] {
     const out: string[] = []
-    if (!FIRMWARE_KEYS.includes(key))
+    if (settingSpec(key)?.writer === "firmware")
+        out.push(`${key} is written by the firmware, not provisioned`)
+    else if (!FIRMWARE_KEYS.includes(key))
         out.push(
             key.length > MAX_SETTING_KEY
                 ? `unknown setting '${key}' (and longer than ${MAX_SETTING_KEY} characters)`
@@ -340,51 +320,9 @@ export function settingProblems(key: string, value: string): string[] {
             `${key} contains '#', which the .env deploy path silently drops`
         )
     if (out.length) return out
-    let why: string | undefined
-    switch (key) {
-        case "PRODUCT_KEY":
-        case "DEVICE_NAME":
-            why = textProblem(key, value, 64, "/?#+")
-            break
-        case "DEVICE_SECRET":
-            why = textProblem(key, value, 128, "")
-            break
-        case "CLIENT_ID":
-            why = textProblem(key, value, 64, "")
-            break
-        case "SIGN_METHOD":
-            if (!["hmacsha1", "hmacmd5", "hmacsha256"].includes(value))
-                why = `${key} is not hmacsha1, hmacmd5 or hmacsha256`
-            break
-        case "FORMAT":
-            if (value !== "json" && value !== "alink")
-                why = `${key} is not json or alink`
-            break
-        case "HOST":
-            if (!/^[A-Za-z0-9.-]{1,253}$/.test(value))
-                why = `${key} is not a host name or IPv4 address`
-            break
-        case "PORT":
-            why = intProblem(key, value, 1, 65535)
-            break
-        case "PERIOD_MS":
-            why = intProblem(key, value, 1000, 86400000)
-            break
-        case "BUFFER_SIZE":
-            why = intProblem(key, value, 1, 256)
-            break
-        case "FLEET_OTA":
-            if (!["0", "1", "true", "false"].includes(value))
-                why = `${key} is not 1 or 0`
-            break
-        case "SENSOR":
-            if (
-                !SENSOR_NAMES.some(n => n.toLowerCase() === value.toLowerCase())
-            )
-                why = `${key} is not one of ${SENSOR_NAMES.join(", ")}`
-            break
-    }
-    if (why) out.push(why)
+    // the firmware's own checks, from its settings schema
+    const verdict = checkSetting(settingSpec(key), value)
+    if (verdict.problem) out.push(verdict.problem)
     return out
 }
 

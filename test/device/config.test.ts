@@ -77,13 +77,13 @@ describe("resolveConfig", () => {
             "PRODUCT_KEY is missing",
             "DEVICE_NAME is a number; write it in quotes",
             "DEVICE_SECRET contains a character",
-            "SIGN_METHOD 'sha512'",
-            "PORT '443x'",
-            "TOPIC: topic '/a?b' must not contain '?'",
-            "PERIOD_MS '10'",
-            "FORMAT 'xml'",
-            "BUFFER_SIZE '0'",
-            "HOST 'a b'",
+            "SIGN_METHOD is not hmacsha1, hmacmd5 or hmacsha256",
+            "PORT is not a whole number in 1..65535",
+            "TOPIC: topic must not contain '?'",
+            "PERIOD_MS is not a whole number in 1000..86400000",
+            "FORMAT is not json or alink",
+            "BUFFER_SIZE is not a whole number in 1..256",
+            "HOST is not a host name or IPv4 address",
         ]
         for (const e of expected) {
             if (line.indexOf(e) < 0) console.log(`missing '${e}' in ${line}`)
@@ -91,6 +91,9 @@ describe("resolveConfig", () => {
         }
         expect(r.problems.length).toBe(expected.length)
         expect(line.indexOf("bad secret")).toBe(-1)
+        // no value is echoed: a value in the wrong setting may be a secret
+        for (const v of ["sha512", "443x", "xml", "/a?b", "a b"])
+            expect(line.indexOf(v)).toBe(-1)
         expect(line.indexOf("\n")).toBe(-1)
         expect(line.startsWith("config: 10 problems: ")).toBe(true)
     })

@@ -45,7 +45,7 @@ test("CSV fleet: every bad row reported with its line and reason, good rows kept
         },
         {
             line: 7,
-            reason: "SENSOR is not one of SHTC3, SHT30, AHT20, BME680, probe",
+            reason: "SENSOR is not SHTC3, SHT30, AHT20, BME680 or probe",
         },
         {
             line: 9,
