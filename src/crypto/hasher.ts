@@ -12,11 +12,13 @@ export type Binary = Buffer | string
 export const BLOCK_SIZE = 64
 
 /**
- * Blocks compressed between two yields to the scheduler. One unrolled block
- * is a few thousand bytecode steps; the VM kills a program that runs about
- * 128K steps without awaiting.
+ * Blocks processed between two yields to the scheduler. The VM kills a
+ * program that runs 128K bytecode steps without yielding: one call that runs
+ * 14 SHA-1 or 23 MD5 blocks trips it (`npm run bench`), about 10K and 6K
+ * steps a block. 4 blocks use under a third of that budget and leave the
+ * rest to the caller's own code between yields.
  */
-const BLOCKS_PER_YIELD = 8
+const BLOCKS_PER_YIELD = 4
 
 /**
  * Blocks compressed since the last yield, by any hasher: a caller that hashes
