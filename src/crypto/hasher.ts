@@ -59,8 +59,7 @@ export class Hasher {
             iv = SHA1_IV
             this.compress = sha1Blocks
         } else throw new TypeError(`unknown hash algorithm: ${algo}`)
-        this.state = Buffer.alloc(iv.length)
-        this.state.blitAt(0, iv, 0, iv.length)
+        this.state = Buffer.from(iv)
     }
 
     private async run(buf: Buffer, start: number, end: number) {
@@ -103,24 +102,25 @@ export class Hasher {
 
     /** Pads the message, and returns the 16-byte (MD5) or 20-byte (SHA-1) digest. */
     async digest(): Promise<Buffer> {
-        const bigEndian = this.algo === "sha1"
+        // byte i of a little-endian number is byte i ^ swap in the digest's
+        // order: MD5 is little-endian (swap 0), SHA-1 big-endian (i ^ 7
+        // reverses 8 bytes, i ^ 3 each 4-byte word)
+        const swap = this.algo === "sha1" ? 7 : 0
         // RFC 1321 §3.1-3.2, FIPS 180-4 §5.1.1: 0x80, zeros up to 56 mod 64
-        // bytes, and the length in bits as 8 bytes, low byte first for MD5,
-        // high byte first for SHA-1
+        // bytes, and the length in bits as an 8-byte number
         const zeros = (55 - this.totalLength) & 63
         const tail = Buffer.alloc(zeros + 9)
         tail[0] = 0x80
         let bits = this.totalLength * 8
         for (let i = 0; i < 8; ++i) {
-            tail[zeros + (bigEndian ? 8 - i : 1 + i)] = bits & 0xff
+            tail[zeros + 1 + (i ^ swap)] = bits & 0xff
             bits = Math.floor(bits / 256)
         }
         await this.update(tail)
         this.finished = true
-        // MD5's state is its digest; SHA-1's words are output high byte first
+        // the state words (see md5.ts, sha1.ts) in the digest's byte order
         const out = Buffer.alloc(this.state.length)
-        for (let i = 0; i < out.length; ++i)
-            out[i] = this.state[bigEndian ? i ^ 3 : i]
+        for (let i = 0; i < out.length; ++i) out[i] = this.state[i ^ (swap & 3)]
         return out
     }
 }
