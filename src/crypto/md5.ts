@@ -27,7 +27,7 @@ const T = hex`
     4f7ea86f e0e62cfe 144301a3 a111084e 827e53f7 35f23abd bbd2d72a 91d386eb
 `
 
-/** The rotation amounts s of §3.4: four per round, the same for each of its 16 steps mod 4. */
+/** Rotation amounts s of §3.4: step i of round r uses S[4r + i mod 4]. */
 const S = hex`070c1116 05090e14 040b1017 060a0f15`
 
 /**

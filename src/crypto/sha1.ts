@@ -49,7 +49,7 @@ export function sha1Blocks(h: Buffer, buf: Buffer, start: number, end: number) {
                 w = (w << 1) | (w >>> 31)
             }
             W.setAt(s, "i32", w)
-            // f_t(b, c, d) of §4.1.1 and K_t of §4.2.1
+            // f_t(b, c, d) of §4.1.1 and K_t of §4.2.1 (`| 0`: kept int32)
             let f: number
             let k: number
             if (t < 20) {
