@@ -1,10 +1,17 @@
-/** Size of the firmware's bytecode image, and the share of its modules. */
+/**
+ * Bytecode sizes: the firmware image, the share of the hash block
+ * functions in it, and what the crypto module adds to any program.
+ */
 import { readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
+import { buildFirmware } from "../build.ts"
 import { devs, projectRoot } from "../devs.ts"
 import type { Figure } from "./figures.ts"
 
-/** Builds `src/main.ts` and reports the image size and the crypto share. */
+const CRYPTO_PROGRAM = "test/device/bench/crypto-size.ts"
+const BASELINE_PROGRAM = "test/device/bench/crypto-size-baseline.ts"
+
+/** Builds `src/main.ts` and two small programs, and reports their sizes. */
 export async function bytecodeFigures(): Promise<Figure[]> {
     const { code, output } = await devs(["build", "src/main.ts"])
     if (code !== 0) throw new Error(`devs build failed:\n${output}`)
@@ -15,6 +22,10 @@ export async function bytecodeFigures(): Promise<Figure[]> {
     let hashing = 0
     for (const m of sizes.matchAll(/^\s*(\d+) \| `(md5Blocks|sha1Blocks)`/gm))
         hashing += +m[1]
+    // the same program with and without src/crypto: the difference is its
+    // code, strings and tables, and the runtime library code only it uses
+    const crypto = (await buildFirmware(CRYPTO_PROGRAM)).length
+    const baseline = (await buildFirmware(BASELINE_PROGRAM)).length
     return [
         {
             name: "firmware-bytecode",
@@ -23,10 +34,16 @@ export async function bytecodeFigures(): Promise<Figure[]> {
             about: "src/main.ts image (bytecode.devs)",
         },
         {
-            name: "hash-compress-bytecode",
+            name: "hash-blocks-bytecode",
             value: hashing,
             unit: "bytes",
-            about: "unrolled md5Blocks + sha1Blocks in that image",
+            about: "md5Blocks + sha1Blocks (the block functions) in that image",
+        },
+        {
+            name: "crypto-bytecode",
+            value: crypto - baseline,
+            unit: "bytes",
+            about: `src/crypto: image of ${CRYPTO_PROGRAM} minus ${BASELINE_PROGRAM}`,
         },
     ]
 }

@@ -6,8 +6,13 @@ import { bytecodeFigures } from "./bytecode.ts"
 import { channelFigures } from "./channel.ts"
 import { printFigures } from "./figures.ts"
 import { hashingFigures } from "./hashing.ts"
+import { stepLimitFigures } from "./step-limit.ts"
 
 printFigures("Hashing (simulator, outside test mode)", await hashingFigures())
+printFigures(
+    "Step limit (simulator, outside test mode)",
+    await stepLimitFigures()
+)
 printFigures(
     "Channel (firmware in the simulator against the emulator)",
     await channelFigures()

@@ -1,6 +1,6 @@
 import * as ds from "@devicescript/core"
-import { md5Blocks, md5Init } from "./md5"
-import { sha1Blocks, sha1Init } from "./sha1"
+import { MD5_IV, md5Blocks } from "./md5"
+import { SHA1_IV, sha1Blocks } from "./sha1"
 
 /** Hash algorithms implemented in bytecode (the runtime only has SHA-256). */
 export type BytecodeHashAlgorithm = "md5" | "sha1"
@@ -12,11 +12,13 @@ export type Binary = Buffer | string
 export const BLOCK_SIZE = 64
 
 /**
- * Blocks compressed between two yields to the scheduler. One unrolled block
- * is a few thousand bytecode steps; the VM kills a program that runs about
- * 128K steps without awaiting.
+ * Blocks processed between two yields to the scheduler. The VM kills a
+ * program that runs 128K bytecode steps without yielding: one call that runs
+ * 14 SHA-1 or 23 MD5 blocks trips it (`npm run bench`), about 10K and 6K
+ * steps a block. 4 blocks use under a third of that budget and leave the
+ * rest to the caller's own code between yields.
  */
-const BLOCKS_PER_YIELD = 8
+const BLOCKS_PER_YIELD = 4
 
 /**
  * Blocks compressed since the last yield, by any hasher: a caller that hashes
@@ -31,14 +33,14 @@ export function toBuffer(data: Binary): Buffer {
 
 /**
  * Incremental MD5 or SHA-1. Whole blocks are compressed straight from the
- * caller's buffer; only a partial block is copied, into one 64-byte buffer
- * that also holds the final padding, so memory use does not grow with the
- * input.
+ * caller's buffer; only a partial block is copied, into one 64-byte buffer,
+ * so memory use does not grow with the input.
  */
 export class Hasher {
-    private readonly state: number[]
+    /** The chaining words, 32-bit little-endian (see md5.ts, sha1.ts). */
+    private readonly state: Buffer
     private readonly compress: (
-        h: number[],
+        h: Buffer,
         buf: Buffer,
         start: number,
         end: number
@@ -49,13 +51,15 @@ export class Hasher {
     private finished = false
 
     constructor(readonly algo: BytecodeHashAlgorithm) {
+        let iv: Buffer
         if (algo === "md5") {
-            this.state = md5Init()
+            iv = MD5_IV
             this.compress = md5Blocks
         } else if (algo === "sha1") {
-            this.state = sha1Init()
+            iv = SHA1_IV
             this.compress = sha1Blocks
         } else throw new TypeError(`unknown hash algorithm: ${algo}`)
+        this.state = Buffer.from(iv)
     }
 
     private async run(buf: Buffer, start: number, end: number) {
@@ -98,45 +102,27 @@ export class Hasher {
 
     /** Pads the message, and returns the 16-byte (MD5) or 20-byte (SHA-1) digest. */
     async digest(): Promise<Buffer> {
-        if (this.finished) throw new Error("hash already finished")
+        // byte i of a little-endian number is byte i ^ swap in the digest's
+        // order: MD5 is little-endian (swap 0), SHA-1 big-endian (i ^ 7
+        // reverses 8 bytes, i ^ 3 each 4-byte word)
+        const swap = this.algo === "sha1" ? 7 : 0
+        // RFC 1321 §3.1-3.2, FIPS 180-4 §5.1.1: 0x80, zeros up to 56 mod 64
+        // bytes, and the length in bits as an 8-byte number
+        const zeros = (55 - this.totalLength) & 63
+        const tail = Buffer.alloc(zeros + 9)
+        tail[0] = 0x80
+        let bits = this.totalLength * 8
+        for (let i = 0; i < 8; ++i) {
+            tail[zeros + 1 + (i ^ swap)] = bits & 0xff
+            bits = Math.floor(bits / 256)
+        }
+        await this.update(tail)
         this.finished = true
-        const md5 = this.algo === "md5"
-        const block = this.pending
-        let used = this.pendingLength
-        block[used++] = 0x80
-        if (used > BLOCK_SIZE - 8) {
-            block.fillAt(used, BLOCK_SIZE - used, 0)
-            await this.run(block, 0, BLOCK_SIZE)
-            used = 0
-        }
-        block.fillAt(used, BLOCK_SIZE - 8 - used, 0)
-        // message length in bits as a 64-bit integer (the VM computes % in
-        // int32, so 2^32 cannot be a divisor)
-        const low = this.totalLength << 3
-        const high = Math.floor(this.totalLength / 0x20000000) | 0
-        if (md5) {
-            block.setAt(56, "i32", low)
-            block.setAt(60, "i32", high)
-        } else {
-            writeWordBigEndian(block, 56, high)
-            writeWordBigEndian(block, 60, low)
-        }
-        await this.run(block, 0, BLOCK_SIZE)
-        const words = this.state
-        const out = Buffer.alloc(words.length * 4)
-        for (let i = 0; i < words.length; ++i) {
-            if (md5) out.setAt(i * 4, "i32", words[i])
-            else writeWordBigEndian(out, i * 4, words[i])
-        }
+        // the state words (see md5.ts, sha1.ts) in the digest's byte order
+        const out = Buffer.alloc(this.state.length)
+        for (let i = 0; i < out.length; ++i) out[i] = this.state[i ^ (swap & 3)]
         return out
     }
-}
-
-function writeWordBigEndian(buf: Buffer, offset: number, word: number) {
-    buf[offset] = (word >>> 24) & 0xff
-    buf[offset + 1] = (word >>> 16) & 0xff
-    buf[offset + 2] = (word >>> 8) & 0xff
-    buf[offset + 3] = word & 0xff
 }
 
 /** Hashes `data` in one go. */

@@ -1,0 +1,6 @@
+/** The baseline for `crypto-size.ts`: the same program without crypto. */
+console.log("a")
+console.log("a")
+console.log("a")
+console.log("a")
+console.log("a")
