@@ -20,6 +20,7 @@ import {
     type FleetService,
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
+import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
 let dir: string
 let v1: Buffer
@@ -50,19 +51,12 @@ async function setup(
     for (const [name, img] of [
         ["v1", v1],
         ["v2", v2],
-    ] as const) {
-        const info = artifacts.put(img)
-        store.addVersion({
-            name,
-            hash: info.hash,
-            size: info.size,
-            note: "",
-            publishedAt: 0,
-        })
-    }
+    ] as const)
+        publishSigned(store, artifacts, name, img)
     const svc = await startFleetService({
         store,
         artifacts,
+        releaseKey: releaseKeys.publicKey,
         holdMs: 50,
         ...opts,
     })
@@ -96,7 +90,7 @@ test("a device in sync is asked for its hash only, then the service lets go of t
     }
 })
 
-test("a device with a wrong key gets nothing: no command, no reply to its auth, error recorded", async () => {
+test("a device with a wrong key gets nothing: no command, no reply to its auth, the failure counted in memory", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
         assign(store, "v2", { kind: "all" })
@@ -110,7 +104,10 @@ test("a device with a wrong key gets nothing: no command, no reply to its auth, 
         assert.equal(end.authenticated, false)
         assert.deepEqual(s.commands, [])
         assert.equal(thief.installed.length, 0)
-        assert.match(store.state("d1").lastError, /authentication failed/)
+        // counted in memory only: an unauthenticated peer changes no record
+        assert.equal(svc.handshakeFailures().d1.count, 1)
+        assert.match(svc.handshakeFailures().d1.lastReason, /wrong key/)
+        assert.equal(store.state("d1").lastError, "")
         assert.equal(store.state("d1").connected, false)
         // an unknown device id is refused before the websocket opens
         const cs = svc

@@ -61,6 +61,7 @@ function publish(s: FleetStore, name: string, image: Buffer) {
         size: padImage(image).length,
         note: "",
         publishedAt: Date.now(),
+        signature: "",
     })
 }
 
