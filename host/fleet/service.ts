@@ -261,6 +261,9 @@ export async function startFleetService(
             unproven.set(key, s)
             live.add(s)
             ws.on("error", e => {
+                // a protocol error: ws has sent the close frame with its code;
+                // drop the socket instead of reading on until closeTimeout
+                setImmediate(() => ws.terminate())
                 if (!s.authenticatedYet)
                     failures.record(device.id, peer, e.message)
                 peerLog.note(peer, `${device.id}: ${e.message}`)
