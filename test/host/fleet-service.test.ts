@@ -283,3 +283,48 @@ test("silence after an update is seen through the report source; a report makes 
         await svc.close()
     }
 })
+
+test("an artifact swapped in state/ together with its hash is refused before DeployStart: the release signature does not match, the rollout stops", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
+    try {
+        const r = assign(store, "v2", { kind: "all" })
+        // someone who can write state/ (but has no release key) swaps v2
+        // for an image of their own and puts its hash in the database
+        const evil = Buffer.from(v2)
+        evil[evil.length >> 1] ^= 0x01
+        const evilHash = imageHash(evil)
+        writeFileSync(artifacts.path(evilHash), evil)
+        store.db
+            .prepare("UPDATE versions SET hash = ? WHERE name = 'v2'")
+            .run(evilHash)
+        assert.deepEqual(artifacts.get(evilHash), evil, "hash check passes")
+        const s = devices.d1.connect()
+        await s.ended
+        assert.deepEqual(s.commands, [Cmd.GetHash], "no DeployStart")
+        assert.deepEqual(devices.d1.program, v1)
+        const st = store.state("d1")
+        assert.equal(st.lastDeployResult, "refused")
+        assert.match(st.lastError, /signature does not match/)
+        const after = store.rollouts().find(x => x.id === r.id)!
+        assert.equal(after.status, "stopped")
+        assert.match(after.reason, /signature does not match/)
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a version without a release signature (published before signing existed) is never deployed", async () => {
+    const { store, svc, devices } = await setup(["d1"])
+    try {
+        store.db
+            .prepare("UPDATE versions SET signature = '' WHERE name = 'v2'")
+            .run()
+        assign(store, "v2", { kind: "all" })
+        const s = devices.d1.connect()
+        await s.ended
+        assert.deepEqual(s.commands, [Cmd.GetHash])
+        assert.match(store.state("d1").lastError, /not signed/)
+    } finally {
+        await svc.close()
+    }
+})
