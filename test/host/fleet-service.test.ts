@@ -328,3 +328,28 @@ test("a version without a release signature (published before signing existed) i
         await svc.close()
     }
 })
+
+test("an authenticated device that goes quiet is closed after the idle timeout, even while held", async () => {
+    const { store, svc, devices } = await setup(["d1"], {
+        holdMs: 600_000,
+        idleTimeoutMs: 500,
+    })
+    try {
+        assign(store, "v1", { kind: "all" })
+        // the fake device answers GetHash and then sends nothing (no pings)
+        const s = devices.d1.connect()
+        const end = await s.ended
+        assert.equal(end.authenticated, true)
+        assert.equal(end.reason, "closed by server")
+        assert.deepEqual(s.commands, [Cmd.GetHash])
+        assert.equal(store.state("d1").connected, false)
+        assert.ok(
+            store
+                .events()
+                .some(e => e.kind === "disconnected" && /idle/.test(e.detail)),
+            JSON.stringify(store.events())
+        )
+    } finally {
+        await svc.close()
+    }
+})
