@@ -14,7 +14,8 @@ import type { FleetStore, VersionRecord } from "./storage.ts"
 /**
  * Checks `image` (structure, size against a board's program area, release
  * signature against `releaseKey`), stores it by hash and records the
- * version `name`.
+ * version `name` (a version published before releases were signed, with
+ * the same image, just gets its signature).
  * @throws ArtifactError, SignatureError, or a database error for a name or
  *   image published before
  */
@@ -33,6 +34,15 @@ export function publishVersion(
     const info = inspectImage(image)
     verifyRelease(image, o.signature, o.releaseKey)
     artifacts.put(image)
+    const old = store.versionByName(o.name)
+    if (old && old.hash === info.hash && !old.signature) {
+        // published before releases were signed: the same image, now signed
+        store.setVersionSignature(o.name, o.signature.trim())
+        return {
+            version: { ...old, signature: o.signature.trim() },
+            info,
+        }
+    }
     const version: VersionRecord = {
         name: o.name,
         hash: info.hash,

@@ -20,7 +20,13 @@
  * must finish the handshake in time; a failed handshake is counted in
  * memory only. Refusals are logged at most once per peer per minute.
  */
-import { createServer, STATUS_CODES, type Server } from "node:http"
+import {
+    createServer,
+    STATUS_CODES,
+    type IncomingMessage,
+    type Server,
+    type ServerResponse,
+} from "node:http"
 import { createServer as createTlsServer } from "node:https"
 import type { KeyObject } from "node:crypto"
 import type { Socket } from "node:net"
@@ -224,11 +230,7 @@ export async function startFleetService(
         handleProtocols: protocols => protocols.values().next().value ?? false,
     })
 
-    function onUpgrade(
-        req: import("node:http").IncomingMessage,
-        socket: Socket,
-        head: Buffer
-    ) {
+    function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
         const peer = peerAddress(socket)
         const refuse = (status: number, why: string) => {
             peerLog.note(peer, `refused ${status}: ${why}`)
@@ -271,10 +273,7 @@ export async function startFleetService(
         })
     }
 
-    const onRequest = (
-        _req: import("node:http").IncomingMessage,
-        res: import("node:http").ServerResponse
-    ) => {
+    const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
         res.writeHead(404, {
             "content-type": "text/plain",
             connection: "close",

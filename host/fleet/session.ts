@@ -391,7 +391,7 @@ export class Session {
         clearTimeout(this.idleTimer)
         if (this.target)
             this.fail(`connection ended during the deploy (${reason})`)
-        clearTimeout(this.holdTimer)
+        clearTimeout(this.holdTimer) // fail() armed "idle"
         this.ctx.ended(this, reason)
     }
 }

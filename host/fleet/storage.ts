@@ -85,6 +85,8 @@ export interface FleetStore {
     versions(): VersionRecord[]
     versionByName(name: string): VersionRecord | undefined
     versionByHash(hash: string): VersionRecord | undefined
+    /** Records the release signature of a version published without one. */
+    setVersionSignature(name: string, signature: string): void
 
     upsertDevice(d: DeviceRecord): void
     device(id: string): DeviceRecord | undefined
@@ -241,6 +243,12 @@ export class SqliteStore implements FleetStore {
             .prepare("SELECT * FROM versions WHERE hash = ?")
             .get(hash)
         return r ? rowToVersion(r) : undefined
+    }
+
+    setVersionSignature(name: string, signature: string) {
+        this.db
+            .prepare("UPDATE versions SET signature = ? WHERE name = ?")
+            .run(signature, name)
     }
 
     upsertDevice(d: DeviceRecord) {

@@ -313,8 +313,8 @@ test("an artifact swapped in state/ together with its hash is refused before Dep
     }
 })
 
-test("a version without a release signature (published before signing existed) is never deployed", async () => {
-    const { store, svc, devices } = await setup(["d1"])
+test("a version without a release signature (published before signing existed) is never deployed until signed", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
     try {
         store.db
             .prepare("UPDATE versions SET signature = '' WHERE name = 'v2'")
@@ -324,6 +324,11 @@ test("a version without a release signature (published before signing existed) i
         await s.ended
         assert.deepEqual(s.commands, [Cmd.GetHash])
         assert.match(store.state("d1").lastError, /not signed/)
+        // publishing the same image under its name again, signed, fixes it
+        publishSigned(store, artifacts, "v2", v2)
+        assign(store, "v2", { kind: "all" })
+        await devices.d1.connect().ended
+        assert.deepEqual(devices.d1.program, v2)
     } finally {
         await svc.close()
     }
