@@ -100,11 +100,12 @@ export class Session {
      * server's `closeTimeout` ends the socket when the peer does not answer).
      */
     close(code: number = CloseCode.Normal, reason = "") {
-        if (this.ws.readyState < 2) this.ws.close(code, reason)
-        // the session ends now: the state says so before the socket is gone
+        // the session ends now, and the database says so before the peer
+        // can see the close frame
         this.onClose(
             `closed by the service (${code}${reason ? " " + reason : ""})`
         )
+        if (this.ws.readyState < 2) this.ws.close(code, reason)
     }
 
     private send(cmd: number, payload: Buffer = Buffer.alloc(0)) {
