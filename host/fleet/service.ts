@@ -263,9 +263,10 @@ export async function startFleetService(
             unproven.set(key, s)
             live.add(s)
             ws.on("error", e => {
-                // a protocol error: ws has sent the close frame with its code;
-                // drop the socket instead of reading on until closeTimeout
-                setImmediate(() => ws.terminate())
+                // a protocol error: ws has written the close frame with its
+                // code; drop the socket before the next read instead of
+                // reading (and discarding) the peer's data until closeTimeout
+                process.nextTick(() => ws.terminate())
                 if (!s.authenticatedYet)
                     failures.record(device.id, peer, e.message)
                 peerLog.note(peer, `${device.id}: ${e.message}`)
