@@ -10,8 +10,10 @@
 import { createHash } from "node:crypto"
 import { spawnSync } from "node:child_process"
 import {
+    chmodSync,
     existsSync,
     mkdirSync,
+    readdirSync,
     readFileSync,
     renameSync,
     writeFileSync,
@@ -28,8 +30,23 @@ const HEADER_BYTES = 32 + 10 * 8
 /** Image format version this runtime accepts: major 2, minor <= 16. */
 const FORMAT_MAJOR = 2
 const FORMAT_MAX_MINOR = 16
-/** Largest program the service deploys (a board's program area is ~ 200 KB). */
-export const MAX_IMAGE_BYTES = 256 * 1024
+/**
+ * Largest program a board can hold, in bytes: 229 248.
+ *
+ * Where it comes from: the ESP32 runtime (microsoft/devicescript-esp32,
+ * `boards/partitions.csv`, shared by ESP32, -C3, -S2 and -S3 builds) gives
+ * its flash store (`fstor`, jacdac-c `source/jd_fstor.c`) a 256 KB
+ * partition of 4096-byte pages (`main/jd_user_config.h`): 64 pages. With
+ * large settings the store keeps 64 / 16 = 4 header pages twice, leaving
+ * 56 data pages = 229 376 bytes. The program is one large setting
+ * (`*prog`, devicescript `runtime/devicescript/devsmgr.c`
+ * `devsmgr_deploy_start`) of a 128-byte header plus the image, so the image
+ * can be at most 229 376 - 128 = 229 248 bytes (a multiple of 32). Other
+ * large settings share those pages, so a device may have less.
+ */
+export const MAX_IMAGE_BYTES = 229_248
+/** Mode of stored artifacts (their directory is 0700). */
+export const ARTIFACT_FILE_MODE = 0o600
 
 /** Why an image was refused. */
 export class ArtifactError extends Error {
@@ -70,8 +87,10 @@ export function imageHash(image: Buffer): string {
 export function inspectImage(image: Buffer): ImageInfo {
     if (image.length < HEADER_BYTES)
         throw new ArtifactError(`image too small (${image.length} bytes)`)
-    if (image.length > MAX_IMAGE_BYTES)
-        throw new ArtifactError(`image too large (${image.length} bytes)`)
+    if (padImage(image).length > MAX_IMAGE_BYTES)
+        throw new ArtifactError(
+            `image too large: ${padImage(image).length} bytes, a board's program area holds ${MAX_IMAGE_BYTES}`
+        )
     if (image.readUInt32LE(0) !== MAGIC0 || image.readUInt32LE(4) !== MAGIC1)
         throw new ArtifactError("not a DeviceScript image (bad magic)")
     const v = image.readUInt32LE(8)
@@ -120,10 +139,16 @@ export function verifyWithToolchain(file: string): void {
         )
 }
 
-/** Content-addressed store of accepted images: `<dir>/<hash>.devs`. */
+/**
+ * Content-addressed store of accepted images: `<dir>/<hash>.devs`, the
+ * directory 0700 and every file 0600.
+ */
 export class ArtifactStore {
     constructor(readonly dir: string) {
-        mkdirSync(dir, { recursive: true })
+        mkdirSync(dir, { recursive: true, mode: 0o700 })
+        chmodSync(dir, 0o700)
+        for (const f of readdirSync(dir))
+            if (f.endsWith(".devs")) chmodSync(join(dir, f), ARTIFACT_FILE_MODE)
     }
 
     path(hash: string): string {
@@ -137,7 +162,7 @@ export class ArtifactStore {
         const p = this.path(info.hash)
         if (!existsSync(p)) {
             const tmp = `${p}.tmp-${process.pid}`
-            writeFileSync(tmp, padImage(image))
+            writeFileSync(tmp, padImage(image), { mode: ARTIFACT_FILE_MODE })
             renameSync(tmp, p)
         }
         return info

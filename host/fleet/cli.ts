@@ -1,20 +1,33 @@
 /**
  * `npm run fleet -- <command>`: the rollout CLI and the service.
  *
- *   serve [--port N] [--hold-ms N] [--platform-admin URL]   run the deployment service
- *   add-device ID [--group G]... [--platform PK/DN] [--host H --port N]   register; prints its connection string
- *   connstr ID --port N                          the device's connection string
- *   publish FILE.devs NAME [--note TEXT]         check and store a built firmware version
+ *   serve [--port N] [--listen ADDR] [--tls-cert F --tls-key F] [--release-key PUB]
+ *         [--hold-ms N] [--platform-admin URL] [--events-max N] [--events-max-age-days D]
+ *         [--max-pending N] [--max-pending-per-address N] [--handshake-timeout-ms N]
+ *         [--idle-timeout-ms N]                run the deployment service
+ *   keygen [--out DIR]                           make the release key pair (Ed25519)
+ *   sign FILE.devs --key PRIVATE                 write FILE.devs.sig
+ *   publish FILE.devs NAME [--note TEXT] [--key PRIVATE | --sig FILE.sig] [--release-key PUB]
+ *                                                check, verify the signature, store a version
+ *   add-device ID [--group G]... [--platform PK/DN] [--host H --port N [--wss]]
+ *                                                register; prints its connection string
+ *   connstr ID --port N [--host H] [--wss]       the device's connection string
  *   assign NAME device:ID | group:G | N% | all   assign a version (a new rollout)
  *   widen N% [--rollout ID]                      widen a percentage rollout
  *   stop [--rollout ID] [--reason TEXT]          stop a rollout (no more devices get it)
  *   rollback [--rollout ID | --device ID]        return devices to the previous version
  *   status | versions | rollouts | log           show the fleet
  *
- * State: `--state DIR` (default `state/fleet`): `fleet.db` (SQLite) and
- * `artifacts/<hash>.devs`.
+ * State: `--state DIR` (default `state/fleet`, mode 0700; refused when group
+ * or others can write it): `fleet.db` (SQLite, 0600) and
+ * `artifacts/<hash>.devs` (0600). Release keys: `keygen` writes
+ * `release-key.pem` (private, 0600) and `release-key.pub` to
+ * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
+ * `serve` and `publish` trust `--release-key PUB` (default that `.pub`).
+ * Limits (defaults): 64 unauthenticated connections, 8 per address, 10 s
+ * to finish the handshake, 30 s idle, events: 10 000 rows, 30 days.
  */
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import {
@@ -22,7 +35,10 @@ import {
     inspectImage,
     verifyWithToolchain,
 } from "./artifacts.ts"
+import { controlSocketPath, queryControl } from "./control.ts"
+import { handshakeFailureText } from "./handshake-failures.ts"
 import { formatConnectionString, newDeviceKey } from "./protocol.ts"
+import { publishVersion } from "./publish.ts"
 import {
     assign,
     fleetView,
@@ -32,7 +48,17 @@ import {
     stop,
     widen,
 } from "./rollout.ts"
-import { DEVICE_PATH, startFleetService } from "./service.ts"
+import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service.ts"
+import {
+    defaultKeyDir,
+    keyFingerprint,
+    loadPrivateKey,
+    loadPublicKey,
+    PUBLIC_KEY_FILE,
+    signRelease,
+    writeReleaseKeys,
+} from "./signing.ts"
+import { prepareStateDir } from "./state-dir.ts"
 import { SqliteStore, type DeviceRecord } from "./storage.ts"
 
 const { values: o, positionals: args } = parseArgs({
@@ -41,7 +67,21 @@ const { values: o, positionals: args } = parseArgs({
         state: { type: "string", default: "state/fleet" },
         port: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
+        listen: { type: "string", default: "127.0.0.1" },
+        wss: { type: "boolean", default: false },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        "release-key": { type: "string" },
+        key: { type: "string" },
+        sig: { type: "string" },
+        out: { type: "string" },
         "hold-ms": { type: "string" },
+        "events-max": { type: "string" },
+        "events-max-age-days": { type: "string" },
+        "max-pending": { type: "string" },
+        "max-pending-per-address": { type: "string" },
+        "handshake-timeout-ms": { type: "string" },
+        "idle-timeout-ms": { type: "string" },
         group: { type: "string", multiple: true },
         platform: { type: "string" },
         "platform-admin": { type: "string" },
@@ -52,10 +92,30 @@ const { values: o, positionals: args } = parseArgs({
     },
 })
 
-const artifacts = new ArtifactStore(join(o.state!, "artifacts")) // creates the directory
-const store = new SqliteStore(join(o.state!, "fleet.db"))
-const rolloutId = o.rollout === undefined ? undefined : Number(o.rollout)
+/** A positive integer option, or undefined when not given. */
+function intOption(name: keyof typeof o): number | undefined {
+    const v = o[name]
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0)
+        throw new RangeError(`--${name}: a whole number, not ${v}`)
+    return n
+}
+
 const cmd = args[0]
+const rolloutId = o.rollout === undefined ? undefined : Number(o.rollout)
+// everything this process creates is for its user only (keys, database)
+process.umask(0o077)
+
+/** The trusted release public key: `--release-key` or the keygen default. */
+function releasePublicKey() {
+    const file = o["release-key"] ?? join(defaultKeyDir(), PUBLIC_KEY_FILE)
+    if (!existsSync(file))
+        throw new RangeError(
+            `no release public key at ${file}: run "npm run fleet -- keygen" or give --release-key FILE`
+        )
+    return loadPublicKey(file)
+}
 
 function connStr(d: DeviceRecord, port: number) {
     return formatConnectionString({
@@ -63,6 +123,7 @@ function connStr(d: DeviceRecord, port: number) {
         port,
         path: DEVICE_PATH + encodeURIComponent(d.id),
         key: Buffer.from(d.key, "hex"),
+        tls: o.wss,
     })
 }
 
@@ -87,159 +148,275 @@ function platformReports(adminUrl: string) {
     }
 }
 
-try {
-    switch (cmd) {
-        case "serve": {
-            const svc = await startFleetService({
-                store,
-                artifacts,
-                port: o.port ? Number(o.port) : 0,
-                holdMs: o["hold-ms"] ? Number(o["hold-ms"]) : undefined,
-                reportSource: o["platform-admin"]
-                    ? platformReports(o["platform-admin"])
-                    : undefined,
-                log: l => console.log(`${new Date().toISOString()} ${l}`),
-            })
-            console.log(
-                `fleet service on ws://127.0.0.1:${svc.port}${DEVICE_PATH}<device>, state in ${o.state}`
-            )
-            const quit = async () => {
-                await svc.close()
-                store.close()
-                process.exit(0)
-            }
-            process.on("SIGINT", quit)
-            process.on("SIGTERM", quit)
-            break
-        }
-        case "add-device": {
-            const id = args[1]
-            if (!id || !/^[A-Za-z0-9._-]{1,64}$/.test(id))
-                throw new RangeError("add-device ID ([A-Za-z0-9._-])")
-            const old = store.device(id)
-            const d: DeviceRecord = {
-                id,
-                key: old?.key ?? newDeviceKey().toString("hex"),
-                groups: o.group ?? old?.groups ?? [],
-                platformId: o.platform ?? old?.platformId ?? "",
-                createdAt: old?.createdAt ?? Date.now(),
-            }
-            store.upsertDevice(d)
-            console.log(
-                o.port
-                    ? connStr(d, Number(o.port))
-                    : `${id} registered; connection string: fleet connstr ${id} --port N`
-            )
-            break
-        }
-        case "connstr": {
-            const d = store.device(args[1])
-            if (!d || !o.port) throw new RangeError("connstr ID --port N")
-            console.log(connStr(d, Number(o.port)))
-            break
-        }
-        case "publish": {
-            const [, file, name] = args
-            if (!file || !name) throw new RangeError("publish FILE.devs NAME")
-            const image = readFileSync(file)
-            inspectImage(image)
-            verifyWithToolchain(file)
-            const info = artifacts.put(image)
-            store.addVersion({
-                name,
-                hash: info.hash,
-                size: info.size,
-                note: o.note!,
-                publishedAt: Date.now(),
-            })
-            console.log(
-                `published ${name}: ${info.hash} (${info.size} bytes, format ${info.format})`
-            )
-            break
-        }
-        case "assign": {
-            const r = assign(store, args[1], parseScope(args[2] ?? ""))
-            console.log(
-                `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
-            )
-            break
-        }
-        case "widen": {
-            const r = widen(store, parseFloat(args[1]), rolloutId)
-            console.log(
-                `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
-            )
-            break
-        }
-        case "stop": {
-            const r = stop(store, o.reason!, rolloutId)
-            console.log(`rollout ${r.id} (${r.version}) stopped`)
-            break
-        }
-        case "rollback": {
-            const { rollout, to } = rollback(store, {
-                id: rolloutId,
-                deviceId: o.device,
-            })
-            console.log(
-                o.device
-                    ? `${o.device} returns to ${to} (rollout ${rollout.id})`
-                    : `rollout ${rollout.id} (${rollout.version}) rolled back`
-            )
-            break
-        }
-        case "status":
-            console.table(
-                fleetView(store).map(r => ({
-                    device: r.id,
-                    groups: r.groups.join(","),
-                    connected: r.connected,
-                    runs: r.current,
-                    assigned: r.desired,
-                    "last deploy": r.lastDeploy,
-                    health: r.health,
-                    "last error": r.lastError,
-                }))
-            )
-            break
-        case "versions":
-            console.table(
-                store.versions().map(v => ({
-                    name: v.name,
-                    hash: v.hash.slice(0, 16),
-                    size: v.size,
-                    note: v.note,
-                }))
-            )
-            break
-        case "rollouts":
-            console.table(
-                store.rollouts().map(r => ({
-                    id: r.id,
-                    version: r.version,
-                    scope: scopeText(r.scope),
-                    status: r.status,
-                    reason: r.reason,
-                }))
-            )
-            break
-        case "log":
-            for (const e of store.events(50))
+/** Opens the state directory (checked, created 0700), its database and artifacts. */
+function openState() {
+    const note = prepareStateDir(o.state!)
+    if (note) console.error(`fleet: ${note}`)
+    const artifacts = new ArtifactStore(join(o.state!, "artifacts"))
+    const store = new SqliteStore(join(o.state!, "fleet.db"), {
+        maxEvents: intOption("events-max"),
+        maxAgeMs:
+            o["events-max-age-days"] === undefined
+                ? undefined
+                : Number(o["events-max-age-days"]) * 24 * 3600 * 1000,
+    })
+    return { store, artifacts }
+}
+
+const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`)
+
+async function serve() {
+    const releaseKey = releasePublicKey()
+    const tlsFiles = [o["tls-cert"], o["tls-key"]]
+    if (tlsFiles.filter(Boolean).length === 1)
+        throw new RangeError("TLS needs both --tls-cert and --tls-key")
+    const { store, artifacts } = openState()
+    // last resort: an unexpected error is logged and the service goes on
+    process.on("uncaughtException", e =>
+        log(`unexpected error (still serving): ${e.stack ?? e}`)
+    )
+    process.on("unhandledRejection", e =>
+        log(`unexpected rejection (still serving): ${(e as Error)?.stack ?? e}`)
+    )
+    const svc = await startFleetService({
+        store,
+        artifacts,
+        releaseKey,
+        port: intOption("port") ?? 0,
+        listen: o.listen,
+        publicHost: o.host,
+        tls: o["tls-cert"]
+            ? {
+                  cert: readFileSync(o["tls-cert"]),
+                  key: readFileSync(o["tls-key"]!),
+              }
+            : undefined,
+        holdMs: intOption("hold-ms"),
+        idleTimeoutMs: intOption("idle-timeout-ms"),
+        limits: {
+            maxTotal: intOption("max-pending"),
+            maxPerAddress: intOption("max-pending-per-address"),
+            handshakeTimeoutMs: intOption("handshake-timeout-ms"),
+        },
+        reportSource: o["platform-admin"]
+            ? platformReports(o["platform-admin"])
+            : undefined,
+        controlSocket: controlSocketPath(o.state!),
+        log,
+    })
+    console.log(
+        `fleet service on ${svc.tls ? "wss" : "ws"}://${o.listen}:${svc.port}${DEVICE_PATH}<device>, ` +
+            `state in ${o.state}, release key ${keyFingerprint(releaseKey)}`
+    )
+    const quit = async () => {
+        await svc.close()
+        store.close()
+        process.exit(0)
+    }
+    process.on("SIGINT", quit)
+    process.on("SIGTERM", quit)
+}
+
+/** Commands that work on the state directory. */
+async function stateCommand() {
+    const { store, artifacts } = openState()
+    try {
+        switch (cmd) {
+            case "add-device": {
+                const id = args[1]
+                if (!id || !DEVICE_ID.test(id))
+                    throw new RangeError(
+                        "add-device ID ([A-Za-z0-9._-], at most 64)"
+                    )
+                const old = store.device(id)
+                const d: DeviceRecord = {
+                    id,
+                    key: old?.key ?? newDeviceKey().toString("hex"),
+                    groups: o.group ?? old?.groups ?? [],
+                    platformId: o.platform ?? old?.platformId ?? "",
+                    createdAt: old?.createdAt ?? Date.now(),
+                }
+                store.upsertDevice(d)
                 console.log(
-                    `${new Date(e.at).toISOString()} ${e.deviceId} ${e.kind} ${e.detail}`
+                    o.port
+                        ? connStr(d, Number(o.port))
+                        : `${id} registered; connection string: fleet connstr ${id} --port N`
                 )
-            break
-        default:
-            console.error(
-                readFileSync(new URL(import.meta.url), "utf8")
-                    .split("*/")[0]
-                    .replace(/^\/\*\*|^ \* ?/gm, "")
-            )
-            process.exitCode = cmd ? 2 : 0
+                break
+            }
+            case "connstr": {
+                const d = store.device(args[1])
+                if (!d || !o.port) throw new RangeError("connstr ID --port N")
+                console.log(connStr(d, Number(o.port)))
+                break
+            }
+            case "publish": {
+                const [, file, name] = args
+                if (!file || !name)
+                    throw new RangeError(
+                        "publish FILE.devs NAME [--key PRIVATE | --sig FILE.sig]"
+                    )
+                const releaseKey = releasePublicKey()
+                const image = readFileSync(file)
+                inspectImage(image)
+                const sigFile = o.sig ?? `${file}.sig`
+                const signature = o.key
+                    ? signRelease(image, loadPrivateKey(o.key))
+                    : existsSync(sigFile)
+                      ? readFileSync(sigFile, "utf8")
+                      : ""
+                if (!signature)
+                    throw new RangeError(
+                        `${file} is not signed: give --key PRIVATE, or sign it first (fleet sign ${file} --key PRIVATE)`
+                    )
+                verifyWithToolchain(file)
+                const { info } = publishVersion(store, artifacts, image, {
+                    name,
+                    signature,
+                    releaseKey,
+                    note: o.note,
+                })
+                console.log(
+                    `published ${name}: ${info.hash} (${info.size} bytes, format ${info.format}, signature checked)`
+                )
+                break
+            }
+            case "assign": {
+                const r = assign(store, args[1], parseScope(args[2] ?? ""))
+                console.log(
+                    `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
+                )
+                break
+            }
+            case "widen": {
+                const r = widen(store, parseFloat(args[1]), rolloutId)
+                console.log(
+                    `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
+                )
+                break
+            }
+            case "stop": {
+                const r = stop(store, o.reason!, rolloutId)
+                console.log(`rollout ${r.id} (${r.version}) stopped`)
+                break
+            }
+            case "rollback": {
+                const { rollout, to } = rollback(store, {
+                    id: rolloutId,
+                    deviceId: o.device,
+                })
+                console.log(
+                    o.device
+                        ? `${o.device} returns to ${to} (rollout ${rollout.id})`
+                        : `rollout ${rollout.id} (${rollout.version}) rolled back`
+                )
+                break
+            }
+            case "status": {
+                const live = await queryControl(controlSocketPath(o.state!))
+                console.table(
+                    fleetView(store).map(r => ({
+                        device: r.id,
+                        groups: r.groups.join(","),
+                        connected: r.connected,
+                        runs: r.current,
+                        assigned: r.desired,
+                        "last deploy": r.lastDeploy,
+                        health: r.health,
+                        "last error": r.lastError,
+                        handshakes: live
+                            ? handshakeFailureText(
+                                  live.handshakeFailures?.[r.id]
+                              )
+                            : "?",
+                    }))
+                )
+                if (!live)
+                    console.log(
+                        "(no service answers on this state directory: failed handshakes are kept in the service's memory only)"
+                    )
+                break
+            }
+            case "versions":
+                console.table(
+                    store.versions().map(v => ({
+                        name: v.name,
+                        hash: v.hash.slice(0, 16),
+                        size: v.size,
+                        signed: v.signature ? "yes" : "NO",
+                        note: v.note,
+                    }))
+                )
+                break
+            case "rollouts":
+                console.table(
+                    store.rollouts().map(r => ({
+                        id: r.id,
+                        version: r.version,
+                        scope: scopeText(r.scope),
+                        status: r.status,
+                        reason: r.reason,
+                    }))
+                )
+                break
+            case "log":
+                for (const e of store.events(50))
+                    console.log(
+                        `${new Date(e.at).toISOString()} ${e.deviceId} ${e.kind} ${e.detail}`
+                    )
+                break
+        }
+    } finally {
+        store.close()
+    }
+}
+
+const STATE_COMMANDS = [
+    "add-device",
+    "connstr",
+    "publish",
+    "assign",
+    "widen",
+    "stop",
+    "rollback",
+    "status",
+    "versions",
+    "rollouts",
+    "log",
+]
+
+try {
+    if (cmd === "serve") await serve()
+    else if (cmd === "keygen") {
+        const { privateFile, publicFile } = writeReleaseKeys(
+            o.out ?? defaultKeyDir()
+        )
+        console.log(
+            `private key: ${privateFile} (mode 600: keep it off the service's machine if you can)\n` +
+                `public key:  ${publicFile} (give it to serve and publish with --release-key, or leave it there)\n` +
+                `fingerprint: ${keyFingerprint(loadPublicKey(publicFile))}`
+        )
+    } else if (cmd === "sign") {
+        const file = args[1]
+        if (!file || !o.key)
+            throw new RangeError("sign FILE.devs --key PRIVATE")
+        const image = readFileSync(file)
+        inspectImage(image)
+        writeFileSync(
+            `${file}.sig`,
+            signRelease(image, loadPrivateKey(o.key)) + "\n"
+        )
+        console.log(`signed: ${file}.sig`)
+    } else if (STATE_COMMANDS.includes(cmd)) await stateCommand()
+    else {
+        console.error(
+            readFileSync(new URL(import.meta.url), "utf8")
+                .split("*/")[0]
+                .replace(/^\/\*\*|^ \* ?/gm, "")
+        )
+        process.exitCode = cmd ? 2 : 0
     }
 } catch (e) {
     console.error(`fleet: ${(e as Error).message}`)
     process.exitCode = 1
-} finally {
-    if (cmd !== "serve") store.close()
 }

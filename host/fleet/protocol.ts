@@ -39,6 +39,16 @@ export const AUTH_BYTES = 32
  * 270 bytes including the 2-4 byte frame header.
  */
 export const MAX_DEVICE_MESSAGE = 266
+/**
+ * Largest websocket message either side of the protocol ever carries: the
+ * runtime's websocket layer (`network/websock_conn.c`, `MAX_MESSAGE`) keeps
+ * one message, frame header included, in a 270-byte buffer, and its own
+ * largest send is a Dmesg or ExceptionReport of up to 256 bytes
+ * (`wssk_health.c`, `DMESG_BUF_SIZE`) plus the command byte and the 4-byte
+ * tag: 261. It never fragments (every frame it sends has FIN set). The
+ * service refuses any message larger than this.
+ */
+export const MAX_WS_MESSAGE = 270
 /** DeployWrite payloads must be multiples of this. */
 export const DEPLOY_ALIGN = 32
 /** Bytes per DeployWrite: 1 cmd + 192 + 4 tag fits the device's buffer. */

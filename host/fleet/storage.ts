@@ -4,6 +4,7 @@
  * SQLite through better-sqlite3) for large fleets.
  */
 import Database from "better-sqlite3"
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs"
 
 /** A published firmware version. */
 export interface VersionRecord {
@@ -14,6 +15,8 @@ export interface VersionRecord {
     size: number
     note: string
     publishedAt: number
+    /** Ed25519 release signature of the image, base64 (see signing.ts). */
+    signature: string
 }
 
 /** A registered device. */
@@ -82,6 +85,8 @@ export interface FleetStore {
     versions(): VersionRecord[]
     versionByName(name: string): VersionRecord | undefined
     versionByHash(hash: string): VersionRecord | undefined
+    /** Records the release signature of a version published without one. */
+    setVersionSignature(name: string, signature: string): void
 
     upsertDevice(d: DeviceRecord): void
     device(id: string): DeviceRecord | undefined
@@ -106,9 +111,28 @@ export interface FleetStore {
     events(
         limit?: number
     ): { at: number; deviceId: string; kind: string; detail: string }[]
+    /** Rows in the event log (bounded, see {@link EventRetention}). */
+    eventCount(): number
+
+    /**
+     * Runs `fn` as one transaction: every change it makes is committed
+     * together or not at all (nested calls join the outer one).
+     */
+    atomically<T>(fn: () => T): T
 
     close(): void
 }
+
+/** How long the event log is kept. */
+export interface EventRetention {
+    /** At most this many rows (default 10 000). */
+    maxEvents?: number
+    /** Rows older than this are dropped (default 30 days). */
+    maxAgeMs?: number
+}
+
+export const DEFAULT_EVENTS_MAX = 10_000
+export const DEFAULT_EVENTS_MAX_AGE_MS = 30 * 24 * 3600 * 1000
 
 /** A fresh state record. */
 export function emptyState(id: string): DeviceState {
@@ -132,7 +156,7 @@ export function emptyState(id: string): DeviceState {
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS versions (
     name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
-    note TEXT NOT NULL, published_at INTEGER NOT NULL);
+    note TEXT NOT NULL, published_at INTEGER NOT NULL, signature TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS devices (
     id TEXT PRIMARY KEY, key TEXT NOT NULL, groups_json TEXT NOT NULL,
     platform_id TEXT NOT NULL, created_at INTEGER NOT NULL);
@@ -145,26 +169,62 @@ CREATE TABLE IF NOT EXISTS rollouts (
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, device_id TEXT NOT NULL,
     kind TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
 `
+
+/** Mode of the database file and its `-wal` / `-shm` companions. */
+export const DB_FILE_MODE = 0o600
+
+/**
+ * Creates `file` with mode 0600 when missing and narrows an existing one
+ * and its WAL companions to 0600: the database holds every device key.
+ */
+function protectDatabaseFiles(file: string) {
+    if (!existsSync(file)) closeSync(openSync(file, "a", DB_FILE_MODE))
+    for (const f of [file, `${file}-wal`, `${file}-shm`])
+        if (existsSync(f)) chmodSync(f, DB_FILE_MODE)
+}
 
 /** The default store: one SQLite file (`:memory:` for tests). */
 export class SqliteStore implements FleetStore {
     readonly db: Database.Database
+    private readonly maxEvents: number
+    private readonly maxEventAgeMs: number
 
-    constructor(file: string) {
+    /**
+     * Opens (creating when missing) the database `file`, mode 0600 with its
+     * WAL files; `:memory:` for tests.
+     */
+    constructor(file: string, retention: EventRetention = {}) {
+        this.maxEvents = retention.maxEvents ?? DEFAULT_EVENTS_MAX
+        this.maxEventAgeMs = retention.maxAgeMs ?? DEFAULT_EVENTS_MAX_AGE_MS
+        const onDisk = file !== ":memory:" && file !== ""
+        if (onDisk) protectDatabaseFiles(file)
         this.db = new Database(file)
         this.db.pragma("journal_mode = WAL")
         this.db.pragma("busy_timeout = 5000")
         this.db.pragma("foreign_keys = ON")
         this.db.exec(SCHEMA)
+        const cols = this.db.prepare("PRAGMA table_info(versions)").all() as {
+            name: string
+        }[]
+        if (!cols.some(c => c.name === "signature"))
+            this.db.exec(
+                "ALTER TABLE versions ADD COLUMN signature TEXT NOT NULL DEFAULT ''"
+            )
+        if (onDisk) protectDatabaseFiles(file) // the WAL files exist now
+    }
+
+    atomically<T>(fn: () => T): T {
+        return this.db.transaction(fn)()
     }
 
     addVersion(v: VersionRecord) {
         this.db
             .prepare(
-                "INSERT INTO versions (name, hash, size, note, published_at) VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO versions (name, hash, size, note, published_at, signature) VALUES (?, ?, ?, ?, ?, ?)"
             )
-            .run(v.name, v.hash, v.size, v.note, v.publishedAt)
+            .run(v.name, v.hash, v.size, v.note, v.publishedAt, v.signature)
     }
     versions(): VersionRecord[] {
         return this.db
@@ -183,6 +243,12 @@ export class SqliteStore implements FleetStore {
             .prepare("SELECT * FROM versions WHERE hash = ?")
             .get(hash)
         return r ? rowToVersion(r) : undefined
+    }
+
+    setVersionSignature(name: string, signature: string) {
+        this.db
+            .prepare("UPDATE versions SET signature = ? WHERE name = ?")
+            .run(signature, name)
     }
 
     upsertDevice(d: DeviceRecord) {
@@ -223,13 +289,15 @@ export class SqliteStore implements FleetStore {
         id: string,
         patch: Partial<Omit<DeviceState, "id">>
     ): DeviceState {
-        const next = { ...this.state(id), ...patch, id }
-        this.db
-            .prepare(
-                "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
-            )
-            .run(id, JSON.stringify(next))
-        return next
+        return this.atomically(() => {
+            const next = { ...this.state(id), ...patch, id }
+            this.db
+                .prepare(
+                    "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
+                )
+                .run(id, JSON.stringify(next))
+            return next
+        })
     }
     states(): DeviceState[] {
         return (
@@ -255,6 +323,12 @@ export class SqliteStore implements FleetStore {
         return { ...r, id: Number(info.lastInsertRowid) }
     }
     updateRollout(id: number, patch: Partial<Omit<Rollout, "id">>): Rollout {
+        return this.atomically(() => this.updateRolloutNow(id, patch))
+    }
+    private updateRolloutNow(
+        id: number,
+        patch: Partial<Omit<Rollout, "id">>
+    ): Rollout {
         const cur = this.rollouts().find(r => r.id === id)
         if (!cur) throw new RangeError(`no rollout ${id}`)
         const n = { ...cur, ...patch, id }
@@ -287,12 +361,28 @@ export class SqliteStore implements FleetStore {
             }))
     }
 
+    /** Appends an event and drops the rows beyond the count and age limits. */
     logEvent(deviceId: string, kind: string, detail: string) {
-        this.db
-            .prepare(
-                "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
-            )
-            .run(Date.now(), deviceId, kind, detail)
+        const at = Date.now()
+        this.atomically(() => {
+            const info = this.db
+                .prepare(
+                    "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
+                )
+                .run(at, deviceId, kind, detail)
+            const seq = Number(info.lastInsertRowid)
+            this.db
+                .prepare("DELETE FROM events WHERE seq <= ? OR at < ?")
+                .run(seq - this.maxEvents, at - this.maxEventAgeMs)
+        })
+    }
+    /** Rows in the event log. */
+    eventCount(): number {
+        return (
+            this.db.prepare("SELECT COUNT(*) AS n FROM events").get() as {
+                n: number
+            }
+        ).n
     }
     events(limit = 100) {
         return (
@@ -321,6 +411,7 @@ function rowToVersion(r: any): VersionRecord {
         size: r.size,
         note: r.note,
         publishedAt: r.published_at,
+        signature: r.signature,
     }
 }
 

@@ -1,30 +1,11 @@
 /**
- * A small websocket (RFC 6455) server side for the device protocol: binary
- * messages only, lengths below 64 KiB, unmasked server frames with minimal
- * length encoding (the runtime refuses anything else). Written for this
- * service; no dependency.
+ * A small websocket (RFC 6455) frame codec for the project's own clients:
+ * the protocol-level fake devices and the dev tools bus link. The fleet
+ * service itself uses the `ws` package (service.ts).
  */
-import { createHash } from "node:crypto"
-import type { IncomingMessage } from "node:http"
-import type { Duplex } from "node:stream"
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-/** Largest message accepted from a device (its own sends are far smaller). */
+/** Largest frame the decoder accepts. */
 export const MAX_INCOMING = 8192
-
-/** One accepted websocket connection. */
-export interface WsConnection {
-    /** The upgrade request (path, headers). */
-    readonly request: IncomingMessage
-    /** Binary message handler; set before messages arrive. */
-    onMessage: (msg: Buffer) => void
-    /** Called once when the connection ends, with a reason. */
-    onClose: (reason: string) => void
-    send(msg: Buffer): void
-    /** Sends a close frame and ends the TCP connection. */
-    close(code?: number): void
-    readonly closed: boolean
-}
 
 /** Encodes one server (unmasked) frame. */
 export function encodeFrame(opcode: number, payload: Buffer): Buffer {
@@ -102,91 +83,4 @@ export class FrameDecoder {
         }
         return out
     }
-}
-
-/**
- * Completes a websocket upgrade on `socket` and returns the connection.
- * `protocol` is echoed back when given (the device ignores it).
- */
-export function acceptWebSocket(
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer
-): WsConnection {
-    const key = String(req.headers["sec-websocket-key"] ?? "")
-    const accept = createHash("sha1")
-        .update(key + GUID)
-        .digest("base64")
-    const proto = req.headers["sec-websocket-protocol"]
-    socket.write(
-        "HTTP/1.1 101 Switching Protocols\r\n" +
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
-            `Sec-WebSocket-Accept: ${accept}\r\n` +
-            (proto
-                ? `Sec-WebSocket-Protocol: ${String(proto).split(",")[0].trim()}\r\n`
-                : "") +
-            "\r\n"
-    )
-    const decoder = new FrameDecoder(true)
-    let parts: Buffer[] = []
-    let closed = false
-    const conn: WsConnection = {
-        request: req,
-        onMessage: () => {},
-        onClose: () => {},
-        get closed() {
-            return closed
-        },
-        send(msg: Buffer) {
-            if (!closed) socket.write(encodeFrame(0x2, msg))
-        },
-        close(code = 1000) {
-            if (closed) return
-            const p = Buffer.alloc(2)
-            p.writeUInt16BE(code, 0)
-            socket.end(encodeFrame(0x8, p))
-            finish("closed by server")
-        },
-    }
-    function finish(reason: string) {
-        if (closed) return
-        closed = true
-        conn.onClose(reason)
-    }
-    function onData(chunk: Buffer) {
-        let frames: Frame[]
-        try {
-            frames = decoder.push(chunk)
-        } catch (e) {
-            socket.destroy()
-            finish(`protocol error: ${(e as Error).message}`)
-            return
-        }
-        for (const f of frames) {
-            if (closed) return
-            if (f.opcode === 0x8) {
-                socket.end(encodeFrame(0x8, f.payload.subarray(0, 2)))
-                finish("closed by device")
-            } else if (f.opcode === 0x9)
-                socket.write(encodeFrame(0xa, f.payload))
-            else if (f.opcode === 0xa) {
-                // pong: nothing to do
-            } else if (f.opcode === 0x1) {
-                socket.destroy()
-                finish("text frame")
-            } else {
-                parts.push(f.payload)
-                if (f.fin) {
-                    const msg = Buffer.concat(parts)
-                    parts = []
-                    conn.onMessage(msg)
-                }
-            }
-        }
-    }
-    socket.on("data", onData)
-    socket.on("error", e => finish(`socket error: ${e.message}`))
-    socket.on("close", () => finish("connection lost"))
-    if (head.length) queueMicrotask(() => onData(head))
-    return conn
 }

@@ -3,15 +3,31 @@
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { spawnSync } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import {
+    chmodSync,
+    existsSync,
+    mkdirSync,
+    mkdtempSync,
+    readdirSync,
+    readFileSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { buildFirmware } from "../../host/build.ts"
 import { parseConnectionString } from "../../host/fleet/protocol.ts"
 
 let dir: string
+let priv: string
+let pub: string
 before(async () => {
     dir = mkdtempSync(join(tmpdir(), "fleet-cli-test-"))
+    const keys = fleet("keygen", "--out", join(dir, "keys"))
+    assert.equal(keys.code, 0, keys.out)
+    priv = join(dir, "keys", "release-key.pem")
+    pub = join(dir, "keys", "release-key.pub")
     writeFileSync(
         join(dir, "v1.devs"),
         await buildFirmware("test/fixtures/fleet-app-v1.ts")
@@ -21,6 +37,11 @@ before(async () => {
     writeFileSync(join(dir, "cut.devs"), v2.subarray(0, v2.length - 40))
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
+
+/** `fleet publish FILE NAME`, signed with the test's release key. */
+function publish(file: string, name: string) {
+    return fleet("publish", file, name, "--key", priv, "--release-key", pub)
+}
 
 function fleet(...args: string[]) {
     const r = spawnSync(
@@ -40,13 +61,13 @@ function fleet(...args: string[]) {
 
 test("publish, register, canary, widen, stop, rollback and status through the CLI", () => {
     assert.match(
-        fleet("publish", join(dir, "v1.devs"), "v1").out,
+        publish(join(dir, "v1.devs"), "v1").out,
         /published v1: [0-9a-f]{64}/
     )
-    const cut = fleet("publish", join(dir, "cut.devs"), "v2")
+    const cut = publish(join(dir, "cut.devs"), "v2")
     assert.equal(cut.code, 1)
     assert.match(cut.out, /truncated or corrupted|decoder refused/)
-    assert.equal(fleet("publish", join(dir, "v2.devs"), "v2").code, 0)
+    assert.equal(publish(join(dir, "v2.devs"), "v2").code, 0)
     for (const id of ["a", "b", "c", "d"]) {
         const r = fleet(
             "add-device",
@@ -79,4 +100,81 @@ test("publish, register, canary, widen, stop, rollback and status through the CL
     assert.match(fleet("rollback").out, /rollout 2 \(v2\) rolled back/)
     assert.match(fleet("versions").out, /v1[\s\S]*v2/)
     assert.equal(fleet("assign", "v3", "all").code, 1)
+})
+
+test("publish needs a release signature that checks against the trusted key; an oversize image is refused", () => {
+    assert.equal(statSync(priv).mode & 0o777, 0o600, "private key 0600")
+    assert.match(
+        fleet("keygen", "--out", join(dir, "keys")).out,
+        /not overwriting/
+    )
+    const v2 = readFileSync(join(dir, "v2.devs"))
+    const file = join(dir, "v3.devs")
+    writeFileSync(file, v2)
+    const unsigned = fleet("publish", file, "v3", "--release-key", pub)
+    assert.equal(unsigned.code, 1)
+    assert.match(unsigned.out, /not signed/)
+    // signed with another key
+    const other = join(dir, "other-keys")
+    assert.equal(fleet("keygen", "--out", other).code, 0)
+    const wrong = fleet(
+        "publish",
+        file,
+        "v3",
+        "--key",
+        join(other, "release-key.pem"),
+        "--release-key",
+        pub
+    )
+    assert.equal(wrong.code, 1)
+    assert.match(wrong.out, /signature does not match/)
+    // a .sig file made for another image
+    assert.equal(fleet("sign", join(dir, "v1.devs"), "--key", priv).code, 0)
+    writeFileSync(`${file}.sig`, readFileSync(join(dir, "v1.devs.sig")))
+    assert.match(
+        fleet("publish", file, "v3", "--release-key", pub).out,
+        /signature does not match/
+    )
+    // bigger than a board's program area, though signed with the right key
+    const big = join(dir, "big.devs")
+    writeFileSync(big, Buffer.concat([v2, Buffer.alloc(240 * 1024)]))
+    const oversize = publish(big, "big")
+    assert.equal(oversize.code, 1)
+    assert.match(oversize.out, /too large.*program area holds 229248/)
+    assert.doesNotMatch(fleet("versions").out, /v3|big/)
+    // the state: directory 0700, database and artifacts 0600
+    const state = join(dir, "state")
+    assert.equal(statSync(state).mode & 0o777, 0o700)
+    assert.equal(statSync(join(state, "artifacts")).mode & 0o777, 0o700)
+    for (const f of readdirSync(join(state, "artifacts")))
+        assert.equal(
+            statSync(join(state, "artifacts", f)).mode & 0o777,
+            0o600,
+            f
+        )
+    for (const f of readdirSync(state).filter(f => f.startsWith("fleet.db")))
+        assert.equal(statSync(join(state, f)).mode & 0o777, 0o600, f)
+})
+
+test("serve refuses a state directory that group or others can write", () => {
+    const state = join(dir, "shared-state")
+    mkdirSync(state)
+    chmodSync(state, 0o775)
+    const r = spawnSync(
+        process.execPath,
+        [
+            "--import",
+            "tsx",
+            "host/fleet/cli.ts",
+            "serve",
+            "--state",
+            state,
+            "--release-key",
+            pub,
+        ],
+        { encoding: "utf8", timeout: 60_000 }
+    )
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /writable by its group \(mode 775\).*chmod 700/)
+    assert.equal(existsSync(join(state, "fleet.db")), false, "nothing created")
 })

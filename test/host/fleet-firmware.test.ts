@@ -35,6 +35,7 @@ import {
     waitForReadings,
     waitUntil,
 } from "./e2e-helpers.ts"
+import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
 /** The runtime checks in again about 32 s after the fleet service let go. */
 const UPDATE_MS = 120_000
@@ -50,18 +51,13 @@ before(async () => {
     dir = mkdtempSync(join(tmpdir(), "fleet-firmware-test-"))
     store = new SqliteStore(join(dir, "fleet.db"))
     const artifacts = new ArtifactStore(join(dir, "artifacts"))
-    for (const version of ["1.0.0", "2.0.0"]) {
-        const info = artifacts.put(
+    for (const version of ["1.0.0", "2.0.0"])
+        publishSigned(
+            store,
+            artifacts,
+            `v${version}`,
             await buildFirmware("src/main.ts", { version })
         )
-        store.addVersion({
-            name: `v${version}`,
-            hash: info.hash,
-            size: info.size,
-            note: "",
-            publishedAt: Date.now(),
-        })
-    }
     store.upsertDevice({
         id: "reporter1",
         key: newDeviceKey().toString("hex"),
@@ -72,6 +68,7 @@ before(async () => {
     svc = await startFleetService({
         store,
         artifacts,
+        releaseKey: releaseKeys.publicKey,
         log: l => fleetLog.push(l),
     })
     platform = await startTestPlatform()

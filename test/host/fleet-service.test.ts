@@ -20,6 +20,7 @@ import {
     type FleetService,
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
+import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
 let dir: string
 let v1: Buffer
@@ -50,19 +51,12 @@ async function setup(
     for (const [name, img] of [
         ["v1", v1],
         ["v2", v2],
-    ] as const) {
-        const info = artifacts.put(img)
-        store.addVersion({
-            name,
-            hash: info.hash,
-            size: info.size,
-            note: "",
-            publishedAt: 0,
-        })
-    }
+    ] as const)
+        publishSigned(store, artifacts, name, img)
     const svc = await startFleetService({
         store,
         artifacts,
+        releaseKey: releaseKeys.publicKey,
         holdMs: 50,
         ...opts,
     })
@@ -96,7 +90,7 @@ test("a device in sync is asked for its hash only, then the service lets go of t
     }
 })
 
-test("a device with a wrong key gets nothing: no command, no reply to its auth, error recorded", async () => {
+test("a device with a wrong key gets nothing: no command, no reply to its auth, the failure counted in memory", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
         assign(store, "v2", { kind: "all" })
@@ -110,7 +104,10 @@ test("a device with a wrong key gets nothing: no command, no reply to its auth, 
         assert.equal(end.authenticated, false)
         assert.deepEqual(s.commands, [])
         assert.equal(thief.installed.length, 0)
-        assert.match(store.state("d1").lastError, /authentication failed/)
+        // counted in memory only: an unauthenticated peer changes no record
+        assert.equal(svc.handshakeFailures().d1.count, 1)
+        assert.match(svc.handshakeFailures().d1.lastReason, /wrong key/)
+        assert.equal(store.state("d1").lastError, "")
         assert.equal(store.state("d1").connected, false)
         // an unknown device id is refused before the websocket opens
         const cs = svc
@@ -282,6 +279,81 @@ test("silence after an update is seen through the report source; a report makes 
         assert.equal(store.state("d1").health, "ok")
         assert.equal(store.state("d2").health, "silent")
         assert.equal(store.rollouts().at(-1)!.status, "stopped")
+    } finally {
+        await svc.close()
+    }
+})
+
+test("an artifact swapped in state/ together with its hash is refused before DeployStart: the release signature does not match, the rollout stops", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
+    try {
+        const r = assign(store, "v2", { kind: "all" })
+        // someone who can write state/ (but has no release key) swaps v2
+        // for an image of their own and puts its hash in the database
+        const evil = Buffer.from(v2)
+        evil[evil.length >> 1] ^= 0x01
+        const evilHash = imageHash(evil)
+        writeFileSync(artifacts.path(evilHash), evil)
+        store.db
+            .prepare("UPDATE versions SET hash = ? WHERE name = 'v2'")
+            .run(evilHash)
+        assert.deepEqual(artifacts.get(evilHash), evil, "hash check passes")
+        const s = devices.d1.connect()
+        await s.ended
+        assert.deepEqual(s.commands, [Cmd.GetHash], "no DeployStart")
+        assert.deepEqual(devices.d1.program, v1)
+        const st = store.state("d1")
+        assert.equal(st.lastDeployResult, "refused")
+        assert.match(st.lastError, /signature does not match/)
+        const after = store.rollouts().find(x => x.id === r.id)!
+        assert.equal(after.status, "stopped")
+        assert.match(after.reason, /signature does not match/)
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a version without a release signature (published before signing existed) is never deployed until signed", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
+    try {
+        store.db
+            .prepare("UPDATE versions SET signature = '' WHERE name = 'v2'")
+            .run()
+        assign(store, "v2", { kind: "all" })
+        const s = devices.d1.connect()
+        await s.ended
+        assert.deepEqual(s.commands, [Cmd.GetHash])
+        assert.match(store.state("d1").lastError, /not signed/)
+        // publishing the same image under its name again, signed, fixes it
+        publishSigned(store, artifacts, "v2", v2)
+        assign(store, "v2", { kind: "all" })
+        await devices.d1.connect().ended
+        assert.deepEqual(devices.d1.program, v2)
+    } finally {
+        await svc.close()
+    }
+})
+
+test("an authenticated device that goes quiet is closed after the idle timeout, even while held", async () => {
+    const { store, svc, devices } = await setup(["d1"], {
+        holdMs: 600_000,
+        idleTimeoutMs: 500,
+    })
+    try {
+        assign(store, "v1", { kind: "all" })
+        // the fake device answers GetHash and then sends nothing (no pings)
+        const s = devices.d1.connect()
+        const end = await s.ended
+        assert.equal(end.authenticated, true)
+        assert.equal(end.reason, "closed by server")
+        assert.deepEqual(s.commands, [Cmd.GetHash])
+        assert.equal(store.state("d1").connected, false)
+        assert.ok(
+            store
+                .events()
+                .some(e => e.kind === "disconnected" && /idle/.test(e.detail)),
+            JSON.stringify(store.events())
+        )
     } finally {
         await svc.close()
     }

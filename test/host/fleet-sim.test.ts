@@ -21,6 +21,7 @@ import {
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import { startSim, type SimSession } from "../../host/sim.ts"
+import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 import { WAIT_FOR_PORTS_MS, waitUntil } from "./e2e-helpers.ts"
 
 /** The runtime reconnects ~32 s after the last message it got. */
@@ -37,18 +38,13 @@ before(async () => {
     dir = mkdtempSync(join(tmpdir(), "fleet-sim-test-"))
     store = new SqliteStore(join(dir, "fleet.db"))
     artifacts = new ArtifactStore(join(dir, "artifacts"))
-    for (const v of ["v1", "v2"]) {
-        const info = artifacts.put(
+    for (const v of ["v1", "v2"])
+        publishSigned(
+            store,
+            artifacts,
+            v,
             await buildFirmware(`test/fixtures/fleet-app-${v}.ts`)
         )
-        store.addVersion({
-            name: v,
-            hash: info.hash,
-            size: info.size,
-            note: "",
-            publishedAt: Date.now(),
-        })
-    }
     store.upsertDevice({
         id: "sim1",
         key: newDeviceKey().toString("hex"),
@@ -60,6 +56,7 @@ before(async () => {
     svc = await startFleetService({
         store,
         artifacts,
+        releaseKey: releaseKeys.publicKey,
         holdMs: 600_000,
         log: l => lines.push(l),
     })

@@ -61,6 +61,7 @@ function publish(s: FleetStore, name: string, image: Buffer) {
         size: padImage(image).length,
         note: "",
         publishedAt: Date.now(),
+        signature: "",
     })
 }
 
@@ -219,4 +220,36 @@ test("a canary rollout covers exactly its share of the fleet; widen to all", () 
     const view = fleetView(s)
     assert.equal(view.length, 5)
     assert.ok(view.every(row => row.desired === "v2" && row.current === "?"))
+})
+
+test("the event log is bounded by count and by age; state changes are transactions", () => {
+    const s = new SqliteStore(":memory:", {
+        maxEvents: 5,
+        maxAgeMs: 24 * 3600 * 1000,
+    })
+    s.db
+        .prepare(
+            "INSERT INTO events (at, device_id, kind, detail) VALUES (?, 'd1', 'old', '')"
+        )
+        .run(Date.now() - 2 * 24 * 3600 * 1000)
+    s.logEvent("d1", "new", "")
+    assert.deepEqual(
+        s.events().map(e => e.kind),
+        ["new"],
+        "older than the age limit: dropped"
+    )
+    for (let i = 0; i < 12; i++) s.logEvent("d1", `e${i}`, "")
+    assert.equal(s.eventCount(), 5)
+    assert.equal(s.events().at(-1)!.kind, "e11")
+    // a failure inside a transaction leaves nothing of it behind
+    assert.throws(() =>
+        s.atomically(() => {
+            s.updateState("d1", { connected: true })
+            s.logEvent("d1", "half", "")
+            throw new Error("killed here")
+        })
+    )
+    assert.equal(s.state("d1").connected, false)
+    assert.ok(!s.events().some(e => e.kind === "half"))
+    s.close()
 })

@@ -1,0 +1,398 @@
+/**
+ * One device connection after the websocket upgrade: the runtime's cloud
+ * handshake (see protocol.ts), then the hash check, deploy and
+ * verification. Nothing about the device is written before it has proved
+ * its key; a failed handshake is reported to the service (which counts it
+ * in memory) and the connection is closed.
+ */
+import { randomBytes, type KeyObject } from "node:crypto"
+import type { WebSocket } from "ws"
+import { type ArtifactStore } from "./artifacts.ts"
+import {
+    AUTH_BYTES,
+    Cmd,
+    cmdName,
+    DEPLOY_CHUNK,
+    encodeHello,
+    SecureChannel,
+    sessionKey,
+} from "./protocol.ts"
+import { desiredFor, type Desired } from "./rollout.ts"
+import { markBroken, refuseArtifact, type EventSink } from "./rollout-guard.ts"
+import { verifyRelease } from "./signing.ts"
+import type { DeviceRecord, FleetStore } from "./storage.ts"
+
+/** Websocket close codes the service uses (RFC 6455 section 7.4.1). */
+export const CloseCode = {
+    Normal: 1000,
+    GoingAway: 1001,
+    Unsupported: 1003,
+    Policy: 1008,
+    TooBig: 1009,
+    ServerError: 1011,
+} as const
+
+/** What a session needs from the service. */
+export interface SessionContext {
+    store: FleetStore
+    artifacts: ArtifactStore
+    /** Public key release signatures must check against. */
+    releaseKey: KeyObject
+    now: () => number
+    holdMs: number
+    stepTimeoutMs: number
+    /** An authenticated device that sends nothing this long is closed. */
+    idleTimeoutMs: number
+    maxFailures: number
+    autoStop: boolean
+    log: (line: string) => void
+    event: EventSink
+    /** The device proved its key (the session is now the device's). */
+    authenticated(s: Session): void
+    /** The peer failed the handshake; nothing was written about the device. */
+    handshakeFailed(s: Session, reason: string): void
+    /** The connection ended (after `authenticated`, or not). */
+    ended(s: Session, reason: string): void
+}
+
+type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
+
+/** A device connection, from the hello to its close. */
+export class Session {
+    step: Step = "auth"
+    private readonly channel: SecureChannel
+    private target?: Desired & { image: Buffer }
+    private offset = 0
+    private timer?: NodeJS.Timeout
+    private holdTimer?: NodeJS.Timeout
+    private idleTimer?: NodeJS.Timeout
+    private closed = false
+
+    constructor(
+        private readonly ctx: SessionContext,
+        readonly device: DeviceRecord,
+        readonly ws: WebSocket,
+        clientNonce: Buffer,
+        /** The peer's address, for logs. */
+        readonly peer: string
+    ) {
+        const seed = randomBytes(16)
+        this.channel = new SecureChannel(
+            sessionKey(Buffer.from(device.key, "hex"), clientNonce, seed),
+            "server"
+        )
+        ws.on("message", (data, isBinary) =>
+            this.onFrame(data as Buffer, isBinary)
+        )
+        ws.on("close", (code, reason) =>
+            this.onClose(`closed (${code}${reason.length ? " " + reason : ""})`)
+        )
+        ws.on("error", () => {}) // ws closes the connection itself; the service logs it
+        ws.send(encodeHello(seed))
+    }
+
+    get authenticatedYet(): boolean {
+        return this.step !== "auth"
+    }
+
+    /**
+     * Closes with a code and reason and ends the session at once (the
+     * server's `closeTimeout` ends the socket when the peer does not answer).
+     */
+    close(code: number = CloseCode.Normal, reason = "") {
+        // the session ends now, and the database says so before the peer
+        // can see the close frame
+        this.onClose(
+            `closed by the service (${code}${reason ? " " + reason : ""})`
+        )
+        if (this.ws.readyState < 2) this.ws.close(code, reason)
+    }
+
+    private send(cmd: number, payload: Buffer = Buffer.alloc(0)) {
+        this.ws.send(
+            this.channel.seal(Buffer.concat([Buffer.from([cmd]), payload]))
+        )
+    }
+
+    /** While idle and held: check again when the assignment changed. */
+    recheck() {
+        if (this.step !== "idle" || this.closed) return
+        const { store } = this.ctx
+        const want = desiredFor(store, this.device.id)
+        const st = store.state(this.device.id)
+        if (!want || want.hash === st.currentHash) return
+        if (
+            st.lastDeployHash === want.hash &&
+            (st.lastDeployResult === "refused" ||
+                st.deployFailures >= this.ctx.maxFailures)
+        )
+            return
+        clearTimeout(this.holdTimer)
+        this.send(Cmd.GetHash)
+        this.arm("hash")
+    }
+
+    /** Waits for the next device answer of this step, with a timeout. */
+    private arm(step: Step) {
+        this.step = step
+        clearTimeout(this.timer)
+        clearTimeout(this.holdTimer)
+        if (step === "idle") {
+            this.holdTimer = setTimeout(() => this.close(), this.ctx.holdMs)
+            return
+        }
+        this.timer = setTimeout(
+            () =>
+                this.fail(
+                    `no answer to ${step} within ${this.ctx.stepTimeoutMs} ms`
+                ),
+            this.ctx.stepTimeoutMs
+        )
+    }
+
+    private touchIdle() {
+        clearTimeout(this.idleTimer)
+        this.idleTimer = setTimeout(() => {
+            this.ctx.log(
+                `${this.device.id}: nothing heard for ${this.ctx.idleTimeoutMs} ms: closing`
+            )
+            this.close(CloseCode.GoingAway, "idle")
+        }, this.ctx.idleTimeoutMs)
+    }
+
+    private onFrame(raw: Buffer, isBinary: boolean) {
+        if (this.closed) return
+        if (!isBinary) {
+            if (this.step === "auth")
+                this.ctx.handshakeFailed(this, "text message")
+            this.close(CloseCode.Unsupported, "binary messages only")
+            return
+        }
+        if (this.step === "auth") return this.onAuth(raw)
+        this.touchIdle()
+        this.onMessage(raw)
+    }
+
+    private onAuth(raw: Buffer) {
+        const msg = this.channel.open(raw)
+        if (!msg || msg.length !== AUTH_BYTES || msg.some(b => b !== 0)) {
+            this.ctx.handshakeFailed(this, "wrong key")
+            this.close(CloseCode.Policy, "authentication failed")
+            return
+        }
+        this.step = "hash"
+        this.ctx.authenticated(this)
+        this.ws.send(this.channel.seal(Buffer.alloc(AUTH_BYTES)))
+        const id = this.device.id
+        this.ctx.store.atomically(() => {
+            this.ctx.store.updateState(id, {
+                connected: true,
+                lastSeen: this.ctx.now(),
+            })
+            this.ctx.event(id, "connected", "")
+        })
+        this.touchIdle()
+        this.send(Cmd.GetHash)
+        this.arm("hash")
+    }
+
+    private onMessage(raw: Buffer) {
+        const { store, now } = this.ctx
+        const id = this.device.id
+        const msg = this.channel.open(raw)
+        if (!msg) {
+            this.fail("message with a bad tag")
+            this.close(CloseCode.Policy, "bad message")
+            return
+        }
+        store.updateState(id, { lastSeen: now() })
+        const cmd = msg[0]
+        const payload = msg.subarray(1)
+        switch (cmd) {
+            case Cmd.PingCloud:
+                this.send(Cmd.PingCloud, payload)
+                return
+            case Cmd.Dmesg:
+                return
+            case Cmd.ExceptionReport: {
+                const text = payload.toString("utf8").slice(-400)
+                store.atomically(() => {
+                    store.updateState(id, {
+                        lastException: text,
+                        lastExceptionAt: now(),
+                    })
+                    markBroken(
+                        store,
+                        this.ctx.event,
+                        id,
+                        "crashed",
+                        text.split("\n").find(l => l.trim()) ?? "",
+                        { autoStop: this.ctx.autoStop, now: now() }
+                    )
+                })
+                return
+            }
+            case Cmd.Error:
+                this.fail(`device refused ${this.step}`)
+                return
+            case Cmd.GetHash:
+                if (this.step === "hash" || this.step === "verify")
+                    this.onHash(payload)
+                return
+            case Cmd.DeployStart:
+            case Cmd.DeployWrite:
+                if (this.step === "start" || this.step === "write")
+                    this.writeNext()
+                return
+            case Cmd.DeployFinish:
+                if (this.step === "finish") {
+                    this.send(Cmd.GetHash)
+                    this.arm("verify")
+                }
+                return
+            default:
+                this.ctx.log(`${id}: ignored ${cmdName(cmd)}`)
+        }
+    }
+
+    private onHash(payload: Buffer) {
+        const { store, now } = this.ctx
+        const id = this.device.id
+        if (payload.length < 32) return this.fail("short hash")
+        const hash = payload.subarray(0, 32).toString("hex")
+        if (this.step === "verify") {
+            const t = this.target!
+            if (hash === t.hash)
+                store.atomically(() => {
+                    store.updateState(id, {
+                        currentHash: hash,
+                        lastDeployResult: "ok",
+                        lastDeployAt: now(),
+                        deployFailures: 0,
+                        health: "unknown",
+                        lastError: "",
+                    })
+                    this.ctx.event(
+                        id,
+                        "deployed",
+                        `${t.version} (${t.hash.slice(0, 12)})`
+                    )
+                })
+            else {
+                store.updateState(id, { currentHash: hash })
+                this.fail(
+                    `after the deploy the device reports ${hash.slice(0, 12)}, not ${t.hash.slice(0, 12)}`
+                )
+            }
+            this.target = undefined
+            this.arm("idle")
+            return
+        }
+        store.updateState(id, { currentHash: hash })
+        const want = desiredFor(store, id)
+        if (!want || want.hash === hash) return this.arm("idle")
+        const st = store.state(id)
+        if (
+            st.lastDeployHash === want.hash &&
+            st.deployFailures >= this.ctx.maxFailures
+        ) {
+            this.ctx.log(
+                `${id}: not trying ${want.version} again after ${st.deployFailures} failures`
+            )
+            return this.arm("idle")
+        }
+        const image = this.checkedImage(want)
+        if (!image) return this.arm("idle")
+        this.target = { ...want, image }
+        this.offset = 0
+        store.atomically(() => {
+            store.updateState(id, {
+                lastDeployResult: "in-progress",
+                lastDeployHash: want.hash,
+                lastDeployAt: now(),
+                health: "unknown",
+            })
+            this.ctx.event(
+                id,
+                "deploying",
+                `${want.version} (${image.length} bytes) replacing ${hash.slice(0, 12)}`
+            )
+        })
+        const size = Buffer.alloc(4)
+        size.writeUInt32LE(image.length, 0)
+        this.send(Cmd.DeployStart, size)
+        this.arm("start")
+    }
+
+    /**
+     * The artifact of `want`, re-read, re-hashed, re-checked and its release
+     * signature verified; undefined (refusal recorded, rollout stopped) when
+     * any check fails. Runs before DeployStart, so the device keeps its program.
+     */
+    private checkedImage(want: Desired): Buffer | undefined {
+        const { store, now } = this.ctx
+        try {
+            const image = this.ctx.artifacts.get(want.hash)
+            const v = store.versionByName(want.version)
+            verifyRelease(image, v?.signature ?? "", this.ctx.releaseKey)
+            return image
+        } catch (e) {
+            refuseArtifact(
+                store,
+                this.ctx.event,
+                this.device.id,
+                want,
+                (e as Error).message,
+                { autoStop: this.ctx.autoStop, now: now() }
+            )
+            return undefined
+        }
+    }
+
+    private writeNext() {
+        const img = this.target!.image
+        if (this.offset >= img.length) {
+            this.send(Cmd.DeployFinish)
+            this.arm("finish")
+            return
+        }
+        const chunk = img.subarray(this.offset, this.offset + DEPLOY_CHUNK)
+        this.offset += chunk.length
+        this.send(Cmd.DeployWrite, chunk)
+        this.arm("write")
+    }
+
+    private fail(why: string) {
+        const { store, now } = this.ctx
+        const id = this.device.id
+        const deploying = this.target !== undefined
+        store.atomically(() => {
+            const st = store.state(id)
+            store.updateState(id, {
+                lastError: why,
+                lastErrorAt: now(),
+                ...(deploying
+                    ? {
+                          lastDeployResult: "failed" as const,
+                          deployFailures: st.deployFailures + 1,
+                      }
+                    : {}),
+            })
+            this.ctx.event(id, deploying ? "deploy-failed" : "error", why)
+        })
+        this.target = undefined
+        this.arm("idle")
+    }
+
+    private onClose(reason: string) {
+        if (this.closed) return
+        this.closed = true
+        clearTimeout(this.timer)
+        clearTimeout(this.holdTimer)
+        clearTimeout(this.idleTimer)
+        if (this.target)
+            this.fail(`connection ended during the deploy (${reason})`)
+        clearTimeout(this.holdTimer) // fail() armed "idle"
+        this.ctx.ended(this, reason)
+    }
+}

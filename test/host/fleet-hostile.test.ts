@@ -1,0 +1,429 @@
+// Hostile peers against the running service (`fleet serve` as a child
+// process, so that its memory can be read and a crash would show): every
+// malformed request or frame is refused with a status or a close code, the
+// service goes on serving, unauthenticated peers are bounded and change no
+// device record, the event log is bounded, the state is private.
+import { test, before, after } from "node:test"
+import assert from "node:assert/strict"
+import { randomBytes } from "node:crypto"
+import {
+    mkdtempSync,
+    readdirSync,
+    rmSync,
+    statSync,
+    writeFileSync,
+} from "node:fs"
+import { connect, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { spawnSync } from "node:child_process"
+import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
+import { buildFirmware } from "../../host/build.ts"
+import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import {
+    Cmd,
+    formatConnectionString,
+    newDeviceKey,
+} from "../../host/fleet/protocol.ts"
+import { assign } from "../../host/fleet/rollout.ts"
+import { prepareStateDir } from "../../host/fleet/state-dir.ts"
+import { SqliteStore } from "../../host/fleet/storage.ts"
+import { encodeMaskedFrame, FrameDecoder } from "../../host/fleet/websocket.ts"
+import {
+    publishSigned,
+    releaseKeys,
+    startServiceProcess,
+    type ServiceProcess,
+} from "./fleet-helpers.ts"
+
+const MAX_PENDING = 6
+const MAX_PER_ADDRESS = 3
+const HANDSHAKE_MS = 5000
+const EVENTS_MAX = 40
+
+let dir: string
+let state: string
+let svc: ServiceProcess
+let v1: Buffer
+const key = newDeviceKey()
+
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fleet-hostile-test-"))
+    state = join(dir, "state")
+    prepareStateDir(state)
+    const store = new SqliteStore(join(state, "fleet.db"))
+    const artifacts = new ArtifactStore(join(state, "artifacts"))
+    v1 = padImage(await buildFirmware("test/fixtures/fleet-app-v1.ts"))
+    publishSigned(store, artifacts, "v1", v1)
+    store.upsertDevice({
+        id: "d1",
+        key: key.toString("hex"),
+        groups: [],
+        platformId: "",
+        createdAt: 0,
+    })
+    assign(store, "v1", { kind: "all" })
+    store.close()
+    const pub = join(dir, "release.pub")
+    writeFileSync(pub, releaseKeys.publicPem)
+    svc = await startServiceProcess([
+        "--state",
+        state,
+        "--release-key",
+        pub,
+        "--port",
+        "0",
+        "--hold-ms",
+        "50",
+        "--max-pending",
+        String(MAX_PENDING),
+        "--max-pending-per-address",
+        String(MAX_PER_ADDRESS),
+        "--handshake-timeout-ms",
+        String(HANDSHAKE_MS),
+        "--events-max",
+        String(EVENTS_MAX),
+    ])
+})
+
+after(async () => {
+    await svc?.stop()
+    rmSync(dir, { recursive: true, force: true })
+})
+
+function connStr(k = key, path = "/wssk/d1") {
+    return formatConnectionString({
+        host: "127.0.0.1",
+        port: svc.port,
+        path,
+        key: k,
+    })
+}
+
+/** A legitimate device checks in: authenticated, asked for its hash. */
+async function legitimateCheckIn() {
+    const d = new FakeDevice({ connectionString: connStr(), program: v1 })
+    const s = d.connect()
+    const end = await s.ended
+    assert.equal(end.authenticated, true, end.reason)
+    assert.deepEqual(s.commands, [Cmd.GetHash])
+}
+
+/** Opens a TCP connection (optionally from another loopback address). */
+async function open(localAddress?: string): Promise<Socket> {
+    const sock = connect({ host: "127.0.0.1", port: svc.port, localAddress })
+    await new Promise<void>((resolve, reject) => {
+        sock.once("connect", resolve)
+        sock.once("error", reject)
+    })
+    return sock
+}
+
+/** Everything the server sends until it closes the connection. */
+function readAll(sock: Socket): Promise<Buffer> {
+    return new Promise(resolve => {
+        const parts: Buffer[] = []
+        sock.on("data", d => parts.push(d))
+        sock.on("error", () => {})
+        sock.on("close", () => resolve(Buffer.concat(parts)))
+    })
+}
+
+/** Sends raw bytes and returns the server's whole answer. */
+async function exchange(text: string | Buffer): Promise<string> {
+    const sock = await open()
+    const answer = readAll(sock)
+    sock.write(text)
+    return (await answer).toString("latin1")
+}
+
+function upgradeText(path: string, extra = "") {
+    return (
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString("base64")}\r\nSec-WebSocket-Version: 13\r\n` +
+        `Sec-WebSocket-Protocol: devs-key-${randomBytes(16).toString("hex")}\r\n${extra}\r\n`
+    )
+}
+
+/**
+ * An upgraded connection to d1 that has received the hello and not
+ * authenticated: `closeCode` resolves with the code of the server's close
+ * frame (undefined when it closed without one).
+ */
+async function upgraded() {
+    const sock = await open()
+    const dec = new FrameDecoder(false)
+    let headers = Buffer.alloc(0)
+    let upgradedYet = false
+    let code: number | undefined
+    let hello: () => void
+    const gotHello = new Promise<void>(r => (hello = r))
+    sock.on("data", (d: Buffer) => {
+        if (!upgradedYet) {
+            headers = Buffer.concat([headers, d])
+            const end = headers.indexOf("\r\n\r\n")
+            if (end < 0) return
+            assert.match(headers.toString(), /^HTTP\/1.1 101/)
+            upgradedYet = true
+            d = headers.subarray(end + 4)
+        }
+        for (const f of dec.push(d)) {
+            if (f.opcode === 0x2) hello()
+            if (f.opcode === 0x8) code = f.payload.readUInt16BE(0)
+        }
+    })
+    sock.on("error", () => {})
+    const closed = new Promise<number | undefined>(r =>
+        sock.on("close", () => r(code))
+    )
+    sock.write(upgradeText("/wssk/d1"))
+    await gotHello
+    return { sock, closeCode: closed }
+}
+
+test("malformed requests get 400 or 404 and the service goes on serving", async () => {
+    const badPercent = await exchange(upgradeText("/wssk/%E0%A4%A"))
+    assert.match(badPercent, /^HTTP\/1.1 400 .*\r\n[\s\S]*percent-encoding/)
+    assert.match(await exchange(upgradeText("/admin")), /^HTTP\/1.1 404/)
+    assert.match(await exchange(upgradeText("/wssk/nobody")), /^HTTP\/1.1 404/)
+    assert.match(
+        await exchange(upgradeText("/wssk/..%2F..%2Fetc")),
+        /^HTTP\/1.1 404/
+    )
+    assert.match(
+        await exchange(
+            upgradeText("/wssk/d1").replace(
+                /Sec-WebSocket-Protocol: .*\r\n/,
+                ""
+            )
+        ),
+        /^HTTP\/1.1 400 [\s\S]*client nonce/
+    )
+    assert.match(
+        await exchange(
+            upgradeText("/wssk/d1").replace(/Sec-WebSocket-Key: .*\r\n/, "")
+        ),
+        /^HTTP\/1.1 400/
+    )
+    assert.match(
+        await exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        /^HTTP\/1.1 404/
+    )
+    assert.match(
+        await exchange(Buffer.from([0, 1, 2, 3, 0xff, 13, 10, 13, 10])),
+        /^HTTP\/1.1 400/
+    )
+    await legitimateCheckIn()
+    // logged at most once per peer per minute
+    const refusals = svc.lines.filter(l =>
+        /127\.0\.0\.1: (refused|bad request)/.test(l)
+    )
+    assert.equal(refusals.length, 1, refusals.join("\n"))
+})
+
+test("RSV bits, reserved opcodes, unmasked and text frames are refused with a close code", async () => {
+    const cases: [string, Buffer, number][] = [
+        ["RSV1", setBits(encodeMaskedFrame(0x2, Buffer.alloc(8)), 0x40), 1002],
+        ["RSV3", setBits(encodeMaskedFrame(0x2, Buffer.alloc(8)), 0x10), 1002],
+        ["opcode 0x3", encodeMaskedFrame(0x3, Buffer.alloc(8)), 1002],
+        ["opcode 0xB", encodeMaskedFrame(0xb, Buffer.alloc(0)), 1002],
+        ["unmasked", Buffer.from([0x82, 0x02, 1, 2]), 1002],
+        ["text", encodeMaskedFrame(0x1, Buffer.from("hello")), 1003],
+        ["too big", encodeMaskedFrame(0x2, Buffer.alloc(271)), 1009],
+    ]
+    for (const [name, frame, expected] of cases) {
+        const c = await upgraded()
+        c.sock.write(frame)
+        assert.equal(await c.closeCode, expected, name)
+    }
+    await legitimateCheckIn()
+})
+
+function setBits(frame: Buffer, bits: number) {
+    frame[0] |= bits
+    return frame
+}
+
+test("no fragmented message is accepted: the second fragment closes the connection (1008)", async () => {
+    const c = await upgraded()
+    c.sock.write(notFin(encodeMaskedFrame(0x2, Buffer.alloc(100))))
+    c.sock.write(notFin(encodeMaskedFrame(0x0, Buffer.alloc(100))))
+    assert.equal(await c.closeCode, 1008)
+})
+
+function notFin(frame: Buffer) {
+    frame[0] &= 0x7f
+    return frame
+}
+
+test("a 48 MB pre-auth fragment flood grows the service's memory by less than 10 MB", async () => {
+    const total = 48 * 1024 * 1024
+    const perConnection = 1024 * 1024
+    // 125-byte fragments without FIN, as many as fit in 1 MB, per connection
+    const fragment = notFin(encodeMaskedFrame(0x0, Buffer.alloc(125, 0x55)))
+    const burst = Buffer.concat([
+        notFin(encodeMaskedFrame(0x2, Buffer.alloc(125, 0x55))),
+        ...Array(Math.floor(perConnection / fragment.length) - 1).fill(
+            fragment
+        ),
+    ])
+    const floodOnce = async () => {
+        const c = await upgraded()
+        c.sock.write(burst, () => {})
+        return c.closeCode
+    }
+    // warm-up: the first connections of each kind cost their code paths once
+    await legitimateCheckIn()
+    for (let i = 0; i < 3; i++) await floodOnce()
+    const before = svc.rss()
+    let peak = before
+    const sampler = setInterval(() => (peak = Math.max(peak, svc.rss())), 20)
+    let offered = 0
+    let connections = 0
+    const codes = new Map<number | undefined, number>()
+    try {
+        const worker = async () => {
+            while (offered < total) {
+                offered += burst.length
+                connections++
+                const code = await floodOnce()
+                codes.set(code, (codes.get(code) ?? 0) + 1)
+            }
+        }
+        await Promise.all(Array.from({ length: MAX_PER_ADDRESS - 1 }, worker))
+    } finally {
+        clearInterval(sampler)
+    }
+    peak = Math.max(peak, svc.rss())
+    const growth = peak - before
+    console.log(
+        `flood: ${(offered / 2 ** 20).toFixed(0)} MB offered over ${connections} connections; ` +
+            `close codes ${JSON.stringify([...codes])}; RSS before ${(before / 2 ** 20).toFixed(1)} MB, ` +
+            `peak ${(peak / 2 ** 20).toFixed(1)} MB, growth ${(growth / 2 ** 20).toFixed(1)} MB`
+    )
+    assert.ok(growth < 10 * 2 ** 20, `RSS grew by ${growth} bytes`)
+    assert.ok((codes.get(1008) ?? 0) > 0, "refused as too many fragments")
+    await legitimateCheckIn()
+})
+
+test("unauthenticated connections are capped per address and in total (503)", async () => {
+    const held: Socket[] = []
+    try {
+        for (let i = 0; i < MAX_PER_ADDRESS; i++) held.push(await open())
+        let extra = await open()
+        let answer = readAll(extra)
+        extra.write(upgradeText("/wssk/d1"))
+        assert.match(
+            (await answer).toString(),
+            /^HTTP\/1.1 503 [\s\S]*from this address/
+        )
+        for (let i = 0; i < MAX_PENDING - MAX_PER_ADDRESS; i++)
+            held.push(
+                await open(`127.0.0.${2 + Math.floor(i / MAX_PER_ADDRESS)}`)
+            )
+        extra = await open("127.0.0.9")
+        answer = readAll(extra)
+        assert.match(
+            (await answer).toString(),
+            /^HTTP\/1.1 503 [\s\S]*too many unauthenticated connections\n/
+        )
+    } finally {
+        for (const s of held) s.destroy()
+    }
+    // the slots come back when those connections go
+    await waitFor(async () => {
+        const d = new FakeDevice({ connectionString: connStr(), program: v1 })
+        return (await d.connect().ended).authenticated
+    }, "a free slot")
+})
+
+test("a connection that does not finish its handshake in time is closed (408, or close code 1008)", async () => {
+    const silent = await open()
+    const answer = readAll(silent)
+    const c = await upgraded() // upgraded, never sends the auth message
+    assert.match((await answer).toString(), /^HTTP\/1.1 408/)
+    assert.equal(await c.closeCode, 1008)
+})
+
+test("failed handshakes change no device record; status shows them from memory", async () => {
+    const db = new SqliteStore(join(state, "fleet.db"))
+    const snapshot = () => ({
+        state: db.db
+            .prepare("SELECT json FROM device_state WHERE id = 'd1'")
+            .get(),
+        device: db.db.prepare("SELECT * FROM devices").all(),
+        events: db.db.prepare("SELECT * FROM events").all(),
+    })
+    try {
+        const beforeRows = snapshot()
+        for (let i = 0; i < 20; i++) {
+            const thief = new FakeDevice({
+                connectionString: connStr(newDeviceKey()),
+                program: v1,
+            })
+            assert.equal((await thief.connect().ended).authenticated, false)
+        }
+        assert.deepEqual(snapshot(), beforeRows)
+    } finally {
+        db.close()
+    }
+    const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "host/fleet/cli.ts", "status", "--state", state],
+        { encoding: "utf8", timeout: 60_000 }
+    )
+    // 20 wrong keys here, plus earlier refusals of d1 before authentication
+    const m = /(\d+) failed handshakes in the last hour/.exec(r.stdout)
+    assert.ok(m && Number(m[1]) >= 20, r.stdout + r.stderr)
+    assert.match(r.stdout, /wrong key/)
+})
+
+test("the event log stays within --events-max", async () => {
+    for (let i = 0; i < EVENTS_MAX; i++) await legitimateCheckIn()
+    const db = new SqliteStore(join(state, "fleet.db"))
+    try {
+        // connected + disconnected per check-in: twice the limit was written
+        assert.ok(db.eventCount() <= EVENTS_MAX, `${db.eventCount()} rows`)
+        assert.ok(db.eventCount() >= EVENTS_MAX - 2)
+    } finally {
+        db.close()
+    }
+})
+
+test("state files are private: directory 0700, database, WAL, artifacts and control socket 0600", () => {
+    const mode = (p: string) => statSync(p).mode & 0o777
+    assert.equal(mode(state), 0o700)
+    assert.equal(mode(join(state, "artifacts")), 0o700)
+    for (const f of readdirSync(join(state, "artifacts")))
+        assert.equal(mode(join(state, "artifacts", f)), 0o600, f)
+    const files = readdirSync(state)
+    for (const f of [
+        "fleet.db",
+        "fleet.db-wal",
+        "fleet.db-shm",
+        "service.sock",
+    ]) {
+        assert.ok(files.includes(f), f)
+        assert.equal(mode(join(state, f)), 0o600, f)
+    }
+})
+
+test("after all that, the service process is still the one that started", async () => {
+    assert.equal(
+        await Promise.race([svc.exited, Promise.resolve("running")]),
+        "running"
+    )
+    await legitimateCheckIn()
+})
+
+async function waitFor(
+    cond: () => Promise<boolean>,
+    what: string,
+    ms = 30_000
+) {
+    const end = Date.now() + ms
+    while (!(await cond())) {
+        if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
+        await new Promise(r => setTimeout(r, 200))
+    }
+}
