@@ -4,7 +4,6 @@
 // refusals (10001 with a detail) for subscribe-only and undefined topics.
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,8 +15,8 @@ import {
     DEFAULT_TOPIC_CLASSES,
     TopicClassError,
 } from "../../host/platform/topics.ts"
+import { startPlatformCli } from "./platform-cli-process.ts"
 
-const root = join(import.meta.dirname, "../..")
 const dev = {
     productKey: "a1PermPK001",
     deviceName: "perm-1",
@@ -260,56 +259,37 @@ test("topics file: a JSON array of {topic, permission}; every bad entry named wi
     assert.throws(() => parseTopicsFile("[".repeat(100_000)), /not valid JSON/)
 })
 
-/** Runs the CLI with `args`; resolves at its banner (then stops it) or its exit. */
+/** Runs the CLI with `args`; at its banner publishes to three topics, then stops it. */
 async function runCli(args: string[]) {
-    const child = spawn(
-        process.execPath,
-        [
-            "--import",
-            "tsx",
-            "host/platform/cli.ts",
-            "--port",
-            "0",
-            "--state",
-            stateDir,
-            "--quiet",
-            "--device",
-            `${dev.productKey}/${dev.deviceName}/${dev.deviceSecret}`,
-            ...args,
-        ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
-    )
-    let out = ""
-    child.stdout.on("data", d => (out += d))
-    child.stderr.on("data", d => (out += d))
-    const exited = new Promise<number | null>(r =>
-        child.on("exit", code => r(code))
-    )
-    let code: number | null = null
-    let results: number[] = []
+    const cli = await startPlatformCli([
+        "--port",
+        "0",
+        "--state",
+        stateDir,
+        "--quiet",
+        "--device",
+        `${dev.productKey}/${dev.deviceName}/${dev.deviceSecret}`,
+        ...args,
+    ])
+    const results: number[] = []
     try {
-        while (!/devices .*\n/.test(out)) {
-            if (child.exitCode !== null)
-                return { out, code: child.exitCode, results }
-            await new Promise(r => setTimeout(r, 50))
+        if (cli.url) {
+            const target = {
+                port: cli.port,
+                ca: readFileSync(cli.caFile, "utf8"),
+            }
+            const tk = await authenticate(target, dev)
+            for (const t of [
+                `${pre}/user/data`,
+                `${pre}/user/cmd`,
+                `${pre}/user/update`,
+            ])
+                results.push((await publish(target, t, tk, "x")).json.code)
         }
-        const port = Number(/https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1])
-        const target = {
-            port,
-            ca: readFileSync(join(stateDir, "tls", "ca.pem"), "utf8"),
-        }
-        const tk = await authenticate(target, dev)
-        for (const t of [
-            `${pre}/user/data`,
-            `${pre}/user/cmd`,
-            `${pre}/user/update`,
-        ])
-            results.push((await publish(target, t, tk, "x")).json.code)
     } finally {
-        child.kill("SIGTERM")
-        code = await exited
+        await cli.stop()
     }
-    return { out, code, results }
+    return { out: cli.output(), code: cli.exitCode(), results }
 }
 
 test("npm run platform -- --topics FILE: custom classes; a bad file is a clear error, not a crash", async () => {

@@ -3,14 +3,13 @@
 // the hex form, and no whole token in event lines or request records.
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
 import { authenticate, publish } from "../../host/platform/test-client.ts"
+import { startPlatformCli } from "./platform-cli-process.ts"
 
-const root = join(import.meta.dirname, "../..")
 const dev = {
     productKey: "a1TokenPK01",
     deviceName: "tok-1",
@@ -151,40 +150,25 @@ test("tokenForm hex: 32 hex digits, expired after the TTL", async () => {
 
 /** Runs the CLI until its banner, authenticates, returns the token. */
 async function cliToken(args: string[]) {
-    const child = spawn(
-        process.execPath,
-        [
-            "--import",
-            "tsx",
-            "host/platform/cli.ts",
-            "--port",
-            "0",
-            "--state",
-            stateDir,
-            "--quiet",
-            "--device",
-            `${dev.productKey}/${dev.deviceName}/${dev.deviceSecret}`,
-            ...args,
-        ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] }
-    )
-    let out = ""
-    child.stdout.on("data", d => (out += d))
-    child.stderr.on("data", d => (out += d))
-    const exited = new Promise<number | null>(r =>
-        child.on("exit", code => r(code))
-    )
+    const cli = await startPlatformCli([
+        "--port",
+        "0",
+        "--state",
+        stateDir,
+        "--quiet",
+        "--device",
+        `${dev.productKey}/${dev.deviceName}/${dev.deviceSecret}`,
+        ...args,
+    ])
     try {
-        while (!/devices .*\n/.test(out)) {
-            if (child.exitCode !== null) return { out, code: child.exitCode }
-            await new Promise(r => setTimeout(r, 50))
+        if (!cli.url) return { out: cli.output(), code: cli.exitCode() }
+        const ca = readFileSync(cli.caFile, "utf8")
+        return {
+            token: await authenticate({ port: cli.port, ca }, dev),
+            out: cli.output(),
         }
-        const port = Number(/https:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1])
-        const ca = readFileSync(join(stateDir, "tls", "ca.pem"), "utf8")
-        return { token: await authenticate({ port, ca }, dev), out }
     } finally {
-        child.kill("SIGTERM")
-        await exited
+        await cli.stop()
     }
 }
 

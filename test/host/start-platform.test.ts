@@ -6,18 +6,22 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { spawn, type ChildProcess } from "node:child_process"
+import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { projectRoot } from "../../host/devs.ts"
 import { WAIT_FOR_PORTS_MS } from "./e2e-helpers.ts"
+import {
+    startPlatformCli,
+    type PlatformProcess,
+} from "./platform-cli-process.ts"
 
 const DEVICE = "a1ExtProd01/ext-device-1/extSecret0123456789abcdef012345"
 const SECRET = DEVICE.split("/")[2]
 
 let dir: string
-let emulator: ChildProcess
+let emulator: PlatformProcess
 let url = ""
 let caFile = ""
 let adminUrl = ""
@@ -46,44 +50,25 @@ function npmStart(args: string[], timeoutMs: number) {
 
 before(async () => {
     dir = mkdtempSync(join(tmpdir(), "start-platform-"))
-    emulator = spawn(
-        process.execPath,
-        [
-            "--import",
-            "tsx",
-            "host/platform/cli.ts",
-            "--port",
-            "0",
-            "--device",
-            DEVICE,
-            "--state",
-            dir,
-            "--quiet",
-        ],
-        { cwd: projectRoot, stdio: ["ignore", "pipe", "inherit"] }
-    )
-    let out = ""
-    await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-            () => reject(new Error(`emulator did not start: ${out}`)),
-            60_000
-        )
-        emulator.stdout!.on("data", d => {
-            out += d
-            const ch = /device channel\s+(https:\S+)/.exec(out)
-            const ca = /CA certificate\s+(\S+)/.exec(out)
-            const admin = /admin API\s+(http:\S+)/.exec(out)
-            if (ch && ca && admin) {
-                ;[url, caFile, adminUrl] = [ch[1], ca[1], admin[1]]
-                clearTimeout(timer)
-                resolve()
-            }
-        })
-    })
+    emulator = await startPlatformCli([
+        "--port",
+        "0",
+        "--device",
+        DEVICE,
+        "--state",
+        dir,
+        "--quiet",
+    ])
+    assert.ok(emulator.url, emulator.output())
+    ;[url, caFile, adminUrl] = [
+        emulator.url,
+        emulator.caFile,
+        emulator.adminUrl,
+    ]
 })
 
-after(() => {
-    emulator?.kill("SIGTERM")
+after(async () => {
+    await emulator?.stop()
     rmSync(dir, { recursive: true, force: true })
 })
 
