@@ -4,8 +4,8 @@
  * the same packets `devs devtools` sends (`deployToService` in the CLI):
  * autostart and running off, DeviceScript manager `DeployBytecode` and the
  * bytecode through a pipe (skipped when the device already holds it, by
- * SHA-256), each setting through the settings service, then autostart back
- * and running on. Every step but the last waits for the device's answer.
+ * SHA-256), each setting through the settings service, then autostart and
+ * running on. Every step but the last waits for the device's answer.
  *
  * Why not the dev tools' own deploy (`{"req":"build","deployTo":"*"}`): it
  * compiles first, synchronously, in the dev tools process. On a loaded
@@ -282,12 +282,6 @@ export async function deployToSim(o: SimDeployOptions): Promise<void> {
             t.manager,
             CMD_GET_REG | MGR_REG_PROGRAM_SHA256
         )
-        const autostart = await query(
-            link,
-            t,
-            t.manager,
-            CMD_GET_REG | MGR_REG_AUTOSTART
-        )
         // stopped and not restarting by itself until the settings are in
         await acked(link, t, t.manager, CMD_SET_REG | MGR_REG_AUTOSTART, u8(0))
         await acked(link, t, t.manager, CMD_SET_REG | MGR_REG_RUNNING, u8(0))
@@ -309,13 +303,9 @@ export async function deployToSim(o: SimDeployOptions): Promise<void> {
         }
         if (Object.keys(o.settings).length)
             log(`settings written: ${Object.keys(o.settings).join(", ")}`)
-        await acked(
-            link,
-            t,
-            t.manager,
-            CMD_SET_REG | MGR_REG_AUTOSTART,
-            u8(autostart[0] ?? 1)
-        )
+        // on again, the simulator's default: not the value read at the
+        // start, which an earlier attempt that failed midway left off
+        await acked(link, t, t.manager, CMD_SET_REG | MGR_REG_AUTOSTART, u8(1))
         // start, not waited for (autostart alone starts it too): a program
         // that aborts the VM at once can take the acknowledgement with it,
         // and the caller sees the start or the abort in the device log

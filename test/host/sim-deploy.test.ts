@@ -34,6 +34,7 @@ interface FakeDevice {
     log: string[]
     program: Buffer
     settings: Map<string, string>
+    autostart: number
 }
 
 let server: Server
@@ -47,6 +48,7 @@ function freshDevice(sha = Buffer.alloc(32)): FakeDevice {
         log: [],
         program: Buffer.alloc(0),
         settings: new Map(),
+        autostart: 1,
     }
 }
 
@@ -89,6 +91,8 @@ function handle(sock: Socket, frame: Buffer, p: Packet) {
         )
     if (p.serviceIndex === MANAGER && p.command === 0x1182)
         report(sock, MANAGER, 0x1182, device.sha)
+    else if (p.serviceIndex === MANAGER && p.command === 0x2081)
+        device.autostart = p.payload[0]
     else if (p.serviceIndex === MANAGER && p.command === 0x1081)
         report(sock, MANAGER, 0x1081, Buffer.from([1]))
     else if (p.serviceIndex === MANAGER && p.command === 0x80) {
@@ -167,6 +171,14 @@ test("writes the program through the pipe and each setting as JSON text, stopped
         2,
         "autostart restored"
     )
+    assert.equal(device.autostart, 1)
+})
+
+test("autostart ends on even when an earlier attempt left it off", async () => {
+    device = freshDevice()
+    device.autostart = 0
+    await deployToSim({ bytecode, settings: {}, timeoutMs: 5000, port })
+    assert.equal(device.autostart, 1)
 })
 
 test("the same program is not written again; settings still are", async () => {
