@@ -28,10 +28,16 @@
  * - The flash image is `<cwd>/.devicescript/flash/sim.bin` of the VM
  *   process; in the shadow project that path is a symlink to the session's
  *   `flashFile`, so any file location works.
- * - Builds and deploys are requested over the dev tools side channel
+ * - Builds are requested over the dev tools side channel
  *   (`{"req":"build"}` on ws://127.0.0.1:8081, what the VS Code extension
- *   does), which answers with the deploy status: no file watching, no
- *   touching sources, no timing race with the VM's connection.
+ *   does): no file watching, no touching sources.
+ * - Deploys do not go through dev tools: this process sends the compiled
+ *   `.devicescript/bin/bytecode.devs` and the settings over the dev tools
+ *   Jacdac TCP port 8082, with the packets dev tools would send
+ *   (`sim-deploy.ts`), once the device announces itself, retrying with
+ *   backoff and without compiling again. Dev tools' own deploy compiles
+ *   first, and on a loaded machine a compile longer than 3 s makes its bus
+ *   drop the device the deploy then waits on (every try: deploy timeouts).
  * - Only one session can exist per machine: the dev tools server always
  *   listens on 127.0.0.1:8081, 8082 and 8083.
  * - `SIM_TRACE=1` in the environment prints every tool and device line with
@@ -51,6 +57,7 @@ import { tmpdir } from "node:os"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
 import { createInterface } from "node:readline"
 import { devsCli, projectRoot, shadowProject } from "./devs.ts"
+import { deployToSim } from "./sim-deploy.ts"
 import { connectWebSocket, type MiniWebSocket } from "./sim-ws.ts"
 
 /** Ports the dev tools server always uses (dashboard/ws, Jacdac TCP, debugger). */
@@ -64,8 +71,9 @@ export interface SimOptions {
     /** Firmware entry file, absolute or relative to the repository root; must lie inside the repository. */
     entry: string
     /**
-     * Device settings, key → string value, deployed by dev tools like on a
-     * real board and read on the device with `readSetting(key)` (a string).
+     * Device settings, key → string value, written over the settings
+     * service like dev tools does on a real board, and read on the device
+     * with `readSetting(key)` (a string).
      * Settings are only ever added or overwritten, never deleted: keys
      * stored in flash by an earlier deploy or by the program stay. Any
      * string works (including `#`, quotes, newlines, "123"); keys are
@@ -390,6 +398,7 @@ async function startSession(options: SimOptions): Promise<SimSession> {
         throw new Error(`sim entry ${entryAbs} not found`)
     // validate before starting anything
     const envText = settingsToEnv(options.settings ?? {})
+    let settings = options.settings ?? {}
     for (const giveUp = Date.now() + (options.waitForPortsMs ?? 0); ;) {
         try {
             await assertSimPortsFree()
@@ -499,42 +508,54 @@ async function startSession(options: SimOptions): Promise<SimSession> {
             ws!.send(JSON.stringify({ req, seq: s, data }))
         })
 
-    /**
-     * Builds; with `deploy`, also deploys, retrying while the device is not
-     * enumerated yet and (up to 3 times) on Jacdac timeouts, which happen
-     * now and then right after the VM connects.
-     */
-    const build = async (deploy: boolean, deadline: number) => {
-        let failures = 0
-        for (;;) {
-            const left = deadline - Date.now()
-            if (left <= 0 && deploy)
-                throw new Error(`sim: deploy timed out${recent()}`)
-            const r = await request(
-                "build",
-                {
-                    filename: entry,
-                    deployTo: deploy ? "*" : undefined,
-                    buildOptions: {},
-                },
-                Math.max(left, 30_000)
+    /** Compiles `entry` in dev tools; throws on compile errors. */
+    const compile = async (deadline: number) => {
+        const r = await request(
+            "build",
+            { filename: entry, buildOptions: {} },
+            Math.max(deadline - Date.now(), 30_000)
+        )
+        if (!r.success) {
+            const msgs = (r.diagnostics ?? []).map(
+                (d: any) => d.formatted || d.messageText
             )
-            if (!r.success) {
-                const msgs = (r.diagnostics ?? []).map(
-                    (d: any) => d.formatted || d.messageText
-                )
-                throw new Error(
-                    `sim: build of ${entry} failed\n${msgs.join("\n")}`
-                )
-            }
-            if (!deploy || r.deployStatus === "OK") return
+            throw new Error(`sim: build of ${entry} failed\n${msgs.join("\n")}`)
+        }
+    }
+
+    /**
+     * Deploys the last compiled program with `settings` from this process
+     * (see `sim-deploy.ts` for why not through dev tools), without compiling
+     * again: waits for the device to announce itself, and retries a failed
+     * attempt with backoff until `deadline`.
+     */
+    const deployProgram = async (deadline: number) => {
+        const bytecode = readFileSync(
+            join(dir, ".devicescript/bin/bytecode.devs")
+        )
+        let pause = 250
+        for (let attempt = 1; ; attempt++) {
             if (vmDeath) throw new Error(`sim: ${vmDeath}${recent()}`)
-            if (!/No DeviceScript device found/.test(r.deployStatus ?? ""))
-                if (++failures >= 3)
+            try {
+                await deployToSim({
+                    bytecode,
+                    settings,
+                    timeoutMs: Math.max(deadline - Date.now(), 1000),
+                    port: SIM_PORTS[1],
+                    log: l => note("deploy", l),
+                })
+                return
+            } catch (e) {
+                const msg = (e as Error).message
+                note("deploy", `attempt ${attempt} failed: ${msg}`)
+                if (vmDeath) throw new Error(`sim: ${vmDeath}${recent()}`)
+                if (Date.now() + pause >= deadline)
                     throw new Error(
-                        `sim: deploy failed: ${r.deployStatus}${recent()}`
+                        `sim: deploy timed out after ${attempt} attempts: ${msg}${recent()}`
                     )
-            await sleep(200)
+            }
+            await sleep(pause)
+            pause = Math.min(pause * 2, 4000)
         }
     }
 
@@ -677,10 +698,13 @@ async function startSession(options: SimOptions): Promise<SimSession> {
                     join(dir, ".env.defaults"),
                     settingsToEnv(newSettings)
                 )
+                settings = newSettings
             }
             const from = lines.length
             if (vmDeath) throw new Error(`sim: ${vmDeath}; restart() first`)
-            await build(true, Date.now() + bootTimeoutMs)
+            const deadline = Date.now() + bootTimeoutMs
+            await compile(deadline)
+            await deployProgram(deadline)
             const i = await waitForStart(from, 10_000, 500)
             cursor = i < 0 ? from : i
         },
@@ -734,11 +758,11 @@ async function startSession(options: SimOptions): Promise<SimSession> {
         }
         // 3. compile first: fails fast on errors and leaves the debug info the
         //    VM reads at start-up to resolve stack traces
-        await Promise.race([build(false, deadline), devtoolsExit])
-        // 4. the device, then deploy program + settings over dev tools
+        await Promise.race([compile(deadline), devtoolsExit])
+        // 4. the device, then deploy program + settings over Jacdac TCP
         const from = lines.length
         vm = startVm()
-        await Promise.race([build(true, deadline), devtoolsExit])
+        await Promise.race([deployProgram(deadline), devtoolsExit])
         const i = await waitForStart(from, 10_000, 500)
         cursor = i < 0 ? from : i
         ;(session as { bootMs: number }).bootMs = Date.now() - t0

@@ -1,0 +1,322 @@
+/**
+ * Deploys a compiled program (`.devs`) and its settings to the simulated
+ * device from this process, over the dev tools Jacdac TCP port (8082), with
+ * the same packets `devs devtools` sends (`deployToService` in the CLI):
+ * autostart and running off, DeviceScript manager `DeployBytecode` and the
+ * bytecode through a pipe (skipped when the device already holds it, by
+ * SHA-256), each setting through the settings service, then autostart and
+ * running on. Every step but the last waits for the device's answer.
+ *
+ * Why not the dev tools' own deploy (`{"req":"build","deployTo":"*"}`): it
+ * compiles first, synchronously, in the dev tools process. On a loaded
+ * machine that takes longer than the Jacdac bus's device timeout (3 s), so
+ * right after the compile the bus drops the simulator's device and creates
+ * a new one, while the deploy already holds the old device's services: the
+ * device answers `DeployBytecode` within milliseconds, but into the new
+ * objects, and the dev tools wait 3 s for nothing. Every retry compiles
+ * again, so every retry fails the same way. Here nothing compiles between
+ * finding the device and deploying, and every step is retried on its own.
+ */
+import { createHash } from "node:crypto"
+import { connect, type Socket } from "node:net"
+import {
+    announcedServices,
+    decodeFrame,
+    encodeFrame,
+    FLAG_ACK_REQUESTED,
+    FLAG_COMMAND,
+    SERVICE_INDEX_CRC_ACK,
+    SETTINGS_CMD_SET,
+    settingsSetPayload,
+    SRV_DEVICE_SCRIPT_MANAGER,
+    SRV_SETTINGS,
+    type Packet,
+} from "./provision/jacdac.ts"
+
+const CMD_GET_REG = 0x1000
+const CMD_SET_REG = 0x2000
+const MGR_REG_RUNNING = 0x80
+const MGR_REG_AUTOSTART = 0x81
+const MGR_REG_PROGRAM_SHA256 = 0x182
+const MGR_CMD_DEPLOY_BYTECODE = 0x80
+const SERVICE_INDEX_PIPE = 0x3e
+const PIPE_PORT_SHIFT = 7
+const PIPE_COUNTER_MASK = 0x1f
+const PIPE_CLOSE_MASK = 0x20
+/** Bytes of bytecode per pipe packet, as the CLI sends them. */
+const PIPE_CHUNK = 224
+
+export interface SimDeployOptions {
+    /** The compiled program (`.devicescript/bin/bytecode.devs`). */
+    bytecode: Buffer
+    /** key → string value, stored as its JSON text like dev tools does. */
+    settings: Record<string, string>
+    /** Limit for finding the device and the whole deploy. */
+    timeoutMs: number
+    /** Dev tools Jacdac TCP port; default 8082. */
+    port?: number
+    /** Progress lines (keys, never values). */
+    log?: (line: string) => void
+}
+
+/** A Jacdac TCP connection to dev tools: send frames, wait for packets. */
+interface Link {
+    send(p: Packet): Buffer
+    next(match: (p: Packet) => boolean, ms: number): Promise<Packet | undefined>
+    close(): void
+}
+
+/** Splits the length-prefixed TCP stream into frames. */
+function frameReader(onFrame: (frame: Buffer) => void) {
+    let acc = Buffer.alloc(0)
+    return (data: Buffer) => {
+        acc = Buffer.concat([acc, data])
+        while (acc.length) {
+            let off = 1
+            let end = acc[0] + 1
+            if (acc[0] === 0xff) {
+                if (acc.length < 3) break
+                off = 3
+                end = 3 + acc.readUInt16LE(1)
+            }
+            if (acc.length < end) break
+            onFrame(acc.subarray(off, end))
+            acc = acc.subarray(end)
+        }
+    }
+}
+
+/**
+ * Ends the connection from our side first: dev tools may still be relaying
+ * a frame to us, and a reset socket makes it log an EPIPE stack trace.
+ */
+function closeGently(sock: Socket) {
+    sock.end()
+    setTimeout(() => sock.destroy(), 1000).unref()
+}
+
+function openLink(port: number): Promise<Link> {
+    return new Promise((resolve, reject) => {
+        const sock: Socket = connect({ host: "127.0.0.1", port })
+        const waiters = new Set<(p: Packet) => boolean>()
+        sock.on(
+            "data",
+            frameReader(frame => {
+                for (const p of decodeFrame(frame))
+                    for (const w of [...waiters]) if (w(p)) waiters.delete(w)
+            })
+        )
+        sock.once("error", reject)
+        sock.once("connect", () => {
+            sock.off("error", reject)
+            sock.on("error", () => {})
+            resolve({
+                send(p) {
+                    const f = encodeFrame(p)
+                    sock.write(Buffer.concat([Buffer.from([f.length]), f]))
+                    return f
+                },
+                next(match, ms) {
+                    return new Promise(res => {
+                        const w = (p: Packet) => {
+                            if (!match(p)) return false
+                            clearTimeout(t)
+                            res(p)
+                            return true
+                        }
+                        const t = setTimeout(
+                            () => {
+                                waiters.delete(w)
+                                res(undefined)
+                            },
+                            Math.max(ms, 0)
+                        )
+                        waiters.add(w)
+                    })
+                },
+                close: () => closeGently(sock),
+            })
+        })
+    })
+}
+
+/** The simulated device: its id and the service indices a deploy uses. */
+interface Target {
+    deviceId: string
+    manager: number
+    settings: number
+}
+
+/** Waits for the announce of a device with a DeviceScript manager and settings. */
+async function findTarget(link: Link, ms: number): Promise<Target> {
+    const p = await link.next(p => {
+        const c = announcedServices(p)
+        return (
+            !!c &&
+            c.includes(SRV_DEVICE_SCRIPT_MANAGER) &&
+            c.includes(SRV_SETTINGS)
+        )
+    }, ms)
+    if (!p) throw new Error(`no DeviceScript device announced in ${ms} ms`)
+    const classes = announcedServices(p)!
+    return {
+        deviceId: p.deviceId,
+        manager: classes.indexOf(SRV_DEVICE_SCRIPT_MANAGER),
+        settings: classes.indexOf(SRV_SETTINGS),
+    }
+}
+
+/** Sends a command that asks for an acknowledgement; resends it up to 5 times. */
+async function acked(
+    link: Link,
+    t: Target,
+    serviceIndex: number,
+    command: number,
+    payload: Buffer
+) {
+    for (let attempt = 0; attempt < 5; attempt++) {
+        const frame = link.send({
+            deviceId: t.deviceId,
+            flags: FLAG_COMMAND | FLAG_ACK_REQUESTED,
+            serviceIndex,
+            command,
+            payload,
+        })
+        const crc = frame.readUInt16LE(0)
+        const ack = await link.next(
+            p =>
+                p.deviceId === t.deviceId &&
+                p.serviceIndex === SERVICE_INDEX_CRC_ACK &&
+                p.command === crc,
+            1000
+        )
+        if (ack) return
+    }
+    throw new Error(
+        `no acknowledgement for command 0x${command.toString(16)} to service ${serviceIndex}`
+    )
+}
+
+/** Sends a command and returns the device's report with the same code; up to 3 tries. */
+async function query(
+    link: Link,
+    t: Target,
+    serviceIndex: number,
+    command: number,
+    payload = Buffer.alloc(0),
+    waitMs = 2000
+): Promise<Buffer> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+        const reply = link.next(
+            p =>
+                p.deviceId === t.deviceId &&
+                !(p.flags & FLAG_COMMAND) &&
+                p.serviceIndex === serviceIndex &&
+                p.command === command,
+            waitMs
+        )
+        link.send({
+            deviceId: t.deviceId,
+            flags: FLAG_COMMAND,
+            serviceIndex,
+            command,
+            payload,
+        })
+        const p = await reply
+        if (p) return p.payload
+    }
+    throw new Error(
+        `no answer to command 0x${command.toString(16)} from service ${serviceIndex}`
+    )
+}
+
+const u8 = (v: number) => Buffer.from([v])
+
+/** `DeployBytecode`, then the bytecode through the pipe the device opens. */
+async function writeProgram(link: Link, t: Target, bytecode: Buffer) {
+    const size = Buffer.alloc(4)
+    size.writeUInt32LE(bytecode.length)
+    const reply = await query(
+        link,
+        t,
+        t.manager,
+        MGR_CMD_DEPLOY_BYTECODE,
+        size,
+        3000
+    )
+    const port = reply.length >= 2 ? reply.readUInt16LE(0) : 0
+    if (!port) throw new Error(`DeployBytecode: the device opened no pipe`)
+    let counter = 0
+    const pipeCommand = (flags: number) =>
+        (port << PIPE_PORT_SHIFT) | flags | (counter++ & PIPE_COUNTER_MASK)
+    for (let i = 0; i < bytecode.length; i += PIPE_CHUNK)
+        await acked(
+            link,
+            t,
+            SERVICE_INDEX_PIPE,
+            pipeCommand(0),
+            bytecode.subarray(i, i + PIPE_CHUNK)
+        )
+    await acked(
+        link,
+        t,
+        SERVICE_INDEX_PIPE,
+        pipeCommand(PIPE_CLOSE_MASK),
+        Buffer.alloc(0)
+    )
+}
+
+/**
+ * One deploy attempt: connects, waits for the device's announce (the
+ * device is ready), writes program and settings, starts the program.
+ * Throws on the first step the device does not answer.
+ */
+export async function deployToSim(o: SimDeployOptions): Promise<void> {
+    const log = o.log ?? (() => {})
+    const link = await openLink(o.port ?? 8082)
+    try {
+        const t = await findTarget(link, o.timeoutMs)
+        const sha = await query(
+            link,
+            t,
+            t.manager,
+            CMD_GET_REG | MGR_REG_PROGRAM_SHA256
+        )
+        // stopped and not restarting by itself until the settings are in
+        await acked(link, t, t.manager, CMD_SET_REG | MGR_REG_AUTOSTART, u8(0))
+        await acked(link, t, t.manager, CMD_SET_REG | MGR_REG_RUNNING, u8(0))
+        const want = createHash("sha256").update(o.bytecode).digest()
+        if (sha.equals(want)) log(`program ${want.toString("hex")} in place`)
+        else {
+            await writeProgram(link, t, o.bytecode)
+            log(`program written, ${o.bytecode.length} bytes`)
+        }
+        for (const [key, value] of Object.entries(o.settings)) {
+            const bytes = Buffer.from(JSON.stringify(value), "utf8")
+            await acked(
+                link,
+                t,
+                t.settings,
+                SETTINGS_CMD_SET,
+                settingsSetPayload(key, bytes)
+            )
+        }
+        if (Object.keys(o.settings).length)
+            log(`settings written: ${Object.keys(o.settings).join(", ")}`)
+        // on again, the simulator's default: not the value read at the
+        // start, which an earlier attempt that failed midway left off
+        await acked(link, t, t.manager, CMD_SET_REG | MGR_REG_AUTOSTART, u8(1))
+        // start, not waited for (autostart alone starts it too): a program
+        // that aborts the VM at once can take the acknowledgement with it,
+        // and the caller sees the start or the abort in the device log
+        link.send({
+            deviceId: t.deviceId,
+            flags: FLAG_COMMAND,
+            serviceIndex: t.manager,
+            command: CMD_SET_REG | MGR_REG_RUNNING,
+            payload: u8(1),
+        })
+    } finally {
+        link.close()
+    }
+}
