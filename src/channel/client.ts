@@ -167,8 +167,8 @@ export class ChannelClient {
     }
 
     /**
-     * One request; the answer read as it streams in (an answer of any size
-     * takes no memory), classified, and the clock synced from `Date`.
+     * One request; the answer read as it streams in (the reader keeps none
+     * of what it skips), classified, and the clock synced from `Date`.
      */
     private async exchange(
         path: string,
