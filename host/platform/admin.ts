@@ -7,7 +7,7 @@
  * preflight). Bodies are capped, slow requests time out.
  */
 import http from "node:http"
-import type { Platform } from "./index.ts"
+import type { Platform } from "./platform.ts"
 import { FaultInputError } from "./faults.ts"
 import { timeoutServerOptions, type RequestTimeouts } from "./http-limits.ts"
 import { isJsonContentType } from "./auth.ts"

@@ -10,6 +10,7 @@
 import type { Server } from "node:http"
 import { join } from "node:path"
 import { startAdmin } from "./admin.ts"
+import type { Platform } from "./platform.ts"
 import { ensureTlsMaterial } from "./certs.ts"
 import { requestTimeouts } from "./http-limits.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
@@ -31,6 +32,7 @@ import {
     type MessageView,
 } from "./views.ts"
 
+export type { Platform }
 export type { Device, Faults, FaultsInput, Stats, AuthRecord, RequestRecord }
 export type { DeviceView, MessageView, TokenForm }
 export type { TopicClass, TopicPermission }
@@ -83,54 +85,6 @@ export interface PlatformOptions {
     topics?: TopicClass[]
     /** receives one line per channel event (no secrets, no tokens) */
     onEvent?: (line: string) => void
-}
-
-/** A running emulator. Every function is also an admin API route. */
-export interface Platform {
-    /** HTTPS port of the device channel */
-    port: number
-    /** admin HTTP port (undefined with `adminPort: false`) */
-    adminPort?: number
-    /** `https://127.0.0.1:${port}` */
-    url: string
-    /** `http://127.0.0.1:${adminPort}` */
-    adminUrl?: string
-    /** path of the CA certificate (PEM) that clients must trust */
-    caFile: string
-    /** the CA certificate (PEM) */
-    ca: string
-    /** the platform's clock (ms since the epoch, clock offset included) */
-    now(): number
-    /** GET /devices */
-    devices(): DeviceView[]
-    /** POST /devices: adds or replaces a device */
-    addDevice(d: Device | string): DeviceView
-    /** POST /remove-device */
-    removeDevice(productKey: string, deviceName: string): boolean
-    /** GET /auths: every auth attempt and its result, oldest first */
-    auths(): AuthRecord[]
-    /** GET /messages: every accepted message, oldest first (`body` only here) */
-    messages(): (MessageView & { body: Buffer })[]
-    /** GET /informs: every accepted version report (`/ota/device/inform/PK/DN`), oldest first; not in `messages` */
-    informs(): (MessageView & { body: Buffer })[]
-    /** GET /requests: every channel request and what happened to it */
-    requests(): RequestRecord[]
-    /** GET /stats */
-    stats(): Stats
-    /** GET /faults */
-    faults(): Faults
-    /** POST /faults: merges the input into the faults in force */
-    setFaults(f: FaultsInput): Faults
-    /** switches every fault off */
-    clearFaults(): Faults
-    /** POST /expire-token: expires the device's live tokens; returns how many */
-    expireToken(productKey: string, deviceName: string): number
-    /** POST /clock: shifts the platform's clock by `offsetMs` */
-    setClockOffset(offsetMs: number): void
-    /** POST /reset: clears records, counters, faults, throttling, clock offset (and tokens if asked) */
-    reset(opts?: { tokens?: boolean }): void
-    /** stops both servers and drops every connection */
-    close(): Promise<void>
 }
 
 /** The faults in force, switched-off ones left out. */

@@ -18,7 +18,7 @@ import { basename, dirname, join } from "node:path"
 import { parseArgs } from "node:util"
 import { boardArch } from "./boards.ts"
 import { tryBuildFirmware } from "../build.ts"
-import { formatErrors, parseFleet, type FleetResult } from "./fleet.ts"
+import { formatErrors, parseFleet, type FleetResult } from "./fleet-file.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
 

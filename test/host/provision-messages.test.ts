@@ -17,7 +17,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { parseFleet, formatErrors } from "../../host/provision/fleet.ts"
+import { parseFleet, formatErrors } from "../../host/provision/fleet-file.ts"
 import { boardArch } from "../../host/provision/boards.ts"
 
 const root = join(import.meta.dirname, "../..")

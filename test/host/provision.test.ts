@@ -12,7 +12,7 @@ import { join } from "node:path"
 import { projectRoot } from "../../host/devs.ts"
 import { boardArch } from "../../host/provision/boards.ts"
 import { tryBuildFirmware } from "../../host/build.ts"
-import { parseFleet, csvRecords } from "../../host/provision/fleet.ts"
+import { parseFleet, csvRecords } from "../../host/provision/fleet-file.ts"
 import {
     devicePart,
     joinImage,

@@ -10,7 +10,7 @@ import {
     settingSpec,
     SETTINGS,
 } from "../../src/settings-schema.ts"
-import { settingProblems } from "../../host/provision/fleet.ts"
+import { settingProblems } from "../../host/provision/fleet-file.ts"
 import { SETTING_CASES, verdictText } from "../shared/settings-cases.ts"
 
 test("every case of the shared table gets the verdict the VM gives", () => {

@@ -1,0 +1,56 @@
+/**
+ * What a running emulator offers: the type the library facade (`index.ts`)
+ * returns and the admin API (`admin.ts`) serves, apart from both so that
+ * neither imports the other.
+ */
+import type { Faults, FaultsInput } from "./faults.ts"
+import type { AuthRecord, Device, RequestRecord, Stats } from "./state.ts"
+import type { DeviceView, MessageView } from "./views.ts"
+
+/** A running emulator. Every function is also an admin API route. */
+export interface Platform {
+    /** HTTPS port of the device channel */
+    port: number
+    /** admin HTTP port (undefined with `adminPort: false`) */
+    adminPort?: number
+    /** `https://127.0.0.1:${port}` */
+    url: string
+    /** `http://127.0.0.1:${adminPort}` */
+    adminUrl?: string
+    /** path of the CA certificate (PEM) that clients must trust */
+    caFile: string
+    /** the CA certificate (PEM) */
+    ca: string
+    /** the platform's clock (ms since the epoch, clock offset included) */
+    now(): number
+    /** GET /devices */
+    devices(): DeviceView[]
+    /** POST /devices: adds or replaces a device */
+    addDevice(d: Device | string): DeviceView
+    /** POST /remove-device */
+    removeDevice(productKey: string, deviceName: string): boolean
+    /** GET /auths: every auth attempt and its result, oldest first */
+    auths(): AuthRecord[]
+    /** GET /messages: every accepted message, oldest first (`body` only here) */
+    messages(): (MessageView & { body: Buffer })[]
+    /** GET /informs: every accepted version report (`/ota/device/inform/PK/DN`), oldest first; not in `messages` */
+    informs(): (MessageView & { body: Buffer })[]
+    /** GET /requests: every channel request and what happened to it */
+    requests(): RequestRecord[]
+    /** GET /stats */
+    stats(): Stats
+    /** GET /faults */
+    faults(): Faults
+    /** POST /faults: merges the input into the faults in force */
+    setFaults(f: FaultsInput): Faults
+    /** switches every fault off */
+    clearFaults(): Faults
+    /** POST /expire-token: expires the device's live tokens; returns how many */
+    expireToken(productKey: string, deviceName: string): number
+    /** POST /clock: shifts the platform's clock by `offsetMs` */
+    setClockOffset(offsetMs: number): void
+    /** POST /reset: clears records, counters, faults, throttling, clock offset (and tokens if asked) */
+    reset(opts?: { tokens?: boolean }): void
+    /** stops both servers and drops every connection */
+    close(): Promise<void>
+}
