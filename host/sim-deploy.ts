@@ -18,11 +18,8 @@
  * finding the device and deploying, and every step is retried on its own.
  */
 import { createHash } from "node:crypto"
-import { connect, type Socket } from "node:net"
 import {
     announcedServices,
-    decodeFrame,
-    encodeFrame,
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
@@ -32,6 +29,7 @@ import {
     SRV_SETTINGS,
     type Packet,
 } from "./provision/jacdac.ts"
+import { openJacdacLink, type JacdacLink } from "./provision/jacdac-link.ts"
 
 const CMD_GET_REG = 0x1000
 const CMD_SET_REG = 0x2000
@@ -59,87 +57,6 @@ export interface SimDeployOptions {
     log?: (line: string) => void
 }
 
-/** A Jacdac TCP connection to dev tools: send frames, wait for packets. */
-interface Link {
-    send(p: Packet): Buffer
-    next(match: (p: Packet) => boolean, ms: number): Promise<Packet | undefined>
-    close(): void
-}
-
-/** Splits the length-prefixed TCP stream into frames. */
-function frameReader(onFrame: (frame: Buffer) => void) {
-    let acc = Buffer.alloc(0)
-    return (data: Buffer) => {
-        acc = Buffer.concat([acc, data])
-        while (acc.length) {
-            let off = 1
-            let end = acc[0] + 1
-            if (acc[0] === 0xff) {
-                if (acc.length < 3) break
-                off = 3
-                end = 3 + acc.readUInt16LE(1)
-            }
-            if (acc.length < end) break
-            onFrame(acc.subarray(off, end))
-            acc = acc.subarray(end)
-        }
-    }
-}
-
-/**
- * Ends the connection from our side first: dev tools may still be relaying
- * a frame to us, and a reset socket makes it log an EPIPE stack trace.
- */
-function closeGently(sock: Socket) {
-    sock.end()
-    setTimeout(() => sock.destroy(), 1000).unref()
-}
-
-function openLink(port: number): Promise<Link> {
-    return new Promise((resolve, reject) => {
-        const sock: Socket = connect({ host: "127.0.0.1", port })
-        const waiters = new Set<(p: Packet) => boolean>()
-        sock.on(
-            "data",
-            frameReader(frame => {
-                for (const p of decodeFrame(frame))
-                    for (const w of [...waiters]) if (w(p)) waiters.delete(w)
-            })
-        )
-        sock.once("error", reject)
-        sock.once("connect", () => {
-            sock.off("error", reject)
-            sock.on("error", () => {})
-            resolve({
-                send(p) {
-                    const f = encodeFrame(p)
-                    sock.write(Buffer.concat([Buffer.from([f.length]), f]))
-                    return f
-                },
-                next(match, ms) {
-                    return new Promise(res => {
-                        const w = (p: Packet) => {
-                            if (!match(p)) return false
-                            clearTimeout(t)
-                            res(p)
-                            return true
-                        }
-                        const t = setTimeout(
-                            () => {
-                                waiters.delete(w)
-                                res(undefined)
-                            },
-                            Math.max(ms, 0)
-                        )
-                        waiters.add(w)
-                    })
-                },
-                close: () => closeGently(sock),
-            })
-        })
-    })
-}
-
 /** The simulated device: its id and the service indices a deploy uses. */
 interface Target {
     deviceId: string
@@ -148,7 +65,7 @@ interface Target {
 }
 
 /** Waits for the announce of a device with a DeviceScript manager and settings. */
-async function findTarget(link: Link, ms: number): Promise<Target> {
+async function findTarget(link: JacdacLink, ms: number): Promise<Target> {
     const p = await link.next(p => {
         const c = announcedServices(p)
         return (
@@ -168,7 +85,7 @@ async function findTarget(link: Link, ms: number): Promise<Target> {
 
 /** Sends a command that asks for an acknowledgement; resends it up to 5 times. */
 async function acked(
-    link: Link,
+    link: JacdacLink,
     t: Target,
     serviceIndex: number,
     command: number,
@@ -199,7 +116,7 @@ async function acked(
 
 /** Sends a command and returns the device's report with the same code; up to 3 tries. */
 async function query(
-    link: Link,
+    link: JacdacLink,
     t: Target,
     serviceIndex: number,
     command: number,
@@ -233,7 +150,7 @@ async function query(
 const u8 = (v: number) => Buffer.from([v])
 
 /** `DeployBytecode`, then the bytecode through the pipe the device opens. */
-async function writeProgram(link: Link, t: Target, bytecode: Buffer) {
+async function writeProgram(link: JacdacLink, t: Target, bytecode: Buffer) {
     const size = Buffer.alloc(4)
     size.writeUInt32LE(bytecode.length)
     const reply = await query(
@@ -273,7 +190,7 @@ async function writeProgram(link: Link, t: Target, bytecode: Buffer) {
  */
 export async function deployToSim(o: SimDeployOptions): Promise<void> {
     const log = o.log ?? (() => {})
-    const link = await openLink(o.port ?? 8082)
+    const link = await openJacdacLink(o.port ?? 8082)
     try {
         const t = await findTarget(link, o.timeoutMs)
         const sha = await query(

@@ -8,12 +8,9 @@
  *
  * Logs name keys and sizes, never values (one of them is the secret).
  */
-import { connect, type Socket } from "node:net"
 import {
     announcedServices,
     CONTROL_CMD_RESET,
-    decodeFrame,
-    encodeFrame,
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     parseSettingsGet,
@@ -27,6 +24,7 @@ import {
     WIFI_CMD_ADD_NETWORK,
     type Packet,
 } from "./jacdac.ts"
+import { openJacdacLink, type JacdacLink } from "./jacdac-link.ts"
 
 export interface WriteOptions {
     /** settings key → string value (stored as its JSON text, like dev tools does) */
@@ -51,71 +49,8 @@ export interface WriteResult {
     wifi: "added" | "no Wi-Fi service" | "none"
 }
 
-interface Bus {
-    send(p: Packet): Buffer
-    next(
-        match: (p: Packet) => boolean,
-        timeoutMs: number
-    ): Promise<Packet | undefined>
-    close(): void
-}
-
-function openBus(host: string, port: number): Promise<Bus> {
-    return new Promise((resolve, reject) => {
-        const sock: Socket = connect({ host, port })
-        const waiters = new Set<(p: Packet) => boolean>()
-        let acc = Buffer.alloc(0)
-        sock.on("data", d => {
-            acc = Buffer.concat([acc, d])
-            for (;;) {
-                if (!acc.length) break
-                let off = 1
-                let end = acc[0] + 1
-                if (acc[0] === 0xff) {
-                    if (acc.length < 3) break
-                    off = 3
-                    end = 3 + acc.readUInt16LE(1)
-                }
-                if (acc.length < end) break
-                const frame = acc.subarray(off, end)
-                acc = acc.subarray(end)
-                for (const p of decodeFrame(frame))
-                    for (const w of [...waiters]) if (w(p)) waiters.delete(w)
-            }
-        })
-        sock.once("error", reject)
-        sock.once("connect", () => {
-            sock.off("error", reject)
-            sock.on("error", () => {})
-            resolve({
-                send(p) {
-                    const f = encodeFrame(p)
-                    sock.write(Buffer.concat([Buffer.from([f.length]), f]))
-                    return f
-                },
-                next(match, timeoutMs) {
-                    return new Promise(res => {
-                        const w = (p: Packet) => {
-                            if (!match(p)) return false
-                            clearTimeout(t)
-                            res(p)
-                            return true
-                        }
-                        const t = setTimeout(() => {
-                            waiters.delete(w)
-                            res(undefined)
-                        }, timeoutMs)
-                        waiters.add(w)
-                    })
-                },
-                close: () => sock.destroy(),
-            })
-        })
-    })
-}
-
 /** DeviceScript devices (settings + DeviceScript manager) heard within `ms`. */
-async function findDevices(bus: Bus, ms: number, wanted?: string) {
+async function findDevices(bus: JacdacLink, ms: number, wanted?: string) {
     const found = new Map<string, number[]>()
     const end = Date.now() + ms
     while (Date.now() < end) {
@@ -144,14 +79,15 @@ async function findDevices(bus: Bus, ms: number, wanted?: string) {
  */
 export async function writeSettings(o: WriteOptions): Promise<WriteResult> {
     const log = o.log ?? (() => {})
-    const bus = await openBus(o.host ?? "127.0.0.1", o.port ?? 8082).catch(
-        e => {
-            throw new Error(
-                `cannot reach dev tools at ${o.host ?? "127.0.0.1"}:${o.port ?? 8082} (${e.message}): ` +
-                    "start `npx devs devtools --serial` with the board plugged in"
-            )
-        }
-    )
+    const bus = await openJacdacLink(
+        o.port ?? 8082,
+        o.host ?? "127.0.0.1"
+    ).catch(e => {
+        throw new Error(
+            `cannot reach dev tools at ${o.host ?? "127.0.0.1"}:${o.port ?? 8082} (${e.message}): ` +
+                "start `npx devs devtools --serial` with the board plugged in"
+        )
+    })
     try {
         const want = o.deviceId?.toLowerCase()
         const found = await findDevices(bus, o.findTimeoutMs ?? 5000, want)
