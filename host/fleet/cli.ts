@@ -12,6 +12,10 @@
  *   add-device ID [--group G]... [--platform PK/DN] [--host H --port N [--wss]]
  *                                                register; prints its connection string
  *   connstr ID --port N [--host H] [--wss]       the device's connection string
+ *   enrol ID [--port N [--host H] [--wss] | --url URL] [--timeout S]
+ *         [--jacdac-port N] [--device-id HEX]  send ID's connection string to the device
+ *                                                dev tools see (simulator or USB board) and
+ *                                                wait until it connects to the service
  *   assign NAME device:ID | group:G | N% | all   assign a version (a new rollout)
  *   widen N% [--rollout ID]                      widen a percentage rollout
  *   stop [--rollout ID] [--reason TEXT]          stop a rollout (no more devices get it)
@@ -36,6 +40,7 @@ import {
     verifyWithToolchain,
 } from "./artifacts.ts"
 import { controlSocketPath, queryControl } from "./control.ts"
+import { enrolDevice, parseServiceUrl, serviceText } from "./enrol.ts"
 import { handshakeFailureText } from "./handshake-failures.ts"
 import { formatConnectionString, newDeviceKey } from "./protocol.ts"
 import { publishVersion } from "./publish.ts"
@@ -89,6 +94,10 @@ const { values: o, positionals: args } = parseArgs({
         rollout: { type: "string" },
         device: { type: "string" },
         reason: { type: "string", default: "stopped by hand" },
+        url: { type: "string" },
+        timeout: { type: "string" },
+        "jacdac-port": { type: "string" },
+        "device-id": { type: "string" },
     },
 })
 
@@ -371,6 +380,36 @@ async function stateCommand() {
     }
 }
 
+/** `enrol ID`: the device the dev tools see joins the fleet as ID. */
+async function enrol() {
+    const id = args[1]
+    if (!id || !DEVICE_ID.test(id))
+        throw new RangeError(
+            "enrol ID [--port N | --url URL] [--timeout S] [--jacdac-port N] [--device-id HEX]"
+        )
+    if (o.url && o.port) throw new RangeError("give --port or --url, not both")
+    const service = o.url
+        ? parseServiceUrl(o.url)
+        : o.port
+          ? { host: o.host!, port: intOption("port")!, tls: o.wss! }
+          : undefined
+    const timeout = intOption("timeout")
+    const t0 = Date.now()
+    const r = await enrolDevice({
+        id,
+        stateDir: o.state!,
+        service,
+        jacdacPort: intOption("jacdac-port"),
+        busDeviceId: o["device-id"],
+        connectTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+        log: l => console.log(l),
+    })
+    console.log(
+        `${id}: connected to ${serviceText(r.plan.service)} ` +
+            `(device ${r.busDeviceId}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`
+    )
+}
+
 const STATE_COMMANDS = [
     "add-device",
     "connstr",
@@ -387,6 +426,7 @@ const STATE_COMMANDS = [
 
 try {
     if (cmd === "serve") await serve()
+    else if (cmd === "enrol") await enrol()
     else if (cmd === "keygen") {
         const { privateFile, publicFile } = writeReleaseKeys(
             o.out ?? defaultKeyDir()

@@ -332,6 +332,8 @@ export async function startFleetService(
               handshakeFailures: failures.all(),
               connected: [...sessions.keys()],
               pendingConnections: pending.size,
+              // where devices reach it (what `fleet enrol` puts in their strings)
+              service: { host: publicHost, port, tls: !!o.tls },
           }))
         : undefined
 
