@@ -1,7 +1,8 @@
 /**
  * `npm start [-- --readings N] [--period MS] [--format json|alink]
  *  [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
- *  [--platform URL [--ca FILE] (--device PK/DN/SECRET | --device-file FILE)]`
+ *  [--platform URL [--ca FILE] (--device PK/DN/SECRET | --device-file FILE)]
+ *  [--fleet ID [--fleet-state DIR]]`
  *
  * Starts the platform emulator with a demo device (or, with `--platform`,
  * uses any endpoint, e.g. the real platform with a device from its
@@ -9,7 +10,10 @@
  * gets them (deployed settings, no credential in the bytecode), runs the
  * firmware in the DeviceScript simulator, and prints one line per reading
  * the platform accepted. With `--readings N` it exits 0 after N accepted
- * readings.
+ * readings. With `--fleet ID` the device runs with `FLEET_OTA=1` and is
+ * enrolled as fleet device ID of the service running on `--fleet-state`
+ * (`host/fleet/enrol.ts`, the code `fleet enrol` runs). Whenever the device
+ * reports a new running version it prints `version: <version>`.
  */
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -24,7 +28,9 @@ import {
     startFirmware,
     type DeviceCredentials,
 } from "./firmware.ts"
-import type { SimSession } from "./sim.ts"
+import { SIM_PORTS, type SimSession } from "./sim.ts"
+import { enrolOnBus, prepareEnrol, type EnrolPlan } from "./fleet/enrol.ts"
+import { DEVICE_ID } from "./fleet/service.ts"
 
 /** The demo device (the emulator's, see README). */
 const DEMO = {
@@ -38,6 +44,18 @@ const DEVICE_LINES =
     /^(config|sensors|auth|version: (not|refused|cannot)|report: (not|refused|queue|seq|the platform|TOPIC|cannot))/
 /** The device's own line for an accepted reading (with an external platform). */
 const ACCEPTED_LINE = /^report: accepted messageId=(\d*) body=(.*)$/
+/** The device's own line for its accepted version report (external platform). */
+const VERSION_LINE = /^version: accepted messageId=\d* body=(.*)$/
+
+/** The version in a version report's body (`{"id",..,"params":{"version"}}`). */
+function reportedVersion(body: string): string | undefined {
+    try {
+        const v = JSON.parse(body)?.params?.version
+        return typeof v === "string" ? v : undefined
+    } catch {
+        return undefined
+    }
+}
 
 const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|alink]
                       [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
@@ -53,7 +71,11 @@ const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|a
   --ca FILE       also trust this CA certificate (PEM), e.g. another emulator's
   --device D      the device as PRODUCT_KEY/DEVICE_NAME/DEVICE_SECRET
   --device-file F a file holding PRODUCT_KEY/DEVICE_NAME/DEVICE_SECRET (keeps the
-                  secret out of the process list)`
+                  secret out of the process list)
+  --fleet ID      run as fleet device ID (FLEET_OTA=1): its connection string is
+                  sent to the simulated device, which then takes updates from
+                  the fleet service running on --fleet-state (see README)
+  --fleet-state D the fleet service's state directory (default state/fleet)`
 
 /** How long to wait for another simulator session (a test, a benchmark) to end. */
 const SIM_WAIT_MS = 180_000
@@ -133,6 +155,8 @@ async function main() {
                 ca: { type: "string" },
                 device: { type: "string" },
                 "device-file": { type: "string" },
+                fleet: { type: "string" },
+                "fleet-state": { type: "string" },
                 help: { type: "boolean" },
             },
         }).values
@@ -148,6 +172,29 @@ async function main() {
     }
 
     let target: Target
+    let fleet: EnrolPlan | undefined
+    if (a["fleet-state"] !== undefined && a.fleet === undefined) {
+        console.error(`--fleet-state goes with --fleet\n${USAGE}`)
+        process.exit(2)
+    }
+    if (a.fleet !== undefined) {
+        if (!DEVICE_ID.test(a.fleet)) {
+            console.error(
+                `--fleet ${a.fleet}: a fleet device id ([A-Za-z0-9._-], at most 64)\n${USAGE}`
+            )
+            process.exit(2)
+        }
+        try {
+            // before the simulator starts: an unknown ID or no service fails fast
+            fleet = await prepareEnrol({
+                id: a.fleet,
+                stateDir: a["fleet-state"] ?? "state/fleet",
+            })
+        } catch (e) {
+            console.error(`fleet: ${(e as Error).message}`)
+            process.exit(1)
+        }
+    }
     try {
         target = await targetFrom(a)
     } catch (e) {
@@ -164,7 +211,15 @@ async function main() {
         console.log(`accepted #${accepted} messageId=${messageId} ${what}`)
         if (accepted >= wanted) done()
     }
+    let version: string | undefined
+    const versionReported = (body: string) => {
+        const v = reportedVersion(body)
+        if (v === undefined || v === version) return
+        version = v
+        console.log(`version: ${v}`)
+    }
     const seen = new Set<string>()
+    let informsSeen = 0
     const poll = setInterval(() => {
         if (!emulator) return
         for (const m of readingMessages(emulator)) {
@@ -172,6 +227,9 @@ async function main() {
             seen.add(m.messageId)
             count(m.messageId, `${m.topic} ${m.body.toString("utf8")}`)
         }
+        const informs = emulator.informs()
+        for (; informsSeen < informs.length; informsSeen++)
+            versionReported(informs[informsSeen].body.toString("utf8"))
     }, 100)
 
     let sim: SimSession | undefined
@@ -188,18 +246,39 @@ async function main() {
             PERIOD_MS: a.period!,
             FORMAT: a.format!,
             SIGN_METHOD: a["sign-method"]!,
+            ...(fleet ? { FLEET_OTA: "1" } : {}),
         })
         sim = await startFirmware(target.trust, settings, {
-            flashFile: join(projectRoot, "state/sim/flash.bin"),
+            // a fleet member keeps its connection string (and the programs
+            // the service sent) in flash of its own
+            flashFile: join(
+                projectRoot,
+                fleet
+                    ? `state/sim/fleet-${fleet.id}.bin`
+                    : "state/sim/flash.bin"
+            ),
             // take a turn after a test or benchmark that holds the simulator
             waitForPortsMs: SIM_WAIT_MS,
             clearFlash: a.fresh,
             onLine: line => {
                 const ok = emulator ? null : ACCEPTED_LINE.exec(line)
+                const v = emulator ? null : VERSION_LINE.exec(line)
                 if (ok) count(ok[1], ok[2])
+                else if (v) versionReported(v[1])
                 else if (DEVICE_LINES.test(line)) console.log(`device: ${line}`)
             },
         })
+        if (fleet) {
+            const r = await enrolOnBus(fleet, {
+                jacdacPort: SIM_PORTS[1],
+                log: l => console.log(`fleet: ${l}`),
+            }).catch(e => {
+                throw new Error(`fleet: ${(e as Error).message}`)
+            })
+            console.log(
+                `fleet: ${fleet.id} connected to the fleet service (${(r.connectedAfterMs / 1000).toFixed(1)} s after enrolment)`
+            )
+        }
     } catch (e) {
         console.error(`${(e as Error).message}`)
         return await stop(1)
