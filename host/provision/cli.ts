@@ -5,7 +5,10 @@
  *   images FLEET --board ID [--out DIR] [--devs FILE]
  *                                        per-device store images + manifests
  *   write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
- *                                        settings (and Wi-Fi) over the settings service
+ *         [--fleet-state DIR] [--timeout S]
+ *                                        settings (and Wi-Fi) over the settings service;
+ *                                        a row with a fleetId is also enrolled in the
+ *                                        fleet service running on DIR (default state/fleet)
  *   join --board ID --base FW.bin --part DEV.fstor.bin [--out FULL.bin]
  *                                        one flashable image from firmware + part
  *                                        (default out: state/provision/ID/DEV.full.bin)
@@ -21,10 +24,12 @@ import { tryBuildFirmware } from "../build.ts"
 import { formatErrors, parseFleet, type FleetResult } from "./fleet-file.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
+import { enrolOnBus, prepareEnrol } from "../fleet/enrol.ts"
 
 const USAGE = `usage: npm run provision -- check FLEET
        npm run provision -- images FLEET --board ID [--out DIR] [--devs FILE]
        npm run provision -- write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
+                              [--fleet-state DIR] [--timeout S]
        npm run provision -- join --board ID --base FIRMWARE.bin --part DEVICE.fstor.bin [--out FULL.bin]`
 
 function fail(msg: string): never {
@@ -72,6 +77,8 @@ async function main(argv: string[]) {
             reset: { type: "boolean" },
             base: { type: "string" },
             part: { type: "string" },
+            "fleet-state": { type: "string" },
+            timeout: { type: "string" },
         },
     })
     const [cmd, file] = positionals
@@ -104,10 +111,21 @@ async function main(argv: string[]) {
                     part
                 )
                 const name = `${d.productKey}__${d.deviceName}`
+                // the runtime keeps the connection string in its own flash
+                // key, which a settings image cannot hold: enrol after flashing
+                const fleet = d.fleetId
+                    ? {
+                          fleet: {
+                              id: d.fleetId,
+                              enrolled: false,
+                              todo: `after flashing, with the board on USB under devs devtools --serial: npm run fleet -- enrol ${d.fleetId}`,
+                          },
+                      }
+                    : {}
                 writePrivate(join(out, `${name}.fstor.bin`), part)
                 writePrivate(
                     join(out, `${name}.json`),
-                    JSON.stringify(m, null, 2) + "\n"
+                    JSON.stringify({ ...m, ...fleet }, null, 2) + "\n"
                 )
                 console.log(
                     `${name}: ${part.length} bytes for ${m.flashAddress} (program ${m.programBytes} bytes, ${m.settingKeys.length} settings)`
@@ -115,6 +133,10 @@ async function main(argv: string[]) {
                 if (d.wifi)
                     console.log(
                         `${name}: Wi-Fi is not in the image; add it with 'write' or 'devs devtools' after flashing`
+                    )
+                if (d.fleetId)
+                    console.log(
+                        `${name}: fleet device ${d.fleetId} is not enrolled by the image; after flashing: npm run fleet -- enrol ${d.fleetId}`
                     )
             }
             console.log(`wrote ${r.devices.length} image(s) to ${out}`)
@@ -133,18 +155,48 @@ async function main(argv: string[]) {
                     `${matches.length} rows match device ${o.device}${o.product ? "" : " (add --product PK)"}`
                 )
             const d = matches[0]
+            const port = o.port ? +o.port : undefined
+            // before anything is written: the fleet ID is known, the service up
+            const plan = d.fleetId
+                ? await prepareEnrol({
+                      id: d.fleetId,
+                      stateDir: o["fleet-state"] ?? "state/fleet",
+                  })
+                : undefined
             const res = await writeSettings({
                 settings: d.settings,
                 wifi: d.wifi,
                 host: o.host,
-                port: o.port ? +o.port : undefined,
+                port,
                 deviceId: o["device-id"],
-                reset: o.reset,
+                // a fleet member is reset only once it is enrolled
+                reset: o.reset && !plan,
                 log: l => console.log(l),
             })
             console.log(
                 `${d.productKey}/${d.deviceName}: ${res.written.length} settings written to ${res.deviceId}`
             )
+            if (plan) {
+                const e = await enrolOnBus(plan, {
+                    jacdacPort: port,
+                    jacdacHost: o.host,
+                    busDeviceId: res.deviceId,
+                    connectTimeoutMs: o.timeout ? +o.timeout * 1000 : undefined,
+                    log: l => console.log(l),
+                })
+                console.log(
+                    `${d.productKey}/${d.deviceName}: enrolled as fleet device ${plan.id}, connected (${(e.connectedAfterMs / 1000).toFixed(1)} s)`
+                )
+                if (o.reset)
+                    await writeSettings({
+                        settings: {},
+                        host: o.host,
+                        port,
+                        deviceId: res.deviceId,
+                        reset: true,
+                        log: l => console.log(l),
+                    })
+            }
             return
         }
         case "join": {

@@ -9,11 +9,13 @@
  * `productKey`, `deviceName`, `deviceSecret` (or `PRODUCT_KEY`,
  * `DEVICE_NAME`, `DEVICE_SECRET`), optional `WIFI_SSID`, `WIFI_PWD`, and any
  * firmware settings key (`HOST`, `PORT`, `PERIOD_MS`, `SENSOR`, ...). An
- * empty cell leaves that setting out.
+ * empty cell leaves that setting out. Optional `fleetId`: the device's id in
+ * the fleet OTA service (`provision write` then also enrols it); such a
+ * device gets `FLEET_OTA=1` unless the row sets it (`0` is refused).
  *
  * JSON: an array of devices, or `{"defaults": {...}, "devices": [...]}`;
  * a device is `{"productKey", "deviceName", "deviceSecret", "wifi"?:
- * {"ssid", "password"}, "settings"?: {"KEY": value}}` (defaults are
+ * {"ssid", "password"}, "settings"?: {"KEY": value}, "fleetId"?}` (defaults are
  * settings applied to every device unless it overrides them).
  */
 import { parseJsonQuietly } from "../json-error.ts"
@@ -34,7 +36,12 @@ export interface FleetDevice {
     /** settings key → string value (identity included) */
     settings: Record<string, string>
     wifi?: { ssid: string; password: string }
+    /** its id in the fleet OTA service, when it is a fleet member */
+    fleetId?: string
 }
+
+/** A fleet device id: what the fleet service takes (its `DEVICE_ID`). */
+export const FLEET_ID = /^[A-Za-z0-9._-]{1,64}$/
 
 /** A bad row: where and why (never the secret). */
 export interface FleetError {
@@ -53,6 +60,7 @@ interface RawRow {
     /** column/field → value; `undefined` or "" means absent */
     values: Record<string, unknown>
     wifi?: { ssid?: unknown; password?: unknown }
+    fleetId?: unknown
 }
 
 const ALIASES: Record<string, string> = {
@@ -174,7 +182,9 @@ function csvRows(text: string): RawRow[] {
                 : undefined
         delete values.WIFI_SSID
         delete values.WIFI_PWD
-        return { line: r.line, values, wifi }
+        const fleetId = values.fleetId
+        delete values.fleetId
+        return { line: r.line, values, wifi, fleetId }
     })
 }
 
@@ -271,7 +281,7 @@ function jsonRows(text: string): RawRow[] {
         const o = item as Record<string, unknown>
         const values: Record<string, unknown> = { ...defaults }
         for (const [k2, v] of Object.entries(o)) {
-            if (k2 === "settings" || k2 === "wifi") continue
+            if (k2 === "settings" || k2 === "wifi" || k2 === "fleetId") continue
             values[ALIASES[k2] ?? k2] = v
         }
         if (o.settings !== undefined) {
@@ -289,7 +299,7 @@ function jsonRows(text: string): RawRow[] {
             delete values.WIFI_SSID
             delete values.WIFI_PWD
         }
-        return { line, values, wifi }
+        return { line, values, wifi, fleetId: o.fleetId }
     })
 }
 
@@ -352,6 +362,7 @@ function validateRows(rows: RawRow[]): FleetResult {
     const devices: FleetDevice[] = []
     const errors: FleetError[] = []
     const seen = new Map<string, number>()
+    const fleetIds = new Map<string, number>()
     for (const row of rows) {
         const reasons: string[] = []
         const v = row.values
@@ -380,6 +391,26 @@ function validateRows(rows: RawRow[]): FleetResult {
             if (!problems.length) settings[k] = value
         }
         reasons.push(...wifiProblems(row.wifi))
+        const fleetId = absent(row.fleetId) ? undefined : row.fleetId
+        if (fleetId !== undefined) {
+            if (typeof fleetId !== "string" || !FLEET_ID.test(fleetId))
+                reasons.push(
+                    "fleetId: letters, digits, '.', '_' and '-', at most 64"
+                )
+            else if (fleetIds.has(fleetId))
+                reasons.push(
+                    `duplicate fleetId: same as line ${fleetIds.get(fleetId)}`
+                )
+            else fleetIds.set(fleetId, row.line)
+            if (
+                settings.FLEET_OTA !== undefined &&
+                checkSetting(settingSpec("FLEET_OTA"), settings.FLEET_OTA)
+                    .value === false
+            )
+                reasons.push(
+                    "fleetId with FLEET_OTA=0: a fleet member shares its socket with the fleet connection (FLEET_OTA=1)"
+                )
+        }
         const pk = v.PRODUCT_KEY
         const dn = v.DEVICE_NAME
         if (typeof dn === "string" && !absent(dn)) {
@@ -401,6 +432,10 @@ function validateRows(rows: RawRow[]): FleetResult {
             productKey: settings.PRODUCT_KEY,
             deviceName: settings.DEVICE_NAME,
             settings,
+        }
+        if (fleetId !== undefined) {
+            dev.fleetId = fleetId as string
+            dev.settings = { FLEET_OTA: "1", ...settings }
         }
         if (row.wifi && !absent(row.wifi.ssid))
             dev.wifi = {

@@ -11,16 +11,13 @@ import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer, type AddressInfo, type Server } from "node:net"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { controlSocketPath } from "../../host/fleet/control.ts"
 import { FakeDevice } from "../../host/fleet/fake-device.ts"
-import {
-    CloudConfigurationCmd,
-    SRV_CLOUD_CONFIGURATION,
-} from "../../host/fleet/jacdac.ts"
+import { SRV_CLOUD_CONFIGURATION } from "../../host/fleet/jacdac.ts"
 import {
     newDeviceKey,
     parseConnectionString,
@@ -30,119 +27,14 @@ import {
     type FleetService,
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
-import {
-    decodeFrame,
-    encodeFrame,
-    FLAG_ACK_REQUESTED,
-    FLAG_COMMAND,
-    SERVICE_INDEX_CRC_ACK,
-    SRV_SETTINGS,
-} from "../../host/provision/jacdac.ts"
+import { SRV_SETTINGS } from "../../host/provision/jacdac.ts"
 import { projectRoot } from "../../host/devs.ts"
 import { releaseKeys } from "./fleet-helpers.ts"
-
-const BUS_DEVICE = "1989f4ee306ad401"
+import { BUS_DEVICE, closedPort, fakeBus, listen } from "./fake-jacdac-bus.ts"
 
 let dir: string
 let store: SqliteStore
 let key: string
-
-/** A free TCP port (nothing listens on it afterwards). */
-async function closedPort(): Promise<number> {
-    const s = createServer()
-    await new Promise<void>(r => s.listen(0, "127.0.0.1", r))
-    const { port } = s.address() as AddressInfo
-    await new Promise(r => s.close(r))
-    return port
-}
-
-async function listen(s: Server): Promise<number> {
-    await new Promise<void>(r => s.listen(0, "127.0.0.1", r))
-    return (s.address() as AddressInfo).port
-}
-
-/** What the fake bus device was sent. */
-interface Bus {
-    port: number
-    connectionStrings: string[]
-    close(): Promise<void>
-}
-
-/**
- * Dev tools' Jacdac TCP port with one device announcing `classes`
- * (index 0 the control service); it acknowledges commands like the runtime.
- */
-async function fakeBus(
-    classes: number[],
-    onConnectionString: (s: string) => void = () => {}
-): Promise<Bus> {
-    const connectionStrings: string[] = []
-    const send = (
-        sock: import("node:net").Socket,
-        p: Parameters<typeof encodeFrame>[0]
-    ) => {
-        const f = encodeFrame(p)
-        sock.write(Buffer.concat([Buffer.from([f.length]), f]))
-    }
-    const sockets = new Set<import("node:net").Socket>()
-    const server = createServer(sock => {
-        sockets.add(sock)
-        sock.on("error", () => {})
-        const announce = Buffer.alloc(4 * (classes.length + 1))
-        announce.writeUInt32LE(0x101, 0)
-        classes.forEach((c, i) => announce.writeUInt32LE(c >>> 0, 4 * (i + 1)))
-        const timer = setInterval(
-            () =>
-                send(sock, {
-                    deviceId: BUS_DEVICE,
-                    flags: 0,
-                    serviceIndex: 0,
-                    command: 0,
-                    payload: announce,
-                }),
-            100
-        )
-        sock.on("close", () => clearInterval(timer))
-        let acc = Buffer.alloc(0)
-        sock.on("data", d => {
-            acc = Buffer.concat([acc, d])
-            while (acc.length && acc.length >= acc[0] + 1) {
-                const frame = acc.subarray(1, acc[0] + 1)
-                acc = acc.subarray(acc[0] + 1)
-                for (const p of decodeFrame(frame)) {
-                    if (!(p.flags & FLAG_COMMAND) || p.deviceId !== BUS_DEVICE)
-                        continue
-                    if (p.flags & FLAG_ACK_REQUESTED)
-                        send(sock, {
-                            deviceId: BUS_DEVICE,
-                            flags: 0,
-                            serviceIndex: SERVICE_INDEX_CRC_ACK,
-                            command: frame.readUInt16LE(0),
-                            payload: Buffer.alloc(0),
-                        })
-                    if (
-                        classes[p.serviceIndex - 1] ===
-                            SRV_CLOUD_CONFIGURATION &&
-                        p.command === CloudConfigurationCmd.SetConnectionString
-                    ) {
-                        const s = p.payload.toString("utf8")
-                        connectionStrings.push(s)
-                        onConnectionString(s)
-                    }
-                }
-            }
-        })
-    })
-    const port = await listen(server)
-    return {
-        port,
-        connectionStrings,
-        close: () => {
-            for (const s of sockets) s.destroy()
-            return new Promise(r => server.close(() => r()))
-        },
-    }
-}
 
 /** `fleet enrol ARGS` as its own process: exit code and output lines. */
 function enrol(args: string[]) {
