@@ -93,6 +93,8 @@ test("the simulated device reports to an endpoint it did not start, counting its
     )
     assert.equal(code, 0, out)
     assert.match(out, /accepted #3 messageId=\d{18,20} \{/)
+    // the version report, from the device's own line for it
+    assert.match(out, /^version: v\d+\.\d+\.\d+\S*$/m)
     assert.ok(!out.includes(SECRET), "the secret is never printed")
     const messages = (await (await fetch(`${adminUrl}/messages`)).json()) as {
         messageId: string
