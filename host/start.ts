@@ -60,6 +60,7 @@ function reportedVersion(body: string): string | undefined {
 const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|alink]
                       [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
                       [--platform URL [--ca FILE] (--device PK/DN/SECRET | --device-file FILE)]
+                      [--fleet ID [--fleet-state DIR]]
   --readings N    exit 0 after N readings were accepted (default: run until Ctrl-C)
   --period MS     report period provisioned to the device (default 3000)
   --format F      payload format: json (default) or alink
