@@ -264,3 +264,30 @@ test("enrolled: the device connects with the string it was sent; the CLI learns 
         await bus.close()
     }
 })
+
+test("npm start --fleet checks the ID and the service with the same code before the simulator starts", async () => {
+    const r = await new Promise<{ code: number | null; out: string }>(
+        resolve => {
+            const child = spawn(
+                process.execPath,
+                [
+                    "--import",
+                    "tsx",
+                    "host/start.ts",
+                    "--fleet",
+                    "nosuch",
+                    "--fleet-state",
+                    dir,
+                ],
+                { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] }
+            )
+            let out = ""
+            child.stdout!.on("data", d => (out += d))
+            child.stderr!.on("data", d => (out += d))
+            child.on("exit", code => resolve({ code, out }))
+        }
+    )
+    assert.equal(r.code, 1, r.out)
+    assert.match(r.out.trim(), /^fleet: unknown device ID nosuch in /)
+    assert.doesNotMatch(r.out, /platform:/, "nothing was started")
+})
