@@ -7,6 +7,7 @@ import { ChannelClient } from "./channel/client"
 import { TokenStore } from "./channel/token-store"
 import { Config, readConfig, readTopic } from "./config"
 import { HttpClient } from "./http/client"
+import { netTransport } from "./http/transport"
 import { cloudConnectionGate } from "./ota"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
@@ -32,7 +33,7 @@ async function main() {
     const config = await waitForConfig()
     const sensors = await startSensors()
     const clock = new WallClock()
-    const http = new HttpClient({
+    const http = new HttpClient(netTransport, {
         host: config.host,
         port: config.port,
         beforeConnect: config.fleetOta ? cloudConnectionGate() : undefined,

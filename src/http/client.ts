@@ -1,5 +1,5 @@
 import * as ds from "@devicescript/core"
-import { connect, Socket, SocketProto } from "@devicescript/net"
+import { SocketProto } from "@devicescript/net"
 import { buildRequest, hostHeader } from "./request"
 import {
     BodySink,
@@ -8,6 +8,7 @@ import {
     HttpResponse,
     ResponseParser,
 } from "./response"
+import { Connection, Transport } from "./transport"
 
 export interface HttpClientOptions {
     host: string
@@ -43,8 +44,8 @@ export interface ClientRequest {
 }
 
 /**
- * Keep-alive HTTP/1.1 client over one `@devicescript/net` socket (the
- * device has only one). Every wait is bounded (connect, each read, the whole
+ * Keep-alive HTTP/1.1 client over one connection of a {@link Transport}
+ * (the device's one socket, see `netTransport`). Every wait is bounded (connect, each read, the whole
  * request); the connection is closed on any error or timeout, and when the
  * server says `Connection: close`. A request on a reused connection that
  * dies before any response byte is sent again once on a new connection
@@ -52,7 +53,7 @@ export interface ClientRequest {
  * Errors are {@link HttpError}s. Never logs requests (they carry the token).
  */
 export class HttpClient {
-    private sock: Socket = null
+    private sock: Connection = null
     private lastUsed = 0
     private readonly hostValue: string
     private readonly proto: SocketProto
@@ -66,7 +67,10 @@ export class HttpClient {
     /** `ds.millis()` when the last complete response arrived (for `Date`). */
     lastResponseMillis = 0
 
-    constructor(readonly options: HttpClientOptions) {
+    constructor(
+        readonly transport: Transport,
+        readonly options: HttpClientOptions
+    ) {
         const o = options
         this.proto = o.proto || "tls"
         this.hostValue = hostHeader(o.host, o.port, this.proto === "tls")
@@ -162,7 +166,7 @@ export class HttpClient {
         const timeout =
             left < this.connectTimeoutMs ? left : this.connectTimeoutMs
         try {
-            this.sock = await connect({
+            this.sock = await this.transport.connect({
                 host: o.host,
                 port: o.port,
                 proto: this.proto,

@@ -1,12 +1,13 @@
 import { describe, test, expect } from "@devicescript/test"
 import { asHttpError, HttpClient } from "../../src/http/client"
 import { HttpError } from "../../src/http/response"
+import { netTransport } from "../../src/http/transport"
 
 // The VM test mode has no sockets: only the failure paths can run here.
 // The exchange itself is covered end to end by the TLS harness.
 describe("HttpClient without a network", () => {
     test("a failed connect is an HttpError and counts no connection", async () => {
-        const c = new HttpClient({
+        const c = new HttpClient(netTransport, {
             host: "127.0.0.1",
             port: 1,
             connectTimeoutMs: 2000,
@@ -24,7 +25,7 @@ describe("HttpClient without a network", () => {
         expect(c.isConnected()).toBe(false)
     })
     test("a malformed request fails before any connection", async () => {
-        const c = new HttpClient({ host: "h", port: 443 })
+        const c = new HttpClient(netTransport, { host: "h", port: 443 })
         let err: Error = null
         try {
             await c.request({
