@@ -12,6 +12,7 @@ import { cloudConnectionGate } from "./ota"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
 import { WallClock } from "./time"
+import { deviceTiming } from "./timing"
 import { firmwareVersion, informBody, informTopic } from "./version"
 
 /** How often a device with bad settings reads them again. */
@@ -53,7 +54,8 @@ async function main() {
         },
         channel,
         clock,
-        async () => await readSensors(sensors)
+        async () => await readSensors(sensors),
+        deviceTiming
     )
     // the version, once per boot (it shows in the platform's console)
     reporter.sendOnce(

@@ -7,6 +7,7 @@ import {
     Reporter,
 } from "../../src/reporter"
 import { WallClock } from "../../src/time"
+import { deviceTiming } from "../../src/timing"
 
 describe("readingBody", () => {
     test("json: ts, seq, values in order", () => {
@@ -84,7 +85,8 @@ function reporterOn(channel: ScriptedChannel, reread?: () => Promise<string>) {
         },
         channel,
         new WallClock(),
-        async () => ({ temperature: 20 })
+        async () => ({ temperature: 20 }),
+        deviceTiming
     )
 }
 
