@@ -37,7 +37,10 @@ async function main() {
     const http = new HttpClient(netTransport, {
         host: config.host,
         port: config.port,
+        // fleet OTA shares the one socket: let the runtime's connection
+        // finish before connecting, and let go whenever nothing is pending
         beforeConnect: config.fleetOta ? cloudConnectionGate() : undefined,
+        releaseWhenIdle: config.fleetOta,
     })
     const tokens = new TokenStore(
         `${config.productKey}/${config.deviceName}@${config.host}`
@@ -49,7 +52,6 @@ async function main() {
             format: config.format,
             periodMs: config.periodMs,
             bufferSize: config.bufferSize,
-            fleetOta: config.fleetOta,
             rereadTopic: readTopic,
         },
         channel,

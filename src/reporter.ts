@@ -51,8 +51,6 @@ export interface ReporterOptions {
     format: PayloadFormat
     periodMs: number
     bufferSize: number
-    /** close the connection once nothing is left to send (fleet OTA shares the socket) */
-    fleetOta: boolean
     /**
      * Reads the TOPIC setting again while the platform refuses the topic,
      * so that a corrected setting resumes delivery without a restart.
@@ -66,8 +64,8 @@ export interface ReadingChannel {
     ensureToken(): Promise<void>
     /** Publishes `body`; returns the messageId; throws ChannelError. */
     publish(topic: string, body: string): Promise<string>
-    /** Closes the connection, leaving the socket free. */
-    release(): Promise<void>
+    /** Nothing is left to send for now (a client may let go of the socket). */
+    idle(): Promise<void>
 }
 
 /** How one delivery ended. */
@@ -326,8 +324,7 @@ export class Reporter {
                         (this.topicRefused
                             ? this.backoff.capMs
                             : this.backoff.next())
-                if (this.options.fleetOta && !this.pending())
-                    await this.channel.release() // the socket is free for OTA
+                if (!this.pending()) await this.channel.idle()
                 continue
             }
             let wake = nextReading

@@ -27,6 +27,11 @@ export interface HttpClientOptions {
     maxIdleMs?: number
     /** awaited before each new connection (e.g. to let another user of the socket finish) */
     beforeConnect?: () => Promise<void>
+    /**
+     * close the connection whenever the caller is idle ({@link HttpClient.idle}),
+     * leaving the device's one socket to another user (fleet OTA)
+     */
+    releaseWhenIdle?: boolean
 }
 
 /** What to send: the client adds `Host` and `Content-Length`. */
@@ -128,6 +133,14 @@ export class HttpClient {
                 throw err
             }
         }
+    }
+
+    /**
+     * The caller has nothing more to send for now: with `releaseWhenIdle`
+     * the connection is closed, else kept alive for the next request.
+     */
+    async idle() {
+        if (this.options.releaseWhenIdle) await this.close()
     }
 
     /** Closes the connection, if any. */

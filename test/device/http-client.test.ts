@@ -171,3 +171,49 @@ describe("HttpClient over a scripted transport", () => {
         expect((await c.request(POST)).status).toBe(200)
     })
 })
+
+describe("HttpClient: releasing the socket when idle (fleet OTA)", () => {
+    test("releaseWhenIdle: idle() closes the connection; the next request opens one", async () => {
+        const t = new ScriptedTransport()
+        const c = new HttpClient(t, {
+            host: "h",
+            port: 443,
+            releaseWhenIdle: true,
+        })
+        await c.request(POST)
+        await c.request(POST) // not idle in between: kept alive
+        expect(t.connections.length).toBe(1)
+        await c.idle()
+        expect(c.isConnected()).toBe(false)
+        expect(t.current().closed).toBe(true)
+        await c.request(POST)
+        expect(t.connections.length).toBe(2)
+    })
+    test("without it, idle() keeps the connection alive", async () => {
+        const t = new ScriptedTransport()
+        const c = scripted(t)
+        await c.request(POST)
+        await c.idle()
+        expect(c.isConnected()).toBe(true)
+        await c.request(POST)
+        expect(t.connections.length).toBe(1)
+    })
+    test("beforeConnect is awaited before each new connection only", async () => {
+        const t = new ScriptedTransport()
+        let waits = 0
+        const c = new HttpClient(t, {
+            host: "h",
+            port: 443,
+            releaseWhenIdle: true,
+            beforeConnect: async () => {
+                waits++
+            },
+        })
+        await c.request(POST)
+        await c.request(POST)
+        expect(waits).toBe(1)
+        await c.idle()
+        await c.request(POST)
+        expect(waits).toBe(2)
+    })
+})

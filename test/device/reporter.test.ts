@@ -70,7 +70,7 @@ class ScriptedChannel implements ReadingChannel {
             )
         return "1"
     }
-    async release() {}
+    async idle() {}
 }
 
 function reporterOn(channel: ScriptedChannel, reread?: () => Promise<string>) {
@@ -80,7 +80,6 @@ function reporterOn(channel: ScriptedChannel, reread?: () => Promise<string>) {
             format: "json",
             periodMs: 1000,
             bufferSize: 4,
-            fleetOta: false,
             rereadTopic: reread,
         },
         channel,

@@ -1,3 +1,4 @@
+import * as ds from "@devicescript/core"
 import { SocketConnectOptions } from "@devicescript/net"
 import { Connection, Transport } from "../../src/http/transport"
 
@@ -95,6 +96,9 @@ export class ScriptedConnection implements Connection {
     }
 
     async recv(timeout?: number): Promise<Buffer> {
+        // a socket's bytes come by event: yield, as the device does (and
+        // the VM's step budget is per yield)
+        await ds.sleep(0)
         if (this.inbox.length) return this.inbox.shift()
         if (this.peerClosed) return null
         return undefined // a scripted server never sends later: a timeout
