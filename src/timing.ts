@@ -18,9 +18,7 @@ export interface Timing {
 
 /** `ds.millis`, `ds.sleep` and the device's cryptographic RNG. */
 export const deviceTiming: Timing = {
-    millis: () => ds.millis(),
-    sleep: async (ms: number) => {
-        await ds.sleep(ms)
-    },
+    millis: ds.millis,
+    sleep: ds.sleep,
     random: cryptoRandom,
 }
