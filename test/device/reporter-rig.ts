@@ -62,6 +62,8 @@ export interface RigOptions {
     periodMs?: number
     bufferSize?: number
     rereadTopic?: () => Promise<string>
+    /** the HTTP client's option for FLEET_OTA */
+    releaseWhenIdle?: boolean
 }
 
 /**
@@ -83,7 +85,11 @@ export class Rig {
     constructor(o: RigOptions) {
         const rig = this // (no `this` in arrow functions)
         this.transport.respond = req => rig.respond(req)
-        this.http = new HttpClient(this.transport, { host: "h", port: 443 })
+        this.http = new HttpClient(this.transport, {
+            host: "h",
+            port: 443,
+            releaseWhenIdle: o.releaseWhenIdle,
+        })
         const clock = new WallClock()
         const channel = new ChannelClient(
             {

@@ -79,6 +79,21 @@ describe("Reporter.run on a scripted platform and a fake clock", () => {
         expect(rig.transport.lost[0].body).toBe('{"seq":2,"temperature":20}')
         expect(rig.timing.sleeps.join(",")).toBe("1000,1000,1000")
     })
+    test("FLEET_OTA (releaseWhenIdle): a backlog goes over one connection, then the socket is let go until the next reading", async () => {
+        const rig = new Rig({ periodMs: 1000, releaseWhenIdle: true })
+        rig.answer = p =>
+            p.at < 2500 ? httpResponse(503, "busy") : platformAnswer(0)
+        await rig.runUntil(5500)
+        expect(rig.sent()).toBe(
+            "1@0,1@500,1@1500,1@3500,2@3500,3@3500,4@3500,5@4000,6@5000"
+        )
+        // kept while anything was pending (failures included), let go after
+        expect(rig.published.map(p => p.connection).join(",")).toBe(
+            "1,1,1,1,1,1,1,2,3"
+        )
+        expect(rig.transport.current().closed).toBe(true)
+        expect(rig.http.isConnected()).toBe(false)
+    })
     test("an expired token (20001): authenticates again and resends at once", async () => {
         const rig = new Rig({ periodMs: 1000 })
         rig.answer = p =>
