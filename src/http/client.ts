@@ -49,9 +49,10 @@ export interface ClientRequest {
 }
 
 /**
- * Keep-alive HTTP/1.1 client over one connection of a {@link Transport}
- * (the device's one socket, see `netTransport`). Every wait is bounded (connect, each read, the whole
- * request); the connection is closed on any error or timeout, and when the
+ * Keep-alive HTTP/1.1 client over one connection at a time of the
+ * {@link Transport} it is given (`netTransport`: the device's one socket).
+ * Every wait is bounded (connect, each read, the whole request); the
+ * connection is closed on any error or timeout, and when the
  * server says `Connection: close`. A request on a reused connection that
  * dies before any response byte is sent again once on a new connection
  * (the platform calls are POSTs: the server may, rarely, see it twice).
