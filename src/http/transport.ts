@@ -24,6 +24,4 @@ export interface Transport {
 }
 
 /** The device's one socket, through `@devicescript/net`. */
-export const netTransport: Transport = {
-    connect: async (options: SocketConnectOptions) => await connect(options),
-}
+export const netTransport: Transport = { connect: connect }
