@@ -7,10 +7,12 @@ import { ChannelClient } from "./channel/client"
 import { TokenStore } from "./channel/token-store"
 import { Config, readConfig, readTopic } from "./config"
 import { HttpClient } from "./http/client"
+import { netTransport } from "./http/transport"
 import { cloudConnectionGate } from "./ota"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
 import { WallClock } from "./time"
+import { deviceTiming } from "./timing"
 import { firmwareVersion, informBody, informTopic } from "./version"
 
 /** How often a device with bad settings reads them again. */
@@ -32,10 +34,13 @@ async function main() {
     const config = await waitForConfig()
     const sensors = await startSensors()
     const clock = new WallClock()
-    const http = new HttpClient({
+    const http = new HttpClient(netTransport, {
         host: config.host,
         port: config.port,
+        // fleet OTA shares the one socket: let the runtime's connection
+        // finish before connecting, and let go whenever nothing is pending
         beforeConnect: config.fleetOta ? cloudConnectionGate() : undefined,
+        releaseWhenIdle: config.fleetOta,
     })
     const tokens = new TokenStore(
         `${config.productKey}/${config.deviceName}@${config.host}`
@@ -47,12 +52,12 @@ async function main() {
             format: config.format,
             periodMs: config.periodMs,
             bufferSize: config.bufferSize,
-            fleetOta: config.fleetOta,
             rereadTopic: readTopic,
         },
         channel,
         clock,
-        async () => await readSensors(sensors)
+        async () => await readSensors(sensors),
+        deviceTiming
     )
     // the version, once per boot (it shows in the platform's console)
     reporter.sendOnce(

@@ -1,16 +1,16 @@
-import * as ds from "@devicescript/core"
 import { Backoff } from "./backoff"
 import { ChannelError } from "./channel/client"
 import { PayloadFormat } from "./config"
 import { alinkPayload, plainPayload, ReadingValue } from "./payload"
 import { BoundedQueue } from "./queue"
 import { WallClock } from "./time"
+import { Timing } from "./timing"
 
 /** A reading waiting to be sent. */
 export interface QueuedReading {
     /** Number of the reading since boot (gaps show dropped readings). */
     seq: number
-    /** `ds.millis()` when it was taken; turned into wall time when sent. */
+    /** Uptime (ms) when it was taken; turned into wall time when sent. */
     takenAt: number
     values: Record<string, ReadingValue>
 }
@@ -51,8 +51,6 @@ export interface ReporterOptions {
     format: PayloadFormat
     periodMs: number
     bufferSize: number
-    /** close the connection once nothing is left to send (fleet OTA shares the socket) */
-    fleetOta: boolean
     /**
      * Reads the TOPIC setting again while the platform refuses the topic,
      * so that a corrected setting resumes delivery without a restart.
@@ -66,8 +64,8 @@ export interface ReadingChannel {
     ensureToken(): Promise<void>
     /** Publishes `body`; returns the messageId; throws ChannelError. */
     publish(topic: string, body: string): Promise<string>
-    /** Closes the connection, leaving the socket free. */
-    release(): Promise<void>
+    /** Nothing is left to send for now (a client may let go of the socket). */
+    idle(): Promise<void>
 }
 
 /** How one delivery ended. */
@@ -108,13 +106,16 @@ export class Reporter {
         readonly options: ReporterOptions,
         readonly channel: ReadingChannel,
         readonly clock: WallClock,
-        readonly sample: () => Promise<Record<string, ReadingValue>>
+        readonly sample: () => Promise<Record<string, ReadingValue>>,
+        /** uptime, sleep and retry jitter: {@link deviceTiming} on a device */
+        readonly timing: Timing
     ) {
         this.topic = options.topic
         this.queue = new BoundedQueue<QueuedReading>(options.bufferSize)
         this.backoff = new Backoff(
             BACKOFF_BASE_MS,
-            backoffCap(options.periodMs)
+            backoffCap(options.periodMs),
+            () => timing.random()
         )
     }
 
@@ -149,7 +150,7 @@ export class Reporter {
 
     /** Takes one reading into the queue. */
     async takeReading() {
-        const takenAt = ds.millis()
+        const takenAt = this.timing.millis()
         const seq = this.nextSeq++
         const values = await this.sample()
         if (this.queue.push({ seq, takenAt, values }))
@@ -299,18 +300,18 @@ export class Reporter {
     /** Runs forever. */
     async run() {
         const period = this.options.periodMs
-        let nextReading = ds.millis()
+        const t = this.timing
+        let nextReading = t.millis()
         let retryAt = 0
         for (;;) {
-            if (ds.millis() >= nextReading) {
+            if (t.millis() >= nextReading) {
                 await this.takeReading()
                 nextReading += period
                 // after a long stall, carry on from now rather than catch up
-                if (nextReading <= ds.millis())
-                    nextReading = ds.millis() + period
+                if (nextReading <= t.millis()) nextReading = t.millis() + period
             }
             const pending = this.pending()
-            if (pending && ds.millis() >= retryAt) {
+            if (pending && t.millis() >= retryAt) {
                 const sent = this.noticeDue()
                     ? await this.sendNotice()
                     : await this.sendOldest()
@@ -319,17 +320,16 @@ export class Reporter {
                     retryAt = 0
                 } else
                     retryAt =
-                        ds.millis() +
+                        t.millis() +
                         (this.topicRefused
                             ? this.backoff.capMs
                             : this.backoff.next())
-                if (this.options.fleetOta && !this.pending())
-                    await this.channel.release() // the socket is free for OTA
+                if (!this.pending()) await this.channel.idle()
                 continue
             }
             let wake = nextReading
             if (pending && retryAt < wake) wake = retryAt
-            await ds.sleep(Math.max(1, wake - ds.millis()))
+            await t.sleep(Math.max(1, wake - t.millis()))
         }
     }
 }

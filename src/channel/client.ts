@@ -161,9 +161,9 @@ export class ChannelClient {
         }
     }
 
-    /** Closes the connection, leaving the device's one socket free. */
-    async release() {
-        await this.http.close()
+    /** Nothing more to send for now (the HTTP client may let go of the socket). */
+    async idle() {
+        await this.http.idle()
     }
 
     /**

@@ -1,5 +1,5 @@
 import * as ds from "@devicescript/core"
-import { connect, Socket, SocketProto } from "@devicescript/net"
+import { SocketProto } from "@devicescript/net"
 import { buildRequest, hostHeader } from "./request"
 import {
     BodySink,
@@ -8,6 +8,7 @@ import {
     HttpResponse,
     ResponseParser,
 } from "./response"
+import { Connection, Transport } from "./transport"
 
 export interface HttpClientOptions {
     host: string
@@ -26,6 +27,11 @@ export interface HttpClientOptions {
     maxIdleMs?: number
     /** awaited before each new connection (e.g. to let another user of the socket finish) */
     beforeConnect?: () => Promise<void>
+    /**
+     * close the connection whenever the caller is idle ({@link HttpClient.idle}),
+     * leaving the device's one socket to another user (fleet OTA)
+     */
+    releaseWhenIdle?: boolean
 }
 
 /** What to send: the client adds `Host` and `Content-Length`. */
@@ -43,16 +49,17 @@ export interface ClientRequest {
 }
 
 /**
- * Keep-alive HTTP/1.1 client over one `@devicescript/net` socket (the
- * device has only one). Every wait is bounded (connect, each read, the whole
- * request); the connection is closed on any error or timeout, and when the
+ * Keep-alive HTTP/1.1 client over one connection at a time of the
+ * {@link Transport} it is given (`netTransport`: the device's one socket).
+ * Every wait is bounded (connect, each read, the whole request); the
+ * connection is closed on any error or timeout, and when the
  * server says `Connection: close`. A request on a reused connection that
  * dies before any response byte is sent again once on a new connection
  * (the platform calls are POSTs: the server may, rarely, see it twice).
  * Errors are {@link HttpError}s. Never logs requests (they carry the token).
  */
 export class HttpClient {
-    private sock: Socket = null
+    private sock: Connection = null
     private lastUsed = 0
     private readonly hostValue: string
     private readonly proto: SocketProto
@@ -66,7 +73,10 @@ export class HttpClient {
     /** `ds.millis()` when the last complete response arrived (for `Date`). */
     lastResponseMillis = 0
 
-    constructor(readonly options: HttpClientOptions) {
+    constructor(
+        readonly transport: Transport,
+        readonly options: HttpClientOptions
+    ) {
         const o = options
         this.proto = o.proto || "tls"
         this.hostValue = hostHeader(o.host, o.port, this.proto === "tls")
@@ -126,6 +136,14 @@ export class HttpClient {
         }
     }
 
+    /**
+     * The caller has nothing more to send for now: with `releaseWhenIdle`
+     * the connection is closed, else kept alive for the next request.
+     */
+    async idle() {
+        if (this.options.releaseWhenIdle) await this.close()
+    }
+
     /** Closes the connection, if any. */
     async close() {
         const s = this.sock
@@ -162,7 +180,7 @@ export class HttpClient {
         const timeout =
             left < this.connectTimeoutMs ? left : this.connectTimeoutMs
         try {
-            this.sock = await connect({
+            this.sock = await this.transport.connect({
                 host: o.host,
                 port: o.port,
                 proto: this.proto,

@@ -7,6 +7,7 @@ import {
     Reporter,
 } from "../../src/reporter"
 import { WallClock } from "../../src/time"
+import { deviceTiming } from "../../src/timing"
 
 describe("readingBody", () => {
     test("json: ts, seq, values in order", () => {
@@ -69,7 +70,7 @@ class ScriptedChannel implements ReadingChannel {
             )
         return "1"
     }
-    async release() {}
+    async idle() {}
 }
 
 function reporterOn(channel: ScriptedChannel, reread?: () => Promise<string>) {
@@ -79,12 +80,12 @@ function reporterOn(channel: ScriptedChannel, reread?: () => Promise<string>) {
             format: "json",
             periodMs: 1000,
             bufferSize: 4,
-            fleetOta: false,
             rereadTopic: reread,
         },
         channel,
         new WallClock(),
-        async () => ({ temperature: 20 })
+        async () => ({ temperature: 20 }),
+        deviceTiming
     )
 }
 

@@ -1,5 +1,6 @@
 import { describe, test, expect } from "@devicescript/test"
 import { daysFromCivil, parseHttpDate, WallClock } from "../../src/time"
+import { deviceTiming } from "../../src/timing"
 
 // epoch values computed on the host with Node's Date.parse
 const VECTORS: [string, number][] = [
@@ -83,5 +84,22 @@ describe("WallClock", () => {
         c.syncFromDate("Thu, 26 Nov 2026 01:57:59 GMT", 0)
         expect(c.syncFromDate("not a date", 100)).toBe(false)
         expect(c.now(0)).toBe(1795658279000)
+    })
+})
+
+describe("deviceTiming", () => {
+    test("the device's uptime moves by a sleep; jitter is in [0, 1)", async () => {
+        const before = deviceTiming.millis()
+        await deviceTiming.sleep(20)
+        expect(deviceTiming.millis() - before >= 20).toBe(true)
+        let distinct = 0
+        let last = -1
+        for (let i = 0; i < 8; i++) {
+            const r = deviceTiming.random()
+            expect(r >= 0 && r < 1).toBe(true)
+            if (r !== last) distinct++
+            last = r
+        }
+        expect(distinct > 1).toBe(true)
     })
 })
