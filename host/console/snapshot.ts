@@ -1,0 +1,109 @@
+/**
+ * The fleet as the console shows it: devices, rollouts with their progress,
+ * published versions with their signature state. Built from the same
+ * database the service and `fleet` use; it carries no secret (device keys
+ * and connection strings stay out, field by field).
+ */
+import { handshakeFailureText } from "../fleet/handshake-failures.ts"
+import { fleetView } from "../fleet/rollout.ts"
+import type { FleetStore } from "../fleet/storage.ts"
+import { rolloutProgress, type RolloutProgress } from "./progress.ts"
+import type { SignatureChecker, SignatureState } from "./signatures.ts"
+
+/** One device row. */
+export interface DeviceRow {
+    id: string
+    groups: string[]
+    /** `productKey/deviceName` on the platform, when known. */
+    platformId: string
+    connected: boolean
+    /** Version it runs (`?` never seen, `unknown:<hash>` not published). */
+    current: string
+    /** Version its rollout assigns (`-` none). */
+    desired: string
+    health: string
+    lastSeen: number
+    lastDeploy: string
+    lastDeployAt: number
+    lastError: string
+    /** Failed handshakes of the last hour (from the running service), or "". */
+    handshakes: string
+}
+
+/** One published version. */
+export interface VersionRow {
+    name: string
+    hash: string
+    size: number
+    note: string
+    publishedAt: number
+    signature: SignatureState
+}
+
+/** Everything the fleet view shows. */
+export interface FleetSnapshot {
+    devices: DeviceRow[]
+    rollouts: RolloutProgress[]
+    versions: VersionRow[]
+    /** Whether a fleet service answers on the state directory's control socket. */
+    serviceRunning: boolean
+    /** Fingerprint of the release key signatures are checked with, or "". */
+    releaseKey: string
+}
+
+/** What the running service said on its control socket (or undefined). */
+export type LiveFigures =
+    | { handshakeFailures?: Record<string, any>; connected?: string[] }
+    | undefined
+
+/** Builds the snapshot. */
+export function fleetSnapshot(
+    store: FleetStore,
+    signatures: SignatureChecker,
+    live: LiveFigures,
+    releaseKey = ""
+): FleetSnapshot {
+    const byId = new Map(store.devices().map(d => [d.id, d]))
+    const devices = fleetView(store).map(r => {
+        const st = store.state(r.id)
+        return {
+            id: r.id,
+            groups: r.groups,
+            platformId: byId.get(r.id)?.platformId ?? "",
+            connected: r.connected,
+            current: r.current,
+            desired: r.desired,
+            health: r.health,
+            lastSeen: r.lastSeen,
+            lastDeploy: r.lastDeploy,
+            lastDeployAt: st.lastDeployAt,
+            lastError: r.lastError,
+            handshakes: live
+                ? handshakeFailureText(live.handshakeFailures?.[r.id])
+                : "",
+        }
+    })
+    return {
+        devices,
+        rollouts: rolloutProgress(store),
+        versions: store.versions().map(v => ({
+            name: v.name,
+            hash: v.hash,
+            size: v.size,
+            note: v.note,
+            publishedAt: v.publishedAt,
+            signature: signatures.state(v),
+        })),
+        serviceRunning: !!live,
+        releaseKey,
+    }
+}
+
+/** A device's recent events (newest last), from the bounded event log. */
+export function deviceEvents(store: FleetStore, id: string, limit = 100) {
+    return store
+        .events(5000)
+        .filter(e => e.deviceId === id)
+        .slice(-limit)
+        .map(e => ({ at: e.at, kind: e.kind, detail: e.detail }))
+}
