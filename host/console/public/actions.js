@@ -1,6 +1,7 @@
 // Actions (assign, widen, stop, rollback): each asks for an explicit
 // confirmation, then POSTs with the access token in a header (never a
 // cookie alone), so another site cannot make the browser act.
+import { byId } from "./dom.js"
 
 const token =
     document
@@ -25,12 +26,15 @@ export async function post(name, body) {
     return { ok: r.ok, text: r.ok ? j.message : j.error || `HTTP ${r.status}` }
 }
 
+/** @type {any} */
+let toastTimer
+
 /** Shows a short message at the bottom of the page. @param {string} text */
 export function toast(text) {
-    const t = /** @type {HTMLElement} */ (document.getElementById("toast"))
+    const t = byId("toast")
     t.textContent = text
-    clearTimeout(/** @type {any} */ (t).timer)(/** @type {any} */ t).timer =
-        setTimeout(() => (t.textContent = ""), 8000)
+    clearTimeout(toastTimer)
+    toastTimer = setTimeout(() => (t.textContent = ""), 8000)
 }
 
 /**
@@ -38,14 +42,9 @@ export function toast(text) {
  * @param {string} question @param {string} name @param {object} body
  */
 export function confirmAction(question, name, body) {
-    const d =
-        /** @type {HTMLDialogElement} */ ((document.getElementById("confirm"))(
-            /** @type {HTMLElement} */ document.getElementById("confirm-text")
-        ).textContent =
-        question(
-            /** @type {HTMLElement} */ document.getElementById("confirm-result")
-        ).textContent =
-            "Nothing happens until you confirm.")
+    const d = /** @type {HTMLDialogElement} */ (byId("confirm"))
+    byId("confirm-text").textContent = question
+    byId("confirm-result").textContent = "Nothing happens until you confirm."
     d.returnValue = ""
     d.onclose = async () => {
         if (d.returnValue !== "ok") return toast(`cancelled: ${name}`)

@@ -34,3 +34,8 @@ export function ago(t) {
 export function setRows(tbody, rows) {
     tbody.replaceChildren(...rows)
 }
+
+/** The element with this id (the page has it). @param {string} id */
+export function byId(id) {
+    return /** @type {HTMLElement} */ (document.getElementById(id))
+}

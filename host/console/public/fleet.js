@@ -1,57 +1,56 @@
 // The fleet view: rollouts with their progress bars and actions, the
 // device table (filter, sort), the published versions.
 import { confirmAction } from "./actions.js"
-import { ago, h, setRows } from "./dom.js"
+import { ago, byId, h, setRows } from "./dom.js"
 
 const sort = { key: "id", dir: 1 }
 /** Percentages typed into the widen boxes, kept across redraws. */
 const widenTo = new Map()
 
-/** @param {any} r a rollout with progress */
-function progressBar(r) {
+/** An empty progress bar (filled in by {@link updateBar}). */
+function progressBar() {
     return h(
         "div",
         {},
         h(
             "div",
-            {
-                class: "bar",
-                role: "progressbar",
-                "aria-valuemin": 0,
-                "aria-valuemax": r.target,
-                "aria-valuenow": r.updated,
-                "data-updated": r.updated,
-                "data-target": r.target,
-                "data-failed": r.failed,
-            },
+            { class: "bar", role: "progressbar", "aria-valuemin": 0 },
             h("div", { class: "bar-ok" }),
             h("div", { class: "bar-failed" })
         ),
-        h(
-            "span",
-            { class: "bar-text" },
-            `${r.updated}/${r.target} updated` +
-                (r.failed ? `, ${r.failed} failed` : "") +
-                (r.superseded
-                    ? ` (${r.superseded} taken over by newer rollouts)`
-                    : "")
-        )
+        h("span", { class: "bar-text" })
     )
 }
 
-/** Sets the bar widths (CSSOM, allowed by the page's style policy). @param {HTMLElement} row @param {any} r */
-function sizeBar(row, r) {
+/**
+ * Shows a rollout's progress in its row: counts as attributes and text,
+ * widths through CSSOM (allowed by the page's style policy).
+ * @param {HTMLElement} row @param {any} r
+ */
+function updateBar(row, r) {
+    const bar = /** @type {HTMLElement} */ (row.querySelector(".bar"))
+    bar.setAttribute("aria-valuemax", r.target)
+    bar.setAttribute("aria-valuenow", r.updated)
+    bar.dataset.updated = r.updated
+    bar.dataset.target = r.target
+    bar.dataset.failed = r.failed
     const pct = n => `${r.target ? (100 * n) / r.target : 0}%`
-    const okEl = /** @type {HTMLElement} */ (row.querySelector(".bar-ok"))
-    const failEl = /** @type {HTMLElement} */ (row.querySelector(".bar-failed"))
-    okEl.style.width = pct(Math.max(0, r.updated - r.failed))
-    failEl.style.width = pct(r.failed)
+    const ok = /** @type {HTMLElement} */ (row.querySelector(".bar-ok"))
+    const failed = /** @type {HTMLElement} */ (row.querySelector(".bar-failed"))
+    ok.style.width = pct(Math.max(0, r.updated - r.failed))
+    failed.style.width = pct(r.failed)
+    const text = /** @type {HTMLElement} */ (row.querySelector(".bar-text"))
+    text.textContent =
+        `${r.updated}/${r.target} updated` +
+        (r.failed ? `, ${r.failed} failed` : "") +
+        (r.superseded ? ` (${r.superseded} taken over by newer rollouts)` : "")
 }
 
 function stateText(r) {
     if (r.status === "rolled-back") return "rolled back"
     if (r.status === "stopped")
         return `stopped${r.reason ? `: ${r.reason}` : ""}`
+    if (r.target === 0 && r.superseded) return "taken over by newer rollouts"
     return r.done ? "done" : "in progress"
 }
 
@@ -127,36 +126,55 @@ function renderRollouts(snap) {
     const tbody = /** @type {HTMLElement} */ (
         document.querySelector("#rollouts tbody")
     )
-    const rows = [...snap.rollouts].reverse().map(r => {
-        const row = h(
-            "tr",
-            {
-                "data-rollout": r.id,
-                "data-status": r.status,
-                "data-done": r.done,
-            },
-            h("td", {}, r.id),
-            h("td", {}, r.version),
-            h("td", {}, r.scope),
-            h("td", { class: "state" }, stateText(r)),
-            h("td", {}, progressBar(r)),
-            h("td", {}, ...rolloutActions(r))
+    // rows are updated in place, so a widen box keeps what is typed in it
+    /** @type {Map<string, HTMLElement>} */
+    const old = new Map()
+    for (const tr of tbody.querySelectorAll("tr[data-rollout]"))
+        old.set(
+            /** @type {HTMLElement} */ (tr).dataset.rollout ?? "",
+            /** @type {HTMLElement} */ (tr)
         )
-        sizeBar(row, r)
+    const rows = [...snap.rollouts].reverse().map(r => {
+        const shape = `${r.status} ${r.percent}`
+        let row = old.get(String(r.id))
+        if (!row || row.dataset.shape !== shape)
+            row = h(
+                "tr",
+                { "data-rollout": r.id, "data-shape": shape },
+                h("td", {}, r.id),
+                h("td", {}, r.version),
+                h("td", {}, r.scope),
+                h("td", { class: "state" }),
+                h("td", {}, progressBar()),
+                h("td", {}, ...rolloutActions(r))
+            )
+        row.dataset.status = r.status
+        row.dataset.done = String(r.done)
+        const state = /** @type {HTMLElement} */ (row.querySelector(".state"))
+        state.textContent = stateText(r)
+        updateBar(row, r)
         return row
     })
-    setRows(
-        tbody,
-        rows.length
-            ? rows
-            : [
-                  h(
-                      "tr",
-                      {},
-                      h("td", { colspan: 6, class: "muted" }, "no rollout yet")
-                  ),
-              ]
-    )
+    const same =
+        rows.length === tbody.children.length &&
+        rows.every((r, i) => tbody.children[i] === r)
+    if (!same)
+        setRows(
+            tbody,
+            rows.length
+                ? rows
+                : [
+                      h(
+                          "tr",
+                          {},
+                          h(
+                              "td",
+                              { colspan: 6, class: "muted" },
+                              "no rollout yet"
+                          )
+                      ),
+                  ]
+        )
     const sel = /** @type {HTMLSelectElement} */ (
         document.getElementById("assign-version")
     )
@@ -262,9 +280,8 @@ function renderDevices(snap) {
                 )
             )
         )
-    )(
-        /** @type {HTMLElement} */ document.getElementById("device-count")
-    ).textContent = filter
+    )
+    byId("device-count").textContent = filter
         ? `${list.length} of ${snap.devices.length}`
         : `${snap.devices.length}`
 }
@@ -307,9 +324,8 @@ function renderVersions(snap) {
 export function renderFleet(snap, times) {
     if (!times) renderRollouts(snap)
     renderDevices(snap)
-    renderVersions(snap)(
-        /** @type {HTMLElement} */ document.getElementById("service")
-    ).textContent = snap.serviceRunning
+    renderVersions(snap)
+    byId("service").textContent = snap.serviceRunning
         ? "fleet service running"
         : "no fleet service answers on this state directory"
 }

@@ -129,6 +129,24 @@ function markerPlugin(get) {
     }
 }
 
+/**
+ * The x range (seconds): the readings' span, stretched to show the markers
+ * just before them (a version report precedes the first reading after a
+ * boot); a single instant is shown as a minute.
+ * @param {number} min @param {number} max @param {any[]} markers
+ * @returns {[number, number]}
+ */
+export function xRange(min, max, markers) {
+    for (const m of markers ?? []) {
+        const t = m.t / 1000
+        if (t >= min - 10 && t < min) min = t
+        if (t > max) max = t
+    }
+    if (!(max - min > 0.001)) return [min - 30, min + 30]
+    const pad = (max - min) * 0.03
+    return [min - pad, max + pad]
+}
+
 /** Draws (or updates) every chart into `root`. @param {HTMLElement} root */
 export function renderReadings(root) {
     const status = /** @type {HTMLElement} */ (
@@ -206,7 +224,13 @@ export function renderReadings(root) {
                         width: 520,
                         height: 200,
                         title: f,
-                        scales: { x: { time: true } },
+                        scales: {
+                            x: {
+                                time: true,
+                                range: (u, min, max) =>
+                                    xRange(min, max, c.markers),
+                            },
+                        },
                         series: [
                             {},
                             {
