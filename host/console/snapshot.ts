@@ -7,7 +7,10 @@
 import { handshakeFailureText } from "../fleet/handshake-failures.ts"
 import { fleetView } from "../fleet/rollout.ts"
 import type { FleetStore } from "../fleet/storage.ts"
-import { rolloutProgress, type RolloutProgress } from "./progress.ts"
+import {
+    rolloutProgress,
+    type RolloutProgress,
+} from "../fleet/rollout-progress.ts"
 import type { SignatureChecker, SignatureState } from "./signatures.ts"
 
 /** One device row. */

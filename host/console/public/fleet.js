@@ -37,7 +37,7 @@ function updateBar(row, r) {
     const pct = n => `${r.target ? (100 * n) / r.target : 0}%`
     const ok = /** @type {HTMLElement} */ (row.querySelector(".bar-ok"))
     const failed = /** @type {HTMLElement} */ (row.querySelector(".bar-failed"))
-    ok.style.width = pct(Math.max(0, r.updated - r.failed))
+    ok.style.width = pct(r.updated - r.broken)
     failed.style.width = pct(r.failed)
     const text = /** @type {HTMLElement} */ (row.querySelector(".bar-text"))
     text.textContent =

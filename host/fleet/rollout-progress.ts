@@ -4,14 +4,14 @@
  * and how many failed (a refused or failed deploy of that version, or a
  * crash or silence after running it). Pure logic over a {@link FleetStore}.
  */
-import { covers, percentMembers, scopeText } from "../fleet/rollout.ts"
+import { covers, percentMembers, scopeText } from "./rollout.ts"
 import type {
     DeviceRecord,
     DeviceState,
     FleetStore,
     Rollout,
     RolloutStatus,
-} from "../fleet/storage.ts"
+} from "./storage.ts"
 
 /** One rollout with its progress, as the console shows it. */
 export interface RolloutProgress {
@@ -33,6 +33,8 @@ export interface RolloutProgress {
     updated: number
     /** Of those, how many failed with it (deploy refused or failed, crashed, silent). */
     failed: number
+    /** Of the failed, how many run it nonetheless (crashed or silent after the update). */
+    broken: number
     /** Devices it covers that a newer rollout has taken over. */
     superseded: number
 }
@@ -73,6 +75,7 @@ export function rolloutProgress(store: FleetStore): RolloutProgress[] {
         let target = 0
         let updated = 0
         let failed = 0
+        let broken = 0
         let superseded = 0
         for (const d of devices) {
             if (!members.get(r.id)!(d)) continue
@@ -106,6 +109,7 @@ export function rolloutProgress(store: FleetStore): RolloutProgress[] {
             target,
             updated,
             failed,
+            broken,
             superseded,
         }
     })
