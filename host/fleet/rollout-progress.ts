@@ -87,7 +87,10 @@ export function rolloutProgress(store: FleetStore): RolloutProgress[] {
             target++
             if (hash && st.currentHash === hash) {
                 updated++
-                if (st.health === "crashed" || st.health === "silent") failed++
+                if (st.health === "crashed" || st.health === "silent") {
+                    failed++
+                    broken++
+                }
             } else if (
                 hash &&
                 st.lastDeployHash === hash &&

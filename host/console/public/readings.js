@@ -130,13 +130,15 @@ function markerPlugin(get) {
 }
 
 /**
- * The x range (seconds): the readings' span, stretched to show the markers
- * just before them (a version report precedes the first reading after a
- * boot); a single instant is shown as a minute.
- * @param {number} min @param {number} max @param {any[]} markers
+ * The x range (seconds) for readings at times `xs`: their span, stretched
+ * to show the markers just before them (a version report precedes the
+ * first reading after a boot); a single instant is shown as a minute.
+ * @param {number[]} xs sorted @param {any[]} markers
  * @returns {[number, number]}
  */
-export function xRange(min, max, markers) {
+export function xRange(xs, markers) {
+    let min = xs[0] ?? Date.now() / 1000
+    let max = xs[xs.length - 1] ?? min
     for (const m of markers ?? []) {
         const t = m.t / 1000
         if (t >= min - 10 && t < min) min = t
@@ -227,8 +229,7 @@ export function renderReadings(root) {
                         scales: {
                             x: {
                                 time: true,
-                                range: (u, min, max) =>
-                                    xRange(min, max, c.markers),
+                                range: u => xRange(u.data[0], c.markers),
                             },
                         },
                         series: [
