@@ -53,15 +53,18 @@ function seconds(name: string, v: string | undefined, dflt: number) {
 const log = (l: string) =>
     console.log(`${new Date().toISOString().slice(11, 19)} ${l}`)
 
-/** Runs `fn` every `ms` (first after `delay`) until the process ends. */
+let stopping = false
+
+/** Runs `fn` every `ms` (first after `delay`) until the demo stops. */
 function every(ms: number, delay: number, fn: () => Promise<void>) {
     const run = async () => {
+        if (stopping) return
         try {
             await fn()
         } catch (e) {
-            log(`(${(e as Error).message})`)
+            if (!stopping) log(`(${(e as Error).message})`)
         }
-        setTimeout(run, ms)
+        if (!stopping) setTimeout(run, ms)
     }
     setTimeout(run, delay)
 }
@@ -213,6 +216,9 @@ async function main() {
         }, after)
     }
     const quit = async () => {
+        stopping = true
+        // whatever a device was doing, the demo is gone within 5 s
+        setTimeout(() => process.exit(0), 5000).unref()
         await svc.close()
         await platform.close()
         store.close()

@@ -75,19 +75,23 @@ before(() => {
 
 after(async () => {
     await browser?.close()
-    for (const c of running.reverse()) {
-        if (c.exitCode !== null || c.signalCode !== null) continue
-        const gone = new Promise(r => c.once("exit", r))
+    // each command ran in a process group of its own (npm, sh, node): end the whole group
+    const alive = (pid: number) => {
         try {
-            process.kill(-c.pid!, "SIGTERM")
-        } catch {}
-        const t = setTimeout(() => {
-            try {
-                process.kill(-c.pid!, "SIGKILL")
-            } catch {}
-        }, 10_000)
-        await gone
-        clearTimeout(t)
+            process.kill(-pid, 0)
+            return true
+        } catch {
+            return false
+        }
+    }
+    for (const c of running.reverse()) {
+        const pid = c.pid!
+        if (!alive(pid)) continue
+        process.kill(-pid, "SIGTERM")
+        const t0 = Date.now()
+        while (alive(pid) && Date.now() - t0 < 10_000)
+            await new Promise(r => setTimeout(r, 100))
+        if (alive(pid)) process.kill(-pid, "SIGKILL")
     }
     rmSync(tmp, { recursive: true, force: true })
 })
