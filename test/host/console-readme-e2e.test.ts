@@ -6,8 +6,14 @@
 // chromium: every device reaches v2.0.0 and their readings arrive.
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { spawn, type ChildProcess } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import {
+    mkdirSync,
+    mkdtempSync,
+    readFileSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -178,4 +184,18 @@ test("the README's two commands: in the browser every device updates to v2.0.0 a
     )
     await screenshot(page, "readme-readings")
     assert.deepEqual(errors, [])
+})
+
+test("the demo refuses to wipe a directory it did not make", () => {
+    const mine = join(tmp, "someone-elses")
+    mkdirSync(mine)
+    writeFileSync(join(mine, "fleet.db"), "precious")
+    const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "host/console/demo.ts", "--state", mine],
+        { encoding: "utf8", timeout: 60_000 }
+    )
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /is not empty and not a demo's/)
+    assert.equal(readFileSync(join(mine, "fleet.db"), "utf8"), "precious")
 })
