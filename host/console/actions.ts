@@ -15,6 +15,7 @@ import type { FleetStore } from "../fleet/storage.ts"
 
 /** The actions, by the name in `POST /api/<name>`. */
 export const ACTIONS = ["assign", "widen", "stop", "rollback"] as const
+/** The name of an action. */
 export type ActionName = (typeof ACTIONS)[number]
 
 /** A request the action cannot carry out (answered 400). */

@@ -19,6 +19,7 @@ import { ReadingsFeed } from "./readings.ts"
 import { SignatureChecker } from "./signatures.ts"
 import { deviceEvents, fleetSnapshot } from "./snapshot.ts"
 
+/** What the console shows and where it listens. */
 export interface ConsoleOptions {
     store: FleetStore
     artifacts: ArtifactStore

@@ -17,6 +17,7 @@ export interface PlatformIdentity {
     deviceSecret: string
 }
 
+/** One simulated device: its fleet identity, program and platform identity. */
 export interface SimMemberOptions {
     id: string
     /** The device's fleet connection string. */
