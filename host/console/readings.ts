@@ -66,10 +66,29 @@ export class ReadingsFeed {
         return (this.devices[device] ??= { points: [], markers: [] })
     }
 
+    /** Channel requests the emulator had counted at the last poll. */
+    private requests = 0
+
+    /**
+     * Starts reading from the first record again when the emulator's
+     * request counter went back (it was restarted or reset): its record
+     * numbers start again at 1.
+     */
+    private async noticeRestart() {
+        const u = new URL("/stats", this.adminUrl)
+        const r = await fetch(u, { signal: AbortSignal.timeout(5000) })
+        if (!r.ok) throw new Error(`stats: HTTP ${r.status}`)
+        const n = Number(((await r.json()) as { requests?: number }).requests)
+        if (n < this.requests)
+            this.since = { messages: 0, informs: 0, auths: 0 }
+        this.requests = n
+    }
+
     /** Reads what is new; returns it (and keeps it). */
     async poll(): Promise<ReadingsUpdate> {
         const out: ReadingsUpdate = { points: [], markers: [] }
         try {
+            await this.noticeRestart()
             const [messages, informs, auths] = [
                 await this.get("messages"),
                 await this.get("informs"),

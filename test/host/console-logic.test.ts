@@ -24,7 +24,10 @@ import {
     parseReading,
     parseVersionReport,
 } from "../../host/console/reading-body.ts"
+import { ReadingsFeed } from "../../host/console/readings.ts"
 import { SignatureChecker } from "../../host/console/signatures.ts"
+import { startPlatform } from "../../host/platform/index.ts"
+import { authenticate, publish } from "../../host/platform/test-client.ts"
 import { publishSigned, releaseKeys, testReleaseKeys } from "./fleet-helpers.ts"
 
 test("readings: the firmware's plain and Alink bodies, device time when given, no reading from anything else", () => {
@@ -293,6 +296,71 @@ test("signature states: verified against the release key, bad with another key, 
         )
         store.close()
     } finally {
+        rmSync(dir, { recursive: true, force: true })
+    }
+})
+
+test("readings feed: points and markers from the emulator's admin API, no token kept, and a reset emulator read from its first record again", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "console-feed-"))
+    const d = {
+        productKey: "a1FeedTest1",
+        deviceName: "dev",
+        deviceSecret: "feedSecret0123456789abcdef012345",
+    }
+    const p = await startPlatform({
+        stateDir: join(dir, "platform"),
+        devices: [`${d.productKey}/${d.deviceName}/${d.deviceSecret}`],
+    })
+    try {
+        const t = { port: p.port, ca: p.ca }
+        const feed = new ReadingsFeed(p.adminUrl!, 2)
+        const token = await authenticate(t, d)
+        const topic = `/${d.productKey}/${d.deviceName}/user/update`
+        await publish(
+            t,
+            `/ota/device/inform/${d.productKey}/${d.deviceName}`,
+            token,
+            '{"id":"1","params":{"version":"v7"}}'
+        )
+        for (const seq of [1, 2, 3])
+            await publish(
+                t,
+                topic,
+                token,
+                JSON.stringify({ seq, temperature: 20 + seq })
+            )
+        const u = await feed.poll()
+        assert.deepEqual(
+            u.points.map(x => x.seq),
+            [1, 2, 3]
+        )
+        assert.deepEqual(u.markers.map(m => m.label).sort(), ["auth", "v7"])
+        const kept = feed.state().devices[`${d.productKey}/${d.deviceName}`]
+        assert.deepEqual(
+            kept.points.map(x => x.seq),
+            [2, 3],
+            "only the last 2 kept"
+        )
+        assert.equal(
+            JSON.stringify(feed.state()).includes(token),
+            false,
+            "no token kept"
+        )
+        assert.deepEqual((await feed.poll()).points, [], "nothing new")
+        p.reset({ tokens: true })
+        const again = await authenticate(t, d)
+        await publish(
+            t,
+            topic,
+            again,
+            JSON.stringify({ seq: 1, temperature: 30 })
+        )
+        assert.deepEqual(
+            (await feed.poll()).points.map(x => x.values.temperature),
+            [30]
+        )
+    } finally {
+        await p.close()
         rmSync(dir, { recursive: true, force: true })
     }
 })
