@@ -335,11 +335,34 @@ test("the fleet view shows every device; a rollout started and widened from the 
         ),
         ["dev-5", "dev-4", "dev-3"]
     )
-    await page.$eval(
-        "#device-filter",
-        el => ((el as HTMLInputElement).value = "")
-    )
+    await page.$eval("#device-filter", el => {
+        ;(el as HTMLInputElement).value = ""
+        el.dispatchEvent(new Event("input"))
+    })
+    await until(`document.querySelectorAll("#devices tbody tr").length === 6`)
     await screenshot(page, "fleet-done")
+
+    // stop, confirmed: the devices that run it keep it
+    await page.click('tr[data-rollout="2"] button.act-stop')
+    await until(`document.getElementById("confirm").open`)
+    assert.match(
+        await page.$eval("#confirm-text", el => el.textContent!),
+        /Stop rollout 2 \(v2\.0\.0 to 100%\)\?/
+    )
+    await page.click("#confirm-ok")
+    await until(
+        `document.querySelector('tr[data-rollout="2"]').dataset.status === "stopped"`
+    )
+    assert.match(
+        await page.$eval('tr[data-rollout="2"] .state', el => el.textContent!),
+        /stopped: stopped from the console/
+    )
+    assert.equal(store.rollouts()[1].status, "stopped")
+    assert.ok(
+        await page.$$eval("#devices tbody tr", rs =>
+            rs.every(r => r.getAttribute("data-current") === "v2.0.0")
+        )
+    )
 })
 
 test("readings charts gain points live; a gap in seq breaks the line; dropped readings, version reports and re-authentications are marked", async () => {
