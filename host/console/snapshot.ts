@@ -29,7 +29,7 @@ export interface DeviceRow {
     lastDeploy: string
     lastDeployAt: number
     lastError: string
-    /** Failed handshakes of the last hour (from the running service), or "". */
+    /** Failed handshakes of the last hour, as the running service counts them. */
     handshakes: string
 }
 
@@ -82,8 +82,9 @@ export function fleetSnapshot(
             lastDeployAt: st.lastDeployAt,
             lastError: r.lastError,
             handshakes: live
-                ? handshakeFailureText(live.handshakeFailures?.[r.id])
-                : "",
+                ? handshakeFailureText(live.handshakeFailures?.[r.id]) ||
+                  "none in the last hour"
+                : "unknown (no service answers)",
         }
     })
     return {

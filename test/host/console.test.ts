@@ -13,6 +13,7 @@ import type { Page } from "puppeteer-core"
 import { buildFirmware } from "../../host/build.ts"
 import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
 import { controlSocketPath } from "../../host/fleet/control.ts"
+import { FakeDevice } from "../../host/fleet/fake-device.ts"
 import { newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign } from "../../host/fleet/rollout.ts"
 import {
@@ -425,7 +426,7 @@ test("readings charts gain points live; a gap in seq breaks the line; dropped re
     await screenshot(page, "readings-chart")
 })
 
-test("a device's page shows its event log; no page or answer carries a secret", async () => {
+test("a device's page shows its event log and the failed handshakes the running service counted; no page or answer carries a secret", async () => {
     await page.goto(con.url + "#fleet")
     await until(`document.querySelector('#devices a[href="#device/dev-3"]')`)
     await page.click('#devices a[href="#device/dev-3"]')
@@ -438,6 +439,16 @@ test("a device's page shows its event log; no page or answer carries a secret", 
     )
     assert.match(log, /connected/)
     assert.match(log, /deploy/)
+    // someone tries dev-3's id with another key: the running service counts it, the page shows it
+    const thief = new FakeDevice({
+        connectionString: svc.connectionString("dev-3"),
+        key: newDeviceKey(),
+        program: Buffer.alloc(0),
+    })
+    assert.equal((await thief.connect().ended).authenticated, false)
+    await until(
+        `/1 failed handshake in the last hour \\(last: wrong key/.test(document.querySelector("#view-device table.device-info").textContent)`
+    )
     await screenshot(page, "device-page")
 
     const cookie = `devs_console_${con.port}=${con.token}`

@@ -38,7 +38,7 @@ export async function renderDevice(root, id) {
                 d.lastDeploy ? `${d.lastDeploy}, ${ago(d.lastDeployAt)}` : "-"
             ),
             field("last error", d.lastError || "-"),
-            field("failed handshakes", d.handshakes || "?")
+            field("failed handshakes", d.handshakes)
         ),
         h(
             "p",

@@ -273,10 +273,9 @@ function renderDevices(snap) {
                 h(
                     "td",
                     {},
+                    // failed handshakes, when there were any, say someone tries its id
                     d.lastError ||
-                        (d.handshakes && d.handshakes !== "none"
-                            ? d.handshakes
-                            : "")
+                        (/^\d/.test(d.handshakes) ? d.handshakes : "")
                 )
             )
         )
