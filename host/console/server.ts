@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net"
 import type { ArtifactStore } from "../fleet/artifacts.ts"
 import { queryControl } from "../fleet/control.ts"
 import { keyFingerprint } from "../fleet/signing.ts"
-import type { FleetStore } from "../fleet/storage.ts"
+import { SqliteStore, type FleetStore } from "../fleet/storage.ts"
 import { cookieName, newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
@@ -52,6 +52,16 @@ export interface ConsoleServer {
     close(): Promise<void>
 }
 
+/**
+ * A number that changes whenever another connection commits to the
+ * database (SQLite's `data_version`); undefined for other stores.
+ */
+function dataVersion(store: FleetStore): number | undefined {
+    return store instanceof SqliteStore
+        ? (store.db.pragma("data_version", { simple: true }) as number)
+        : undefined
+}
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
 
 /** Starts the console. */
@@ -69,6 +79,10 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const streams = new EventStreams()
     let live: any
     let fleetJson = ""
+    /** What the last snapshot was built from: the database's version and the live figures. */
+    let builtFrom = ""
+    /** How long the last snapshot took to build (the next poll waits at least 4 times that). */
+    let buildMs = 0
 
     const snapshot = () => fleetSnapshot(o.store, signatures, live, fingerprint)
     const readingsState = () =>
@@ -97,7 +111,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
                 runAction(o.store, name, body)
             )
             log(`action ${name}: ${message}`)
-            await tick() // the change reaches every page at once
+            await tick(true) // the change reaches every page at once
             return sendJson(res, 200, { message })
         }
         switch (u.pathname) {
@@ -161,19 +175,28 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
 
     /** Reads the database and the admin API once; sends what changed. */
     let ticking = Promise.resolve()
-    function tick(): Promise<void> {
+    function tick(force = false): Promise<void> {
         // one read at a time: an action's read waits for the loop's
-        ticking = ticking.then(tickNow, tickNow)
+        const run = () => tickNow(force)
+        ticking = ticking.then(run, run)
         return ticking
     }
-    async function tickNow() {
+    async function tickNow(force: boolean) {
         live = o.controlSocket
             ? await queryControl(o.controlSocket, 1000)
             : undefined
-        const json = JSON.stringify(snapshot())
-        if (json !== fleetJson) {
-            fleetJson = json
-            streams.broadcast("fleet", JSON.parse(json))
+        // rebuilt only when another process committed (the service, the
+        // CLI), the live figures changed, or this console acted
+        const from = `${dataVersion(o.store)} ${JSON.stringify(live)}`
+        if (force || from !== builtFrom || from.startsWith("undefined")) {
+            const t0 = Date.now()
+            const json = JSON.stringify(snapshot())
+            buildMs = Date.now() - t0
+            builtFrom = from
+            if (json !== fleetJson) {
+                fleetJson = json
+                streams.broadcast("fleet", JSON.parse(json))
+            }
         }
         if (feed) {
             const before = feed.error
@@ -190,7 +213,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         } catch (e) {
             log(`poll failed: ${(e as Error).message}`)
         }
-        if (!closed) timer = setTimeout(loop, pollMs)
+        // a large fleet's snapshot takes a while: keep the console's share of the CPU small
+        if (!closed) timer = setTimeout(loop, Math.max(pollMs, 4 * buildMs))
     }
 
     await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@
  * and connection strings stay out, field by field).
  */
 import { handshakeFailureText } from "../fleet/handshake-failures.ts"
-import { fleetView } from "../fleet/rollout.ts"
+import { desiredForAll } from "../fleet/desired-all.ts"
 import type { FleetStore } from "../fleet/storage.ts"
 import {
     rolloutProgress,
@@ -66,23 +66,30 @@ export function fleetSnapshot(
     live: LiveFigures,
     releaseKey = ""
 ): FleetSnapshot {
-    const byId = new Map(store.devices().map(d => [d.id, d]))
-    const devices = fleetView(store).map(r => {
-        const st = store.state(r.id)
+    // as rollout.ts's fleetView (what `fleet status` shows), with each
+    // device's assignment from desiredForAll: the same answers, computed
+    // once for the fleet
+    const desired = desiredForAll(store)
+    const devices = store.devices().map(d => {
+        const st = store.state(d.id)
+        const want = desired.get(d.id)
         return {
-            id: r.id,
-            groups: r.groups,
-            platformId: byId.get(r.id)?.platformId ?? "",
-            connected: r.connected,
-            current: r.current,
-            desired: r.desired,
-            health: r.health,
-            lastSeen: r.lastSeen,
-            lastDeploy: r.lastDeploy,
+            id: d.id,
+            groups: d.groups,
+            platformId: d.platformId,
+            connected: st.connected,
+            current: st.currentHash
+                ? (store.versionByHash(st.currentHash)?.name ??
+                  `unknown:${st.currentHash.slice(0, 8)}`)
+                : "?",
+            desired: want ? want.version : "-",
+            health: st.health,
+            lastSeen: st.lastSeen,
+            lastDeploy: st.lastDeployResult,
             lastDeployAt: st.lastDeployAt,
-            lastError: r.lastError,
+            lastError: st.lastError,
             handshakes: live
-                ? handshakeFailureText(live.handshakeFailures?.[r.id]) ||
+                ? handshakeFailureText(live.handshakeFailures?.[d.id]) ||
                   "none in the last hour"
                 : "unknown (no service answers)",
         }

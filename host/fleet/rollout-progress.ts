@@ -4,7 +4,8 @@
  * and how many failed (a refused or failed deploy of that version, or a
  * crash or silence after running it). Pure logic over a {@link FleetStore}.
  */
-import { covers, percentMembers, scopeText } from "./rollout.ts"
+import { rolloutMembers } from "./desired-all.ts"
+import { scopeText } from "./rollout.ts"
 import type {
     DeviceRecord,
     DeviceState,
@@ -39,17 +40,6 @@ export interface RolloutProgress {
     superseded: number
 }
 
-type Member = (d: DeviceRecord) => boolean
-
-/** A membership test per rollout (a percentage's members computed once). */
-function memberTest(r: Rollout, allIds: string[]): Member {
-    if (r.scope.kind === "percent") {
-        const set = percentMembers(r.version, r.scope.value, allIds)
-        return d => set.has(d.id)
-    }
-    return d => covers(r, d, allIds)
-}
-
 /** The progress of every rollout, oldest first. */
 export function rolloutProgress(store: FleetStore): RolloutProgress[] {
     const devices = store.devices()
@@ -59,7 +49,9 @@ export function rolloutProgress(store: FleetStore): RolloutProgress[] {
     )
     const hashOf = new Map(store.versions().map(v => [v.name, v.hash]))
     const rollouts = store.rollouts()
-    const members = new Map(rollouts.map(r => [r.id, memberTest(r, allIds)]))
+    const members = new Map(
+        rollouts.map(r => [r.id, rolloutMembers(r, allIds)])
+    )
     /** Whether a rollout newer than `r` decides for `d` instead. */
     const taken = (r: Rollout, d: DeviceRecord, current: string) =>
         rollouts.some(

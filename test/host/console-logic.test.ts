@@ -10,7 +10,8 @@ import { join } from "node:path"
 import { buildFirmware } from "../../host/build.ts"
 import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
 import { rolloutProgress } from "../../host/fleet/rollout-progress.ts"
-import { percentMembers } from "../../host/fleet/rollout.ts"
+import { desiredForAll } from "../../host/fleet/desired-all.ts"
+import { desiredFor, percentMembers } from "../../host/fleet/rollout.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import {
     cookieName,
@@ -362,5 +363,69 @@ test("readings feed: points and markers from the emulator's admin API, no token 
     } finally {
         await p.close()
         rmSync(dir, { recursive: true, force: true })
+    }
+})
+
+test("desiredForAll gives desiredFor's answers for every device, on 200 random fleets", () => {
+    // mulberry32: a small PRNG whose low bits are as random as its high ones
+    let seed = 12345
+    const rnd = (n: number) => {
+        seed = (seed + 0x6d2b79f5) | 0
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+        return ((t ^ (t >>> 14)) >>> 0) % n
+    }
+    for (let round = 0; round < 200; round++) {
+        const store = new SqliteStore(":memory:")
+        const versions = ["v1", "v2", "v3"].slice(0, 1 + rnd(3))
+        versions.forEach((name, i) =>
+            store.addVersion({
+                name,
+                hash: String(i + 1).repeat(64),
+                size: 1,
+                note: "",
+                publishedAt: i,
+                signature: "",
+            })
+        )
+        const ids = Array.from({ length: 1 + rnd(25) }, (_, i) => `d${i}`)
+        for (const id of ids) {
+            store.upsertDevice({
+                id,
+                key: "00",
+                groups: rnd(2) ? ["lab"] : ["field"],
+                platformId: "",
+                createdAt: 0,
+            })
+            const k = rnd(versions.length + 1)
+            if (k) store.updateState(id, { currentHash: String(k).repeat(64) })
+        }
+        for (let r = rnd(6); r > 0; r--) {
+            const scope = [
+                { kind: "all" as const },
+                { kind: "percent" as const, value: 1 + rnd(100) },
+                { kind: "group" as const, value: rnd(2) ? "lab" : "field" },
+                { kind: "device" as const, value: ids[rnd(ids.length)] },
+            ][rnd(4)]
+            const status = (
+                ["active", "active", "stopped", "rolled-back"] as const
+            )[rnd(4)]
+            store.addRollout({
+                version: versions[rnd(versions.length)],
+                scope,
+                status,
+                createdAt: 0,
+                updatedAt: 0,
+                reason: "",
+            })
+        }
+        const all = desiredForAll(store)
+        for (const id of ids)
+            assert.deepEqual(
+                all.get(id),
+                desiredFor(store, id),
+                `round ${round}, ${id}`
+            )
+        store.close()
     }
 })
