@@ -60,7 +60,12 @@ async function main() {
     const keyFile = o["release-key"] ?? join(defaultKeyDir(), PUBLIC_KEY_FILE)
     if (o["release-key"] && !existsSync(keyFile))
         throw new RangeError(`--release-key ${keyFile}: no such file`)
-    const store = new SqliteStore(join(o.state!, "fleet.db"))
+    const dbFile = join(o.state!, "fleet.db")
+    if (!existsSync(dbFile))
+        console.error(
+            `console: no fleet database in ${o.state} yet (nothing published or registered there): the fleet view starts empty`
+        )
+    const store = new SqliteStore(dbFile)
     const c = await startConsole({
         store,
         artifacts: new ArtifactStore(join(o.state!, "artifacts")),
@@ -72,6 +77,10 @@ async function main() {
         keepReadings: wholeNumber("readings", o.readings, 300) || 300,
         log: l => console.log(`${new Date().toISOString()} ${l}`),
     })
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen!))
+        console.error(
+            `console: listening on ${o.listen}, not loopback: whoever reaches it with the token can act, over plain HTTP`
+        )
     console.log(
         `console for ${o.state}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
     )
