@@ -63,6 +63,8 @@ import {
     signRelease,
     writeReleaseKeys,
 } from "./signing.ts"
+import { textBar } from "../cli-progress.ts"
+import { rolloutProgress } from "./rollout-progress.ts"
 import { prepareStateDir } from "./state-dir.ts"
 import { SqliteStore, type DeviceRecord } from "./storage.ts"
 
@@ -344,6 +346,14 @@ async function stateCommand() {
                     console.log(
                         "(no service answers on this state directory: failed handshakes are kept in the service's memory only)"
                     )
+                // each rollout that still counts as a bar: updated out of its target, failures as x
+                for (const r of rolloutProgress(store))
+                    if (r.status !== "rolled-back" && r.target > 0)
+                        console.log(
+                            `rollout ${r.id} ${r.version} to ${r.scope} ${textBar(r.updated - r.broken, r.target, r.failed)} ` +
+                                `${r.updated}/${r.target} updated${r.failed ? `, ${r.failed} failed` : ""}` +
+                                `, ${r.status === "stopped" ? "stopped" : r.done ? "done" : "in progress"}`
+                        )
                 break
             }
             case "versions":

@@ -21,6 +21,7 @@ import { basename, dirname, join } from "node:path"
 import { parseArgs } from "node:util"
 import { boardArch } from "./boards.ts"
 import { tryBuildFirmware } from "../build.ts"
+import { TtyProgress } from "../cli-progress.ts"
 import { formatErrors, parseFleet, type FleetResult } from "./fleet-file.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
@@ -101,6 +102,8 @@ async function main(argv: string[]) {
             }
             const out = o.out ?? join("state/provision", o.board)
             mkdirSync(out, { recursive: true, mode: 0o700 })
+            // on a terminal: a counter with the total while the images are written
+            const progress = new TtyProgress("images", r.devices.length)
             for (const d of r.devices) {
                 const part = devicePart(arch, bytecode, d.settings)
                 const m = partManifest(
@@ -127,18 +130,20 @@ async function main(argv: string[]) {
                     join(out, `${name}.json`),
                     JSON.stringify({ ...m, ...fleet }, null, 2) + "\n"
                 )
-                console.log(
+                progress.log(
                     `${name}: ${part.length} bytes for ${m.flashAddress} (program ${m.programBytes} bytes, ${m.settingKeys.length} settings)`
                 )
                 if (d.wifi)
-                    console.log(
+                    progress.log(
                         `${name}: Wi-Fi is not in the image; add it with 'write' or 'devs devtools' after flashing`
                     )
                 if (d.fleetId)
-                    console.log(
+                    progress.log(
                         `${name}: fleet device ${d.fleetId} is not enrolled by the image; after flashing: npm run fleet -- enrol ${d.fleetId}`
                     )
+                progress.tick()
             }
+            progress.end()
             console.log(`wrote ${r.devices.length} image(s) to ${out}`)
             return
         }

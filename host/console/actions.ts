@@ -1,0 +1,81 @@
+/**
+ * The console's actions: assign, widen, stop and rollback, each calling the
+ * same functions of rollout.ts as `npm run fleet -- <command>` and
+ * answering with the CLI's words.
+ */
+import {
+    assign,
+    parseScope,
+    rollback,
+    scopeText,
+    stop,
+    widen,
+} from "../fleet/rollout.ts"
+import type { FleetStore } from "../fleet/storage.ts"
+
+/** The actions, by the name in `POST /api/<name>`. */
+export const ACTIONS = ["assign", "widen", "stop", "rollback"] as const
+/** The name of an action. */
+export type ActionName = (typeof ACTIONS)[number]
+
+/** A request the action cannot carry out (answered 400). */
+export class ActionError extends Error {}
+
+function optionalId(v: unknown): number | undefined {
+    if (v === undefined || v === null || v === "") return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 1)
+        throw new ActionError("rollout: a rollout id")
+    return n
+}
+
+function text(v: unknown, what: string): string {
+    if (typeof v !== "string" || !v || v.length > 200)
+        throw new ActionError(`${what}: a text of 1..200 characters`)
+    return v
+}
+
+/**
+ * Carries out action `name` with the JSON body `b`; returns the line the
+ * CLI would print.
+ * @throws ActionError (bad input) or RangeError (refused by rollout.ts)
+ */
+export function runAction(store: FleetStore, name: ActionName, b: any): string {
+    switch (name) {
+        case "assign": {
+            const r = assign(
+                store,
+                text(b?.version, "version"),
+                parseScope(text(b?.scope, "scope"))
+            )
+            return `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
+        }
+        case "widen": {
+            const p = Number(String(b?.percent ?? "").replace(/%$/, ""))
+            if (!Number.isFinite(p)) throw new ActionError("percent: a number")
+            const r = widen(store, p, optionalId(b?.rollout))
+            return `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
+        }
+        case "stop": {
+            const reason =
+                b?.reason === undefined || b?.reason === ""
+                    ? "stopped from the console"
+                    : text(b.reason, "reason")
+            const r = stop(store, reason, optionalId(b?.rollout))
+            return `rollout ${r.id} (${r.version}) stopped`
+        }
+        case "rollback": {
+            const device =
+                b?.device === undefined || b?.device === ""
+                    ? undefined
+                    : text(b.device, "device")
+            const { rollout, to } = rollback(store, {
+                id: optionalId(b?.rollout),
+                deviceId: device,
+            })
+            return device
+                ? `${device} returns to ${to} (rollout ${rollout.id})`
+                : `rollout ${rollout.id} (${rollout.version}) rolled back`
+        }
+    }
+}

@@ -1,0 +1,99 @@
+/**
+ * `npm run console -- [--state DIR] [--port P] [--listen ADDR]
+ *     [--platform-admin URL] [--release-key PUB] [--readings N]`
+ *
+ * A web console for the fleet: devices, rollouts and versions from the
+ * fleet state in DIR (default `state/fleet`, the same database as `npm run
+ * fleet`), and, with `--platform-admin` (the emulator's admin API, e.g.
+ * http://127.0.0.1:8444), each device's readings as live charts. Prints its
+ * URL with the access token, `http://127.0.0.1:PORT/?token=...`; every
+ * request needs the token. Listens on 127.0.0.1 (default port 7080; 0: a
+ * free one). Version signatures are checked with `--release-key` (default
+ * the key `fleet keygen` wrote, when present). `--readings N`: readings kept
+ * per device (default 300).
+ */
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { parseArgs } from "node:util"
+import { ArtifactStore } from "../fleet/artifacts.ts"
+import { controlSocketPath } from "../fleet/control.ts"
+import {
+    defaultKeyDir,
+    loadPublicKey,
+    PUBLIC_KEY_FILE,
+} from "../fleet/signing.ts"
+import { prepareStateDir } from "../fleet/state-dir.ts"
+import { SqliteStore } from "../fleet/storage.ts"
+import { startConsole } from "./server.ts"
+
+function usage(): string {
+    return readFileSync(new URL(import.meta.url), "utf8")
+        .split("*/")[0]
+        .replace(/^\/\*\*|^ \* ?/gm, "")
+}
+
+function wholeNumber(name: string, v: string | undefined, dflt: number) {
+    if (v === undefined) return dflt
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 0)
+        throw new RangeError(`--${name}: a whole number, not ${v}`)
+    return n
+}
+
+async function main() {
+    const { values: o } = parseArgs({
+        options: {
+            state: { type: "string", default: "state/fleet" },
+            port: { type: "string" },
+            listen: { type: "string", default: "127.0.0.1" },
+            "platform-admin": { type: "string" },
+            "release-key": { type: "string" },
+            readings: { type: "string" },
+            help: { type: "boolean", default: false },
+        },
+    })
+    if (o.help) return console.log(usage())
+    process.umask(0o077)
+    const note = prepareStateDir(o.state!)
+    if (note) console.error(`console: ${note}`)
+    if (o["platform-admin"]) new URL(o["platform-admin"]) // a bad URL stops here
+    const keyFile = o["release-key"] ?? join(defaultKeyDir(), PUBLIC_KEY_FILE)
+    if (o["release-key"] && !existsSync(keyFile))
+        throw new RangeError(`--release-key ${keyFile}: no such file`)
+    const dbFile = join(o.state!, "fleet.db")
+    if (!existsSync(dbFile))
+        console.error(
+            `console: no fleet database in ${o.state} yet (nothing published or registered there): the fleet view starts empty`
+        )
+    const store = new SqliteStore(dbFile)
+    const c = await startConsole({
+        store,
+        artifacts: new ArtifactStore(join(o.state!, "artifacts")),
+        releaseKey: existsSync(keyFile) ? loadPublicKey(keyFile) : undefined,
+        controlSocket: controlSocketPath(o.state!),
+        platformAdmin: o["platform-admin"],
+        port: wholeNumber("port", o.port, 7080),
+        listen: o.listen,
+        keepReadings: wholeNumber("readings", o.readings, 300) || 300,
+        log: l => console.log(`${new Date().toISOString()} ${l}`),
+    })
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen!))
+        console.error(
+            `console: listening on ${o.listen}, not loopback: whoever reaches it with the token can act, over plain HTTP`
+        )
+    console.log(
+        `console for ${o.state}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
+    )
+    const quit = async () => {
+        await c.close()
+        store.close()
+        process.exit(0)
+    }
+    process.on("SIGINT", quit)
+    process.on("SIGTERM", quit)
+}
+
+main().catch(e => {
+    console.error(`console: ${(e as Error).message}`)
+    process.exit(1)
+})

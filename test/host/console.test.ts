@@ -1,0 +1,472 @@
+// The web console in headless chromium, against a real fleet service with
+// protocol-level devices and the platform emulator (no DeviceScript
+// simulator): the token, devices updating under a rollout started and
+// widened from the page (each action confirmed), live readings charts, the
+// device page. Each test leaves a screenshot in state/console/.
+import { test, before, after, afterEach } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync } from "node:fs"
+import { request } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Page } from "puppeteer-core"
+import { buildFirmware } from "../../host/build.ts"
+import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
+import { controlSocketPath } from "../../host/fleet/control.ts"
+import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { newDeviceKey } from "../../host/fleet/protocol.ts"
+import { assign } from "../../host/fleet/rollout.ts"
+import {
+    startFleetService,
+    type FleetService,
+} from "../../host/fleet/service.ts"
+import { prepareStateDir } from "../../host/fleet/state-dir.ts"
+import { SqliteStore } from "../../host/fleet/storage.ts"
+import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import { startConsole, type ConsoleServer } from "../../host/console/server.ts"
+import { SimMember } from "../../host/console/sim-member.ts"
+import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
+import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
+
+const PK = "a1Console01"
+const IDS = ["dev-0", "dev-1", "dev-2", "dev-3", "dev-4", "dev-5"]
+const secret = (id: string) => `s3cret-${id}-0123456789abcdef0123`.slice(0, 32)
+
+let dir: string
+let platform: Platform
+let store: SqliteStore
+let consoleStore: SqliteStore
+let svc: FleetService
+let con: ConsoleServer
+let members: SimMember[]
+let browser: Awaited<ReturnType<typeof launchBrowser>>
+let page: Page
+let errors: string[]
+let v2hash: string
+
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "console-test-"))
+    const [v1, v2] = [
+        padImage(await buildFirmware("test/fixtures/fleet-app-v1.ts")),
+        padImage(await buildFirmware("test/fixtures/fleet-app-v2.ts")),
+    ]
+    platform = await startPlatform({
+        stateDir: join(dir, "platform"),
+        devices: IDS.map(id => `${PK}/${id}/${secret(id)}`),
+    })
+    const state = join(dir, "fleet")
+    prepareStateDir(state)
+    store = new SqliteStore(join(state, "fleet.db"))
+    const artifacts = new ArtifactStore(join(state, "artifacts"))
+    IDS.forEach((id, i) =>
+        store.upsertDevice({
+            id,
+            key: newDeviceKey().toString("hex"),
+            groups: [i < 3 ? "lab" : "field"],
+            platformId: `${PK}/${id}`,
+            createdAt: Date.now(),
+        })
+    )
+    publishSigned(store, artifacts, "v1.0.0", v1)
+    v2hash = publishSigned(store, artifacts, "v2.0.0", v2).hash
+    assign(store, "v1.0.0", { kind: "all" })
+    svc = await startFleetService({
+        store,
+        artifacts,
+        releaseKey: releaseKeys.publicKey,
+        holdMs: 50,
+        controlSocket: controlSocketPath(state),
+    })
+    members = IDS.map(
+        id =>
+            new SimMember({
+                id,
+                connectionString: svc.connectionString(id),
+                program: v1,
+                platform: {
+                    target: { port: platform.port, ca: platform.ca },
+                    identity: {
+                        productKey: PK,
+                        deviceName: id,
+                        deviceSecret: secret(id),
+                    },
+                },
+                versionOf: h => store.versionByHash(h)?.name,
+            })
+    )
+    // the console opens the database on its own, as `npm run console` does
+    consoleStore = new SqliteStore(join(state, "fleet.db"))
+    con = await startConsole({
+        store: consoleStore,
+        artifacts: new ArtifactStore(join(state, "artifacts")),
+        releaseKey: releaseKeys.publicKey,
+        controlSocket: controlSocketPath(state),
+        platformAdmin: platform.adminUrl,
+        pollMs: 200,
+    })
+    browser = await launchBrowser()
+    page = await browser.browser.newPage()
+    await page.setViewport({ width: 1400, height: 900 })
+    errors = recordErrors(page)
+})
+
+after(async () => {
+    await browser?.close()
+    await con?.close()
+    await svc?.close()
+    await platform?.close()
+    consoleStore?.close()
+    store?.close()
+    rmSync(dir, { recursive: true, force: true })
+})
+
+afterEach(() => {
+    assert.deepEqual(errors, [], "the page logged errors")
+})
+
+const base = () => `http://127.0.0.1:${con.port}`
+/** Waits (generously: the machine is shared) until `fn` is true in the page. */
+async function until(fn: string, timeout = 30_000) {
+    try {
+        await page.waitForFunction(fn, { timeout, polling: 100 })
+    } catch (e) {
+        const shown = await page
+            .$eval("main", el => (el as HTMLElement).innerText)
+            .catch(() => "?")
+        throw new Error(
+            `not within ${timeout} ms: ${fn}\n${(e as Error).message}\npage shows:\n${shown.slice(0, 3000)}`
+        )
+    }
+}
+const bar = (id: number) =>
+    page.$eval(`tr[data-rollout="${id}"] .bar`, el => ({
+        updated: Number(el.getAttribute("data-updated")),
+        target: Number(el.getAttribute("data-target")),
+        failed: Number(el.getAttribute("data-failed")),
+    }))
+
+test("the console needs its token: every request without it is refused; actions need it in a header, not a cookie", async () => {
+    for (const path of [
+        "/",
+        "/api/fleet",
+        "/events",
+        "/static/app.js",
+        "/static/uplot.esm.js",
+    ]) {
+        assert.equal((await fetch(base() + path)).status, 401, path)
+        assert.equal(
+            (await fetch(`${base()}${path}?token=${"0".repeat(48)}`)).status,
+            401,
+            `${path} with a wrong token`
+        )
+    }
+    // the page loads with the token, and leaves it in a cookie for its own reads
+    const r = await fetch(con.url)
+    assert.equal(r.status, 200)
+    const cookie = r.headers.get("set-cookie")!.split(";")[0]
+    assert.match(r.headers.get("content-security-policy")!, /script-src 'self'/)
+    assert.equal(
+        (await fetch(`${base()}/api/fleet`, { headers: { cookie } })).status,
+        200
+    )
+    // a POST with the cookie alone changes nothing (another site could send that)
+    const json = { "Content-Type": "application/json" }
+    const body = JSON.stringify({ version: "v2.0.0", scope: "all" })
+    const n = store.rollouts().length
+    const viaCookie = await fetch(`${base()}/api/assign`, {
+        method: "POST",
+        headers: { ...json, cookie },
+        body,
+    })
+    assert.equal(viaCookie.status, 403)
+    const token = { "X-Console-Token": con.token }
+    const plain = await fetch(`${base()}/api/assign`, {
+        method: "POST",
+        headers: { ...token, "Content-Type": "text/plain" },
+        body,
+    })
+    assert.equal(plain.status, 415)
+    const big = await fetch(`${base()}/api/assign`, {
+        method: "POST",
+        headers: { ...token, ...json },
+        body: JSON.stringify({ x: "y".repeat(20_000) }),
+    })
+    assert.equal(big.status, 413)
+    // fetch drops a Host header; node:http sends it as given
+    const rebound = await new Promise<{ status: number }>((resolve, reject) =>
+        request(
+            `${base()}/api/assign`,
+            {
+                method: "POST",
+                headers: {
+                    ...token,
+                    ...json,
+                    Host: `evil.example:${con.port}`,
+                },
+            },
+            res => {
+                res.resume()
+                resolve({ status: res.statusCode! })
+            }
+        )
+            .on("error", reject)
+            .end(body)
+    )
+    assert.equal(rebound.status, 403)
+    assert.equal(store.rollouts().length, n, "no action went through")
+
+    // in the browser: refused without the token (a fresh profile: no cookie)
+    const other = await browser.browser.createBrowserContext()
+    const refusedPage = await other.newPage()
+    const refused = await refusedPage.goto(base() + "/")
+    assert.equal(refused!.status(), 401)
+    assert.match(await refusedPage.content(), /needs its access token/)
+    await screenshot(refusedPage, "token-refused")
+    await other.close()
+    // and loads with it, live
+    const ok = await page.goto(con.url)
+    assert.equal(ok!.status(), 200)
+    await until(`document.getElementById("live").textContent === "live"`)
+    await until(
+        `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length}`
+    )
+    await screenshot(page, "token-accepted")
+})
+
+test("the fleet view shows every device; a rollout started and widened from the page moves its bar from 0 to done as the devices update", async () => {
+    await page.goto(con.url + "#fleet")
+    for (const m of members) await m.checkIn() // all run v1.0.0
+    await until(
+        `[...document.querySelectorAll("#devices tbody tr")].filter(r => r.dataset.current === "v1.0.0").length === ${IDS.length}`
+    )
+    assert.equal(
+        await page.$eval('tr[data-version="v2.0.0"]', el =>
+            el.getAttribute("data-signature")
+        ),
+        "verified"
+    )
+
+    // an action needs its confirmation: cancelled, nothing happens
+    await page.select("#assign-version", "v2.0.0")
+    await page.type("#assign-scope", "50%")
+    await page.click("#assign-button")
+    await until(`document.getElementById("confirm").open`)
+    assert.match(
+        await page.$eval("#confirm-text", el => el.textContent!),
+        /Assign v2\.0\.0 to 50%\?/
+    )
+    await page.click("#confirm-cancel")
+    await until(
+        `document.getElementById("toast").textContent === "cancelled: assign"`
+    )
+    assert.equal(store.rollouts().length, 1, "cancelled: no rollout")
+    // confirmed: rollout 2, a canary of 3 devices, none updated yet
+    await page.click("#assign-button")
+    await until(`document.getElementById("confirm").open`)
+    await page.click("#confirm-ok")
+    await until(`document.querySelector('tr[data-rollout="2"] .bar')`)
+    assert.deepEqual(await bar(2), { updated: 0, target: 3, failed: 0 })
+    assert.equal(store.rollouts()[1].version, "v2.0.0")
+
+    const seen: number[] = [0]
+    const checkInAll = async (midShot?: number) => {
+        for (const m of members) {
+            await m.checkIn()
+            const expect = members.filter(x => x.fake.hash() === v2hash).length
+            await until(
+                `document.querySelector('tr[data-rollout="2"] .bar').dataset.updated === "${expect}"`
+            )
+            if (seen.at(-1) !== expect) seen.push(expect)
+            if (expect === midShot) await screenshot(page, "fleet-mid-rollout")
+        }
+    }
+    await checkInAll()
+    await until(
+        `document.querySelector('tr[data-rollout="2"]').dataset.done === "true"`
+    )
+    assert.deepEqual(
+        seen,
+        [0, 1, 2, 3],
+        "the canary's bar moved one device at a time"
+    )
+
+    // widen to 100% from the page
+    await page.$eval(
+        'tr[data-rollout="2"] input.widen-to',
+        el => ((el as HTMLInputElement).value = "")
+    )
+    await page.type('tr[data-rollout="2"] input.widen-to', "100")
+    await page.click('tr[data-rollout="2"] button.act-widen')
+    await until(`document.getElementById("confirm").open`)
+    assert.match(
+        await page.$eval("#confirm-text", el => el.textContent!),
+        /from 50% to 100%/
+    )
+    await page.click("#confirm-ok")
+    await until(
+        `document.querySelector('tr[data-rollout="2"] .bar').dataset.target === "6"`
+    )
+    assert.equal((await bar(2)).updated, 3)
+    assert.equal(
+        await page.$eval('tr[data-rollout="2"]', el =>
+            el.getAttribute("data-done")
+        ),
+        "false"
+    )
+    await checkInAll(4)
+    assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6])
+    await until(
+        `document.querySelector('tr[data-rollout="2"]').dataset.done === "true"`
+    )
+    assert.match(
+        await page.$eval('tr[data-rollout="2"] .state', el => el.textContent!),
+        /done/
+    )
+    await until(
+        `[...document.querySelectorAll("#devices tbody tr")].every(r => r.dataset.current === "v2.0.0")`
+    )
+
+    // filter and sort
+    await page.type("#device-filter", "field")
+    await until(`document.querySelectorAll("#devices tbody tr").length === 3`)
+    await page.click('#devices th[data-key="id"]') // descending
+    assert.deepEqual(
+        await page.$$eval("#devices tbody tr", rs =>
+            rs.map(r => r.getAttribute("data-device"))
+        ),
+        ["dev-5", "dev-4", "dev-3"]
+    )
+    await page.$eval("#device-filter", el => {
+        ;(el as HTMLInputElement).value = ""
+        el.dispatchEvent(new Event("input"))
+    })
+    await until(`document.querySelectorAll("#devices tbody tr").length === 6`)
+    await screenshot(page, "fleet-done")
+
+    // stop, confirmed: the devices that run it keep it
+    await page.click('tr[data-rollout="2"] button.act-stop')
+    await until(`document.getElementById("confirm").open`)
+    assert.match(
+        await page.$eval("#confirm-text", el => el.textContent!),
+        /Stop rollout 2 \(v2\.0\.0 to 100%\)\?/
+    )
+    await page.click("#confirm-ok")
+    await until(
+        `document.querySelector('tr[data-rollout="2"]').dataset.status === "stopped"`
+    )
+    assert.match(
+        await page.$eval('tr[data-rollout="2"] .state', el => el.textContent!),
+        /stopped: stopped from the console/
+    )
+    assert.equal(store.rollouts()[1].status, "stopped")
+    assert.ok(
+        await page.$$eval("#devices tbody tr", rs =>
+            rs.every(r => r.getAttribute("data-current") === "v2.0.0")
+        )
+    )
+})
+
+test("readings charts gain points live; a gap in seq breaks the line; dropped readings, version reports and re-authentications are marked", async () => {
+    await page.goto(con.url + "#readings")
+    await until(`document.getElementById("live").textContent === "live"`)
+    const m = members[0]
+    const chart = `.chart[data-device="${PK}/dev-0"][data-field="temperature"]`
+    const points = () =>
+        page.$eval(chart, el => Number(el.getAttribute("data-points")))
+    for (let i = 0; i < 4; i++) await m.report()
+    await until(`document.querySelector('${chart}')?.dataset.points === "4"`)
+    const legend = `.device-card[data-device="${PK}/dev-0"] .legend`
+    // its version report (it runs v2.0.0 since the rollout) is marked
+    assert.equal(m.version(), "v2.0.0")
+    assert.match(
+        await page.$eval(legend, el => el.textContent!),
+        /version v2\.0\.0/
+    )
+    // more arrive: the same chart grows without a reload
+    for (let i = 0; i < 4; i++) await m.report()
+    await until(`document.querySelector('${chart}').dataset.points === "8"`)
+    assert.equal(await points(), 8)
+    // two readings never arrive: the line breaks once
+    await m.report({ skip: 2 })
+    for (let i = 0; i < 3; i++) await m.report()
+    await until(`document.querySelector('${chart}').dataset.points === "12"`)
+    assert.equal(
+        await page.$eval(chart, el => el.getAttribute("data-gaps")),
+        "1"
+    )
+    // the device reports readings it had to drop
+    await m.report({ dropped: 3 })
+    await until(
+        `/3 dropped/.test(document.querySelector('${legend}').textContent)`
+    )
+    // its token expires: it authenticates again, a marker
+    const auths = () =>
+        page.$eval(legend, el => Number(/(\d+) auth/.exec(el.textContent!)![1]))
+    const before = await auths()
+    platform.expireToken(PK, "dev-0")
+    for (let i = 0; i < 3; i++) await m.report()
+    await until(
+        `Number(/(\\d+) auth/.exec(document.querySelector('${legend}').textContent)[1]) === ${before + 1}`
+    )
+    // the other devices report too; any field that arrives gets a chart
+    for (const x of members.slice(1, 3))
+        for (let i = 0; i < 5; i++) await x.report()
+    await members[1].report({ values: { temperature: 20.5, pressure: 1013.2 } })
+    await until(
+        `document.querySelector('.chart[data-device="${PK}/dev-1"][data-field="pressure"]')?.dataset.points === "1"`
+    )
+    assert.ok(
+        (await page.$eval(chart, el =>
+            Number(el.getAttribute("data-markers"))
+        )) >= 3
+    )
+    await page.$eval(`.device-card[data-device="${PK}/dev-0"]`, el =>
+        el.scrollIntoView()
+    )
+    await screenshot(page, "readings-chart")
+})
+
+test("a device's page shows its event log and the failed handshakes the running service counted; no page or answer carries a secret", async () => {
+    await page.goto(con.url + "#fleet")
+    await until(`document.querySelector('#devices a[href="#device/dev-3"]')`)
+    await page.click('#devices a[href="#device/dev-3"]')
+    await until(
+        `document.querySelectorAll("#view-device table.events tbody tr").length >= 2`
+    )
+    const log = await page.$eval(
+        "#view-device table.events",
+        el => el.textContent!
+    )
+    assert.match(log, /connected/)
+    assert.match(log, /deploy/)
+    // someone tries dev-3's id with another key: the running service counts it, the page shows it
+    const thief = new FakeDevice({
+        connectionString: svc.connectionString("dev-3"),
+        key: newDeviceKey(),
+        program: Buffer.alloc(0),
+    })
+    assert.equal((await thief.connect().ended).authenticated, false)
+    await until(
+        `/1 failed handshake in the last hour \\(last: wrong key/.test(document.querySelector("#view-device table.device-info").textContent)`
+    )
+    await screenshot(page, "device-page")
+
+    const cookie = `devs_console_${con.port}=${con.token}`
+    const texts = await Promise.all(
+        ["/", "/api/fleet", "/api/readings", "/api/device?id=dev-3"].map(p =>
+            fetch(base() + p, { headers: { cookie } }).then(r => r.text())
+        )
+    )
+    texts.push(await page.content())
+    const secrets = [
+        ...IDS.map(id => store.device(id)!.key),
+        ...IDS.map(secret),
+        ...platform.auths().flatMap(a => (a.token ? [a.token] : [])),
+    ]
+    assert.ok(secrets.length > IDS.length * 2)
+    for (const t of texts) {
+        for (const s of secrets)
+            assert.equal(t.includes(s), false, "a secret in an answer")
+        assert.doesNotMatch(t, /wssk:/, "a connection string in an answer")
+    }
+})
