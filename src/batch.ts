@@ -38,8 +38,7 @@ export const HISTORY_METHOD = "thing.event.property.history.post"
  */
 export const MAX_BATCH_BYTES = 8192
 
-/** Default for the BATCH_MAX setting (README, "Backfill in batches", says why). */
-export const DEFAULT_BATCH_MAX = 32
+export { DEFAULT_BATCH_MAX } from "./settings-schema"
 
 /** Thing-model history post topic (Alink batches). */
 export function alinkHistoryTopic(productKey: string, deviceName: string) {
