@@ -4,7 +4,7 @@ import { alinkHistoryTopic, BatchBuilder, halfBatch } from "./batch"
 import { ChannelError } from "./channel/client"
 import { PayloadFormat } from "./config"
 import { alinkPayload, plainPayload, ReadingValue } from "./payload"
-import { BoundedQueue } from "./queue"
+import { ReadingQueue } from "./reading-queue"
 import { WallClock } from "./time"
 
 /** A reading waiting to be sent. */
@@ -102,7 +102,7 @@ type Delivery = "accepted" | "refused" | "invalid" | "retry"
  * single readings, which the rule above handles.
  */
 export class Reporter {
-    readonly queue: BoundedQueue<QueuedReading>
+    readonly queue: ReadingQueue
     readonly backoff: Backoff
     /** Where readings go (the TOPIC setting, read again while refused). */
     topic: string
@@ -126,7 +126,7 @@ export class Reporter {
         readonly sample: () => Promise<Record<string, ReadingValue>>
     ) {
         this.topic = options.topic
-        this.queue = new BoundedQueue<QueuedReading>(options.bufferSize)
+        this.queue = new ReadingQueue(options.bufferSize)
         this.backoff = new Backoff(
             BACKOFF_BASE_MS,
             backoffCap(options.periodMs)
