@@ -17,4 +17,8 @@ printFigures(
     "Channel (firmware in the simulator against the emulator)",
     await channelFigures()
 )
+console.log(
+    "  device heap: not measured: DeviceScript 2.16.4 gives a program no heap figures (the runtime's" +
+        "\n  devs_dump_heap prints used/free only on out-of-memory, just before the panic)"
+)
 printFigures("Bytecode", await bytecodeFigures())
