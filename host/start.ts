@@ -21,6 +21,7 @@ import {
     parseChannelUrl,
     parseDeviceTriple,
     readingMessages,
+    readingsOf,
     startFirmware,
     type DeviceCredentials,
 } from "./firmware.ts"
@@ -38,6 +39,9 @@ const DEVICE_LINES =
     /^(config|sensors|auth|version: (not|refused|cannot)|report: (not|refused|queue|seq|the platform|TOPIC|cannot))/
 /** The device's own line for an accepted reading (with an external platform). */
 const ACCEPTED_LINE = /^report: accepted messageId=(\d*) body=(.*)$/
+/** ... and for a backfill batch, which the device logs by its readings. */
+const ACCEPTED_BATCH =
+    /^report: accepted messageId=(\d*) (\d+) readings (seq \d+\.\.\d+.*)$/
 
 const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|alink]
                       [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
@@ -159,10 +163,20 @@ async function main() {
     let accepted = 0
     let done: () => void
     const finished = new Promise<void>(r => (done = r))
-    const count = (messageId: string, what: string) => {
-        accepted++
-        console.log(`accepted #${accepted} messageId=${messageId} ${what}`)
+    const count = (messageId: string, what: string, n = 1) => {
+        const first = accepted + 1
+        accepted += n
+        const which = n > 1 ? `#${first}..#${accepted}` : `#${accepted}`
+        console.log(`accepted ${which} messageId=${messageId} ${what}`)
         if (accepted >= wanted) done()
+    }
+    /** Readings in a message: a backfill batch holds several. */
+    const readingsIn = (body: Buffer) => {
+        try {
+            return readingsOf(body).length
+        } catch {
+            return 1
+        }
     }
     const seen = new Set<string>()
     const poll = setInterval(() => {
@@ -170,7 +184,11 @@ async function main() {
         for (const m of readingMessages(emulator)) {
             if (seen.has(m.messageId)) continue
             seen.add(m.messageId)
-            count(m.messageId, `${m.topic} ${m.body.toString("utf8")}`)
+            count(
+                m.messageId,
+                `${m.topic} ${m.body.toString("utf8")}`,
+                readingsIn(m.body)
+            )
         }
     }, 100)
 
@@ -196,7 +214,9 @@ async function main() {
             clearFlash: a.fresh,
             onLine: line => {
                 const ok = emulator ? null : ACCEPTED_LINE.exec(line)
+                const batch = emulator ? null : ACCEPTED_BATCH.exec(line)
                 if (ok) count(ok[1], ok[2])
+                else if (batch) count(batch[1], batch[3], +batch[2])
                 else if (DEVICE_LINES.test(line)) console.log(`device: ${line}`)
             },
         })

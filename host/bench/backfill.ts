@@ -3,27 +3,8 @@
  * keeps taking readings, then how many requests and bytes on the wire it
  * takes to deliver what was queued when the platform came back.
  */
-import { readingMessages } from "../firmware.ts"
+import { readingMessages, readingsOf } from "../firmware.ts"
 import type { Platform } from "../platform/index.ts"
-
-/** The readings one message carries: a JSON reading, an array of them, or Alink. */
-export function readingsOf(
-    body: Buffer
-): { seq: number; ts: number | undefined }[] {
-    const doc = JSON.parse(body.toString("utf8"))
-    if (Array.isArray(doc))
-        return doc.map((r: any) => ({ seq: r.seq, ts: r.ts }))
-    if (doc.method === "thing.event.property.history.post")
-        return doc.params[0].properties.map((e: any, i: number) => ({
-            seq: +doc.id + i,
-            ts: (Object.values(e)[0] as any)?.time,
-        }))
-    if (doc.method) {
-        const first = Object.values(doc.params ?? {})[0] as any
-        return [{ seq: +doc.id, ts: first?.time }]
-    }
-    return [{ seq: doc.seq, ts: doc.ts }]
-}
 
 export interface Drain {
     /** readings taken while the platform was down and delivered after */

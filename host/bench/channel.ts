@@ -10,10 +10,11 @@
 import {
     firmwareSettings,
     readingMessages,
+    readingsOf,
     startFirmware,
 } from "../firmware.ts"
 import { startPlatform, type Platform } from "../platform/index.ts"
-import { measureDrain, readingsOf } from "./backfill.ts"
+import { measureDrain } from "./backfill.ts"
 import type { Figure } from "./figures.ts"
 
 const DEVICE = {
