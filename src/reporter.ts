@@ -229,7 +229,8 @@ export class Reporter {
     /** How many queued readings from `start` on may go in one request. */
     private batchLimit(start: number): number {
         const max = this.options.batchMax
-        if (!(max > 1) || !this.clock.synced()) return 1
+        // while the topic is refused, one reading a try tells when it is not
+        if (!(max > 1) || !this.clock.synced() || this.topicRefused) return 1
         const first = this.queue.at(start)
         if (!first) return 1
         let limit = max

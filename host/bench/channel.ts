@@ -67,7 +67,8 @@ export async function channelFigures(): Promise<Figure[]> {
     const settings = (p: Platform, extra: Record<string, string>) =>
         firmwareSettings(p, DEVICE, { PERIOD_MS: "1000", ...extra })
     const sim = await startFirmware(platform, settings(platform, {}), {
-        waitForPortsMs: 300_000,
+        // the simulator is shared: other sessions may hold it for minutes
+        waitForPortsMs: 1_200_000,
         onLine: line => {
             if (line.startsWith("config: ")) boots.push(Date.now())
         },

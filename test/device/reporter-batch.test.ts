@@ -12,6 +12,8 @@ class BatchChannel implements ReadingChannel {
     requests: string[] = []
     maxBytes = 131072
     badSeqs: number[] = []
+    /** refuse everything, as for a topic the device may not publish to */
+    refuseAll = false
     async ensureToken() {}
     async publish(topic: string, body: string | Buffer): Promise<string> {
         const text = typeof body === "string" ? body : body.toString()
@@ -26,7 +28,7 @@ class BatchChannel implements ReadingChannel {
         } else if (doc.id !== undefined) seqs.push(parseInt(doc.id))
         else seqs.push(doc.seq as number)
         this.requests.push(`${topic} ${seqs.join(",")}`)
-        let bad = size > this.maxBytes
+        let bad = size > this.maxBytes || this.refuseAll
         for (const s of seqs) if (this.badSeqs.indexOf(s) >= 0) bad = true
         if (bad)
             throw new ChannelError(
@@ -150,6 +152,29 @@ describe("Reporter: backfill in batches", () => {
                 "/pk/dn/user/update 3", // accepted, so 2 was at fault
                 "/pk/dn/user/update 4",
             ].join(" | ")
+        )
+    })
+    test("a refused topic: halving down to one reading, then one reading a try", async () => {
+        const ch = new BatchChannel()
+        ch.refuseAll = true
+        const rep = reporter(ch, "json", 4, syncedClock())
+        for (let i = 0; i < 4; i++) await rep.takeReading()
+        expect(await rep.sendOldest()).toBe(true) // 4 refused: halves
+        expect(await rep.sendOldest()).toBe(true) // 2 refused: singles
+        expect(await rep.sendOldest()).toBe(true) // 1 refused: held
+        expect(await rep.sendOldest()).toBe(false) // 2 refused too: the topic
+        expect(rep.topicRefused).toBe(true)
+        for (let i = 0; i < 8; i++) await rep.takeReading()
+        expect(await rep.sendOldest()).toBe(false) // single readings only
+        expect(ch.requests.join(" | ")).toBe(
+            "/pk/dn/user/update 1,2,3,4 | /pk/dn/user/update 1,2 | /pk/dn/user/update 1 | /pk/dn/user/update 2 | /pk/dn/user/update 1 | /pk/dn/user/update 2"
+        )
+        expect(rep.queue.size()).toBe(12)
+        // the topic is granted: the backlog goes in batches again, nothing lost
+        ch.refuseAll = false
+        await drain(rep)
+        expect(ch.requests.slice(6).join(" | ")).toBe(
+            "/pk/dn/user/update 1 | /pk/dn/user/update 2 | /pk/dn/user/update 3 | /pk/dn/user/update 4 | /pk/dn/user/update 5,6,7,8 | /pk/dn/user/update 9,10,11,12"
         )
     })
 })
