@@ -69,6 +69,8 @@ interface Drain {
     seqs: number[]
     /** readings per backfill message */
     sizes: number[]
+    /** bytes on the wire of the drain's requests per reading they carried */
+    bytesPerReading: number
 }
 
 /**
@@ -108,10 +110,15 @@ async function outageAndDrain(
     )
     const backlog = msgs.slice(0, k)
     const sizes = backlog.map(m => seqsOf(m.body).length)
-    const requests =
-        readingRequests(p, fromReq).filter(r => r.seq < msgs[k].seq).length - 1
+    const drain = readingRequests(p, fromReq).filter(r => r.seq < msgs[k].seq)
+    const requests = drain.length - 1 // the last one is message k's
+    const n = sizes.reduce((a, b) => a + b, 0)
+    const wire = drain
+        .slice(0, -1)
+        .reduce((sum, r) => sum + (r.wireBytes ?? 0), 0)
     return {
-        n: sizes.reduce((a, b) => a + b, 0),
+        n,
+        bytesPerReading: Math.round(wire / n),
         requests,
         seqs: msgs.flatMap(m => seqsOf(m.body)),
         sizes,
@@ -132,7 +139,7 @@ test("json: a 60 s outage at a 1 s period drains in at most ceil(n / BATCH_MAX) 
     const before = readingMessages(platform).flatMap(m => seqsOf(m.body))
     const d = await outageAndDrain(platform, sim, 60_000)
     console.log(
-        `json drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}`
+        `json drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}, ${d.bytesPerReading} bytes a reading on the wire`
     )
     assert.ok(d.n >= 55, `about 60 readings were queued: ${d.n}`)
     assert.ok(
@@ -177,7 +184,7 @@ test("alink: the backlog goes as history posts the emulator checks strictly; seq
     )
     const d = await outageAndDrain(platform, sim, 12_000)
     console.log(
-        `alink drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}`
+        `alink drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}, ${d.bytesPerReading} bytes a reading on the wire`
     )
     assert.ok(d.n >= 9, `readings queued: ${d.n}`)
     assert.ok(
@@ -223,7 +230,7 @@ test("a batch refused for its size is split in two and delivered; nothing lost",
         const fromLine = sim.lines.length
         const d = await outageAndDrain(small, sim, 25_000)
         console.log(
-            `split drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}`
+            `split drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}, ${d.bytesPerReading} bytes a reading on the wire`
         )
         const refused = small.requests().filter(r => r.code === 10001)
         assert.ok(
