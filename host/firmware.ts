@@ -110,3 +110,27 @@ export async function startFirmware(
 export function readingMessages(platform: Platform) {
     return platform.messages().filter(m => !m.topic.startsWith("/ota/"))
 }
+
+/**
+ * The readings one message of the firmware carries, with their seq and time
+ * (undefined when the device did not know it): a JSON reading, a JSON array
+ * of them (a backfill batch), an Alink property post (seq = id) or an Alink
+ * history post (seq = id + index). Throws on a body that is not JSON.
+ */
+export function readingsOf(
+    body: Buffer
+): { seq: number; ts: number | undefined }[] {
+    const doc = JSON.parse(body.toString("utf8"))
+    if (Array.isArray(doc))
+        return doc.map((r: any) => ({ seq: r.seq, ts: r.ts }))
+    if (doc.method === "thing.event.property.history.post")
+        return doc.params[0].properties.map((e: any, i: number) => ({
+            seq: +doc.id + i,
+            ts: (Object.values(e)[0] as any)?.time,
+        }))
+    if (doc.method) {
+        const first = Object.values(doc.params ?? {})[0] as any
+        return [{ seq: +doc.id, ts: first?.time }]
+    }
+    return [{ seq: doc.seq, ts: doc.ts }]
+}

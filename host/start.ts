@@ -25,6 +25,7 @@ import {
     parseChannelUrl,
     parseDeviceTriple,
     readingMessages,
+    readingsOf,
     startFirmware,
     type DeviceCredentials,
 } from "./firmware.ts"
@@ -56,6 +57,9 @@ function reportedVersion(body: string): string | undefined {
         return undefined
     }
 }
+/** ... and for a backfill batch, which the device logs by its readings. */
+const ACCEPTED_BATCH =
+    /^report: accepted messageId=(\d*) (\d+) readings (seq \d+\.\.\d+.*)$/
 
 const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|alink]
                       [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
@@ -207,9 +211,11 @@ async function main() {
     let accepted = 0
     let done: () => void
     const finished = new Promise<void>(r => (done = r))
-    const count = (messageId: string, what: string) => {
-        accepted++
-        console.log(`accepted #${accepted} messageId=${messageId} ${what}`)
+    const count = (messageId: string, what: string, n = 1) => {
+        const first = accepted + 1
+        accepted += n
+        const which = n > 1 ? `#${first}..#${accepted}` : `#${accepted}`
+        console.log(`accepted ${which} messageId=${messageId} ${what}`)
         if (accepted >= wanted) done()
     }
     let version: string | undefined
@@ -219,6 +225,14 @@ async function main() {
         version = v
         console.log(`version: ${v}`)
     }
+    /** Readings in a message: a backfill batch holds several. */
+    const readingsIn = (body: Buffer) => {
+        try {
+            return readingsOf(body).length
+        } catch {
+            return 1
+        }
+    }
     const seen = new Set<string>()
     let informsSeen = 0
     const poll = setInterval(() => {
@@ -226,7 +240,11 @@ async function main() {
         for (const m of readingMessages(emulator)) {
             if (seen.has(m.messageId)) continue
             seen.add(m.messageId)
-            count(m.messageId, `${m.topic} ${m.body.toString("utf8")}`)
+            count(
+                m.messageId,
+                `${m.topic} ${m.body.toString("utf8")}`,
+                readingsIn(m.body)
+            )
         }
         const informs = emulator.informs()
         for (; informsSeen < informs.length; informsSeen++)
@@ -264,7 +282,9 @@ async function main() {
             onLine: line => {
                 const ok = emulator ? null : ACCEPTED_LINE.exec(line)
                 const v = emulator ? null : VERSION_LINE.exec(line)
+                const batch = emulator ? null : ACCEPTED_BATCH.exec(line)
                 if (ok) count(ok[1], ok[2])
+                else if (batch) count(batch[1], batch[3], +batch[2])
                 else if (v) versionReported(v[1])
                 else if (DEVICE_LINES.test(line)) console.log(`device: ${line}`)
             },

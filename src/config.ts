@@ -29,6 +29,7 @@ export const KEYS = {
     periodMs: "PERIOD_MS",
     format: "FORMAT",
     bufferSize: "BUFFER_SIZE",
+    batchMax: "BATCH_MAX",
     fleetOta: "FLEET_OTA",
 }
 
@@ -53,6 +54,8 @@ export interface Config {
     format: PayloadFormat
     /** offline buffer capacity in readings (1..256), default 32 */
     bufferSize: number
+    /** most queued readings in one request (1..256, 1: no batches), default 32 */
+    batchMax: number
     /**
      * share the socket with the runtime's fleet (OTA) connection: release it
      * between report batches (default false: keep-alive across reports)
@@ -136,6 +139,7 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
             periodMs: v[KEYS.periodMs],
             format: v[KEYS.format] as PayloadFormat,
             bufferSize: v[KEYS.bufferSize],
+            batchMax: v[KEYS.batchMax],
             fleetOta: v[KEYS.fleetOta],
         },
     }
@@ -156,6 +160,7 @@ export function describeConfig(c: Config): string {
         who +
         where +
         ` ${c.format} every ${c.periodMs} ms, buffer ${c.bufferSize}` +
+        `, batches of ${c.batchMax}` +
         (c.fleetOta ? ", socket shared with fleet OTA" : "")
     )
 }

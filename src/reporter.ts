@@ -1,8 +1,9 @@
 import { Backoff } from "./backoff"
+import { alinkHistoryTopic, BatchBuilder, halfBatch } from "./batch"
 import { ChannelError } from "./channel/client"
 import { PayloadFormat } from "./config"
 import { alinkPayload, plainPayload, ReadingValue } from "./payload"
-import { BoundedQueue } from "./queue"
+import { ReadingQueue } from "./reading-queue"
 import { WallClock } from "./time"
 import { Timing } from "./timing"
 
@@ -51,6 +52,11 @@ export interface ReporterOptions {
     format: PayloadFormat
     periodMs: number
     bufferSize: number
+    /** most queued readings in one request (BATCH_MAX); default 1: no batches */
+    batchMax?: number
+    /** the device (an Alink batch names it and goes to its history topic) */
+    productKey?: string
+    deviceName?: string
     /**
      * Reads the TOPIC setting again while the platform refuses the topic,
      * so that a corrected setting resumes delivery without a restart.
@@ -63,7 +69,7 @@ export interface ReadingChannel {
     /** Makes sure a token is at hand (authenticating tells the time). */
     ensureToken(): Promise<void>
     /** Publishes `body`; returns the messageId; throws ChannelError. */
-    publish(topic: string, body: string): Promise<string>
+    publish(topic: string, body: string | Buffer): Promise<string>
     /** Nothing is left to send for now (a client may let go of the socket). */
     idle(): Promise<void>
 }
@@ -86,9 +92,15 @@ type Delivery = "accepted" | "refused" | "invalid" | "retry"
  * every reading is kept (bounded queue), and the oldest is tried again at
  * the backoff cap, after reading the TOPIC setting again: correcting it
  * resumes delivery with nothing lost.
+ *
+ * Once the clock is known, queued readings go up to `batchMax` to a
+ * request (see batch.ts), accepted or refused as a unit. A refused batch
+ * is never dropped whole: it is logged with its size and sent again in two
+ * halves (a size refusal, or a bad reading found by halving), down to
+ * single readings, which the rule above handles.
  */
 export class Reporter {
-    readonly queue: BoundedQueue<QueuedReading>
+    readonly queue: ReadingQueue
     readonly backoff: Backoff
     /** Where readings go (the TOPIC setting, read again while refused). */
     topic: string
@@ -101,6 +113,9 @@ export class Reporter {
     private notice: { what: string; topic: string; body: string }
     /** After a failed attempt the notice waits behind the next reading. */
     private noticeDeferred = false
+    /** After a refused batch: readings up to this seq go at most {@link splitLimit} at a time. */
+    private splitUntil = 0
+    private splitLimit = 1
 
     constructor(
         readonly options: ReporterOptions,
@@ -111,7 +126,7 @@ export class Reporter {
         readonly timing: Timing
     ) {
         this.topic = options.topic
-        this.queue = new BoundedQueue<QueuedReading>(options.bufferSize)
+        this.queue = new ReadingQueue(options.bufferSize)
         this.backoff = new Backoff(
             BACKOFF_BASE_MS,
             backoffCap(options.periodMs),
@@ -166,6 +181,12 @@ export class Reporter {
     async sendOldest(): Promise<boolean> {
         if (this.topicRefused) await this.rereadTopic()
         const head = this.queue.peek()
+        const start = head.seq === this.heldSeq && !this.topicRefused ? 1 : 0
+        const limit = this.batchLimit(start)
+        if (limit > 1) {
+            const sent = await this.sendBatch(start, limit)
+            if (sent !== undefined) return sent
+        }
         if (head.seq !== this.heldSeq || this.topicRefused) {
             const outcome = await this.sendReading(head)
             if (outcome === "retry") return false
@@ -203,6 +224,88 @@ export class Reporter {
         this.queue.shift()
         this.clearRefusal()
         this.noticeDeferred = false
+        return true
+    }
+
+    /** How many queued readings from `start` on may go in one request. */
+    private batchLimit(start: number): number {
+        const max = this.options.batchMax
+        // while the topic is refused, one reading a try tells when it is not
+        if (!(max > 1) || !this.clock.synced() || this.topicRefused) return 1
+        const first = this.queue.at(start)
+        if (!first) return 1
+        let limit = max
+        if (first.seq <= this.splitUntil)
+            limit = Math.min(limit, this.splitLimit)
+        return Math.min(limit, this.queue.size() - start)
+    }
+
+    /**
+     * Sends up to `limit` queued readings from `start` on in one request.
+     * True when the batch was accepted (its readings leave the queue) or
+     * refused (it will go again in halves); false to retry later;
+     * undefined when its first reading cannot be put in a batch (the
+     * single-reading path decides about it).
+     */
+    private async sendBatch(
+        start: number,
+        limit: number
+    ): Promise<boolean | undefined> {
+        // (the VM has no `this` in arrow functions)
+        const { clock, options, queue, timing } = this
+        const alink = options.format === "alink"
+        const topic = alink
+            ? alinkHistoryTopic(options.productKey, options.deviceName)
+            : this.topic
+        const firstSeq = queue.at(start).seq
+        let count = 0
+        let bytes = 0
+        const outcome = await this.deliver(
+            "report",
+            topic,
+            async () => {
+                const b = new BatchBuilder({
+                    format: options.format,
+                    dropped: queue.dropped,
+                    productKey: options.productKey,
+                    deviceName: options.deviceName,
+                })
+                for (let i = 0; i < limit; i++) {
+                    const r = queue.at(start + i)
+                    const time = clock.now(r.takenAt)
+                    if (!b.add({ seq: r.seq, time, values: r.values })) break
+                    count = b.count
+                    if ((i & 7) === 7) await timing.sleep(0) // the step budget
+                }
+                const body = b.body()
+                bytes = body.length
+                return body
+            },
+            false,
+            id =>
+                `accepted messageId=${id} ${count} readings seq ${firstSeq}..${firstSeq + count - 1} (${bytes} bytes)`
+        )
+        if (outcome === "retry") return false
+        if (outcome === "accepted") {
+            if (start === 1) {
+                console.warn(
+                    `report: seq=${this.heldSeq} dropped: refused while seq=${firstSeq}.. on the same topic were not`
+                )
+                queue.shift()
+            }
+            for (let i = 0; i < count; i++) queue.shift()
+            this.clearRefusal()
+            this.noticeDeferred = false
+            return true
+        }
+        if (count === 0) return undefined
+        // refused as a unit: never dropped whole; sent again in halves
+        const half = halfBatch(count)
+        this.splitUntil = Math.max(this.splitUntil, firstSeq + count - 1)
+        this.splitLimit = half
+        console.warn(
+            `report: a batch of ${count} readings (seq ${firstSeq}..${firstSeq + count - 1}, ${bytes} bytes) was not taken; none dropped, sending them again ${half} at a time`
+        )
         return true
     }
 
@@ -251,21 +354,28 @@ export class Reporter {
      * may pass later (network, throttling, 5xx, authentication). The body
      * is built after the first authentication, which tells the time.
      * @param dropOnRefusal say in the log that a refusal drops it
+     * @param accepted the log line's text after `what:` on acceptance
      */
     private async deliver(
         what: string,
         topic: string,
-        body: () => string,
-        dropOnRefusal: boolean
+        body: () => string | Promise<Buffer>,
+        dropOnRefusal: boolean,
+        accepted?: (messageId: string) => string
     ): Promise<Delivery> {
         let building = false
         try {
             if (!this.clock.synced()) await this.channel.ensureToken()
             building = true
-            const text = body()
+            const text = await body()
             building = false
             const messageId = await this.channel.publish(topic, text)
-            console.log(`${what}: accepted messageId=${messageId} body=${text}`)
+            // a batch is logged by its readings, not its (large) body
+            if (accepted) console.log(`${what}: ${accepted(messageId)}`)
+            else
+                console.log(
+                    `${what}: accepted messageId=${messageId} body=${text}`
+                )
             return "accepted"
         } catch (e) {
             const err = e as ChannelError

@@ -2,7 +2,7 @@
  * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
  *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS] [--token-form jwt|hex]
  *  [--topics FILE.json]
- *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--quiet]`
+ *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--max-body BYTES] [--quiet]`
  *
  * Runs the emulator until interrupted and prints the channel URL, the admin
  * URL and where the CA certificate is.
@@ -43,6 +43,7 @@ const USAGE = `usage: npm run platform -- [options]
   --rate-device N     requests per second per device (default unlimited)
   --rate-global N     requests per second in all (default unlimited)
   --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
+  --max-body N        largest publish body accepted, 1..131072 bytes (default 131072, 128 KB)
   --quiet             do not print one line per request
   --help`
 
@@ -83,6 +84,7 @@ async function main() {
                 "rate-device": { type: "string" },
                 "rate-global": { type: "string" },
                 "keep-alive": { type: "string" },
+                "max-body": { type: "string" },
                 quiet: { type: "boolean" },
                 help: { type: "boolean" },
             },
@@ -134,6 +136,7 @@ async function main() {
         rateDevice: num("rate-device", a["rate-device"]),
         rateGlobal: num("rate-global", a["rate-global"]),
         keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,
+        maxBodyBytes: num("max-body", a["max-body"]),
         onEvent: a.quiet
             ? undefined
             : line => console.log(`${new Date().toISOString()} ${line}`),

@@ -16,7 +16,7 @@ import { requestTimeouts } from "./http-limits.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import type { TopicClass, TopicPermission } from "./topics.ts"
-import { Channel, HOST } from "./server.ts"
+import { Channel, HOST, MAX_PUBLISH_BYTES } from "./server.ts"
 import {
     clockOffsetProblem,
     PlatformState,
@@ -74,6 +74,11 @@ export interface PlatformOptions {
     headersTimeoutMs?: number
     /** a whole request, body included, must arrive within this (default 30000 ms; both servers) */
     requestTimeoutMs?: number
+    /**
+     * the largest publish body accepted, 1..131072 (default 131072, the
+     * platform's 128 KB); lower it to see how a client handles the refusal
+     */
+    maxBodyBytes?: number
     /** records kept per list (auths, messages, requests; default 10000) */
     maxRecords?: number
     /** the platform's clock (default Date.now); tests may pass a fake one */
@@ -96,6 +101,12 @@ export async function startPlatform(
 ): Promise<Platform> {
     if (o.tokenForm !== undefined && !TOKEN_FORMS.includes(o.tokenForm))
         throw new Error(`tokenForm must be one of ${TOKEN_FORMS.join(", ")}`)
+    const mb = o.maxBodyBytes
+    if (
+        mb !== undefined &&
+        !(Number.isInteger(mb) && mb >= 1 && mb <= MAX_PUBLISH_BYTES)
+    )
+        throw new Error(`maxBodyBytes must be a whole number in 1..131072`)
     const timeouts = requestTimeouts(o)
     const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
     const st = new PlatformState({
@@ -115,6 +126,7 @@ export async function startPlatform(
         key: tls.key,
         keepAliveTimeoutMs: o.keepAliveTimeoutMs ?? 60000,
         timeouts,
+        maxPublishBytes: mb,
         onEvent: o.onEvent,
     })
     const port = await channel.listen(o.port ?? 0)

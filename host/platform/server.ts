@@ -29,6 +29,7 @@ import {
     topicPathProblem,
 } from "./publish-request.ts"
 import { canPublish, informTopic, topicPermission } from "./topics.ts"
+import { historyPostProblem, historyTopic } from "./alink-history.ts"
 
 /** The largest publish body accepted: 128 KB. */
 export const MAX_PUBLISH_BYTES = 128 * 1024
@@ -45,6 +46,8 @@ export interface ChannelOptions {
     keepAliveTimeoutMs: number
     /** how long a request's headers and whole request may take */
     timeouts: RequestTimeouts
+    /** the largest publish body accepted (default and most: 128 KB) */
+    maxPublishBytes?: number
     /** one line per event, for a console */
     onEvent?: (line: string) => void
 }
@@ -117,9 +120,12 @@ export class Channel {
     private outageTimer?: NodeJS.Timeout
     private inOutage = false
     private closed = false
+    /** the largest publish body accepted */
+    private readonly maxPublishBytes: number
 
     constructor(private o: ChannelOptions) {
         const st = o.state
+        this.maxPublishBytes = o.maxPublishBytes ?? MAX_PUBLISH_BYTES
         this.server = https.createServer(
             {
                 cert: o.cert,
@@ -245,7 +251,7 @@ export class Channel {
         st.push(st.requests, rec)
         const body = await readBody(
             req,
-            (scope === "auth" ? MAX_AUTH_BYTES : MAX_PUBLISH_BYTES) + 1
+            (scope === "auth" ? MAX_AUTH_BYTES : this.maxPublishBytes) + 1
         )
         if (!body) return // the client went away
         rec.wireBytes = headBytes(req) + body.size
@@ -461,11 +467,23 @@ export class Channel {
                 10001,
                 `topic ${topic} has subscribe permission only: a device cannot publish to it`
             )
-        if (body.size > MAX_PUBLISH_BYTES)
+        const limit = this.maxPublishBytes
+        if (body.size > limit)
             return done(
                 10001,
-                `body of ${body.size} bytes exceeds the 128 KB limit (${MAX_PUBLISH_BYTES} bytes)`
+                limit === MAX_PUBLISH_BYTES
+                    ? `body of ${body.size} bytes exceeds the 128 KB limit (${MAX_PUBLISH_BYTES} bytes)`
+                    : `body of ${body.size} bytes exceeds the limit of ${limit} bytes`
             )
+        if (topic === historyTopic(t.productKey, t.deviceName)) {
+            const bad = historyPostProblem(
+                body.buf,
+                t.productKey,
+                t.deviceName,
+                st.now()
+            )
+            if (bad) return done(10001, `history post: ${bad}`)
+        }
         if (takePublishError(st.faults)) {
             st.count("faults", "publishError")
             return done(30001, "injected publish error")

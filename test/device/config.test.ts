@@ -36,6 +36,7 @@ describe("resolveConfig", () => {
         expect(c.format).toBe("json")
         expect(c.periodMs).toBe(60000)
         expect(c.bufferSize).toBe(32)
+        expect(c.batchMax).toBe(32)
     })
     test("alink format defaults its topic; explicit values win", () => {
         const raw = base()
@@ -50,6 +51,7 @@ describe("resolveConfig", () => {
         raw["PORT"] = "8443"
         raw["PERIOD_MS"] = 5000
         raw["BUFFER_SIZE"] = 10
+        raw["BATCH_MAX"] = "1"
         const c = resolveConfig(raw).config
         expect(c.topic).toBe("/a1GFjLP3xxC/device123/pub")
         expect(c.clientId).toBe("AA:BB:CC")
@@ -58,6 +60,7 @@ describe("resolveConfig", () => {
         expect(c.port).toBe(8443)
         expect(c.periodMs).toBe(5000)
         expect(c.bufferSize).toBe(10)
+        expect(c.batchMax).toBe(1)
     })
     test("every problem is named, in one line, without the secret", () => {
         const r = resolveConfig({

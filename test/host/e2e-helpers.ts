@@ -77,21 +77,46 @@ export async function waitUntil(
 export interface ReceivedReading {
     topic: string
     messageId: string
+    /** the reading's body: a message's, or its part of a backfill batch */
     body: any
+    /** readings in the message that carried it (more than 1: a backfill batch) */
+    batch: number
 }
 
-/** Every accepted reading (not the version report), its body parsed as JSON. */
+const HISTORY_METHOD = "thing.event.property.history.post"
+
+/**
+ * Every accepted reading (not the version report), oldest first, its body
+ * parsed as JSON. A backfill batch gives one entry per reading: a JSON
+ * array's elements; an Alink history post's `properties` entries, each as
+ * `{id: <id + index>, version, method, params: <entry>}`.
+ */
 export function received(platform: Platform): ReceivedReading[] {
-    return readingMessages(platform).map(m => ({
-        topic: m.topic,
-        messageId: m.messageId,
-        body: JSON.parse(m.body.toString("utf8")),
-    }))
+    return readingMessages(platform).flatMap(m => {
+        const body = JSON.parse(m.body.toString("utf8"))
+        const at = { topic: m.topic, messageId: m.messageId }
+        if (Array.isArray(body))
+            return body.map(b => ({ ...at, body: b, batch: body.length }))
+        if (body.method === HISTORY_METHOD) {
+            const entries: any[] = body.params[0].properties
+            return entries.map((params, i) => ({
+                ...at,
+                body: {
+                    id: String(+body.id + i),
+                    version: body.version,
+                    method: body.method,
+                    params,
+                },
+                batch: entries.length,
+            }))
+        }
+        return [{ ...at, body, batch: 1 }]
+    })
 }
 
-/** How many readings the platform has accepted so far. */
+/** How many readings the platform has accepted so far (a batch counts each). */
 export function readingCount(platform: Platform) {
-    return readingMessages(platform).length
+    return received(platform).length
 }
 
 /** Waits until the platform has accepted `n` more readings. */

@@ -64,8 +64,24 @@ test("publish-permission topics are accepted: the default user ones and the syst
         `/sys${pre}/thing/deviceinfo/update`,
     ]
     const before = p.messages().length
+    // the history topic takes only a history post (platform-history.test.ts)
+    const history = JSON.stringify({
+        id: "1",
+        version: "1.0",
+        params: [
+            {
+                identity: {
+                    productKey: dev.productKey,
+                    deviceName: dev.deviceName,
+                },
+                properties: [{ t: { value: 1, time: p.now() } }],
+            },
+        ],
+        method: "thing.event.property.history.post",
+    })
     for (const topic of ok) {
-        const r = await publish(p, topic, token, "x")
+        const body = topic.endsWith("/history/post") ? history : "x"
+        const r = await publish(p, topic, token, body)
         assert.equal(r.json.code, 0, `${topic}: ${r.text}`)
     }
     assert.deepEqual(
