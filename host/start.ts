@@ -24,7 +24,7 @@ import {
     startFirmware,
     type DeviceCredentials,
 } from "./firmware.ts"
-import type { SimSession } from "./sim.ts"
+import type { SimSession } from "./sim/index.ts"
 
 /** The demo device (the emulator's, see README). */
 const DEMO = {

@@ -10,7 +10,7 @@ import {
     startFirmware,
 } from "../../host/firmware.ts"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
-import type { SimOptions, SimSession } from "../../host/sim.ts"
+import type { SimOptions, SimSession } from "../../host/sim/index.ts"
 
 export const DEVICE = {
     productKey: "a1E2eProd01",

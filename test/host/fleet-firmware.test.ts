@@ -13,10 +13,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { buildFirmware } from "../../host/build.ts"
-import {
-    sendFramesToSimBus,
-    setConnectionStringFrame,
-} from "../../host/fleet/jacdac.ts"
+import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
+import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
 import {
@@ -25,7 +23,7 @@ import {
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import type { Platform } from "../../host/platform/index.ts"
-import type { SimSession } from "../../host/sim.ts"
+import type { SimSession } from "../../host/sim/index.ts"
 import {
     deviceSettings,
     readingCount,

@@ -28,13 +28,13 @@ import {
 import { assign } from "../../host/fleet/rollout.ts"
 import { prepareStateDir } from "../../host/fleet/state-dir.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
-import { encodeMaskedFrame, FrameDecoder } from "../../host/fleet/websocket.ts"
 import {
     publishSigned,
     releaseKeys,
     startServiceProcess,
     type ServiceProcess,
 } from "./fleet-helpers.ts"
+import { encodeMaskedFrame, FrameDecoder } from "./raw-websocket.ts"
 
 const MAX_PENDING = 6
 const MAX_PER_ADDRESS = 3

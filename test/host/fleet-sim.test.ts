@@ -9,10 +9,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore, imageHash } from "../../host/fleet/artifacts.ts"
 import { buildFirmware } from "../../host/build.ts"
-import {
-    sendFramesToSimBus,
-    setConnectionStringFrame,
-} from "../../host/fleet/jacdac.ts"
+import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
+import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
 import {
@@ -20,7 +18,7 @@ import {
     type FleetService,
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
-import { startSim, type SimSession } from "../../host/sim.ts"
+import { startSim, type SimSession } from "../../host/sim/index.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 import { WAIT_FOR_PORTS_MS, waitUntil } from "./e2e-helpers.ts"
 

@@ -10,10 +10,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { buildFirmware } from "../../host/build.ts"
-import {
-    sendFramesToSimBus,
-    setConnectionStringFrame,
-} from "../../host/fleet/jacdac.ts"
+import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
+import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign, parseScope } from "../../host/fleet/rollout.ts"
 import {
@@ -22,7 +20,7 @@ import {
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import { createTlsMaterial } from "../../host/platform/certs.ts"
-import { startSim, type SimSession } from "../../host/sim.ts"
+import { startSim, type SimSession } from "../../host/sim/index.ts"
 import { WAIT_FOR_PORTS_MS, waitUntil } from "./e2e-helpers.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 

@@ -16,14 +16,16 @@ import {
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
+    type Packet,
+} from "../../host/jacdac/frame.ts"
+import {
     SETTINGS_CMD_GET,
     SETTINGS_CMD_SET,
     SRV_DEVICE_SCRIPT_MANAGER,
     SRV_SETTINGS,
     SRV_WIFI,
     WIFI_CMD_ADD_NETWORK,
-    type Packet,
-} from "../../host/provision/jacdac.ts"
+} from "../../host/jacdac/services.ts"
 import { writeSettings } from "../../host/provision/settings-writer.ts"
 
 const DEVICE_ID = "0123456789abcdef"

@@ -1,5 +1,5 @@
 /**
- * The simulator deploy (`host/sim-deploy.ts`) against a fake DeviceScript
+ * The simulator deploy (`host/sim/deploy.ts`) against a fake DeviceScript
  * device behind a Jacdac TCP server: what it writes, in which order, and
  * that a lost answer is asked for again.
  */
@@ -8,17 +8,19 @@ import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
 import { createServer, type Server, type Socket } from "node:net"
 import type { AddressInfo } from "node:net"
-import { deployToSim } from "../../host/sim-deploy.ts"
+import { deployToSim } from "../../host/sim/deploy.ts"
 import {
     decodeFrame,
     encodeFrame,
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
+    type Packet,
+} from "../../host/jacdac/frame.ts"
+import {
     SRV_DEVICE_SCRIPT_MANAGER,
     SRV_SETTINGS,
-    type Packet,
-} from "../../host/provision/jacdac.ts"
+} from "../../host/jacdac/services.ts"
 
 const DEVICE_ID = "1989f4ee306ad401"
 const MANAGER = 2

@@ -4,7 +4,7 @@
  * simulator harness's deploy and the settings writer.
  */
 import { connect, type Socket } from "node:net"
-import { decodeFrame, encodeFrame, type Packet } from "./jacdac.ts"
+import { decodeFrame, encodeFrame, type Packet } from "./frame.ts"
 
 /** A Jacdac TCP connection to dev tools: send frames, wait for packets. */
 export interface JacdacLink {
