@@ -18,8 +18,11 @@ export const DEVICE = {
     deviceSecret: "e2eSecret0123456789abcdef0123456",
 }
 
-/** Other tools (bench, other tests) may hold the simulator ports for a while. */
-export const WAIT_FOR_PORTS_MS = 180_000
+/**
+ * Other tools (a bench run, other test runs on the machine) may hold the
+ * simulator for minutes; one wait covers both the lock and the ports.
+ */
+export const WAIT_FOR_PORTS_MS = 600_000
 
 /** Settings that point the device at `platform`, one reading a second; `extra` overrides. */
 export function deviceSettings(

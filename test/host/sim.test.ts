@@ -24,10 +24,11 @@ import {
     SIM_PORTS,
 } from "../../host/sim/index.ts"
 import { projectRoot } from "../../host/devs.ts"
+import { WAIT_FOR_PORTS_MS } from "./e2e-helpers.ts"
 
 const work = mkdtempSync(join(tmpdir(), "sim-test-"))
-/** Other tools (bench, e2e) may hold the simulator ports for a while. */
-const waitForPortsMs = 180_000
+/** Other tools (bench, e2e) may hold the simulator for a while. */
+const waitForPortsMs = WAIT_FOR_PORTS_MS
 after(() => rmSync(work, { recursive: true, force: true }))
 
 /** CLI processes this test process started (host/sim/ spawns them directly). */
