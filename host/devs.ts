@@ -68,11 +68,12 @@ export function devs(
  */
 export function devsRunTest(
     file: string,
-    options: { timeoutMs?: number; echo?: boolean } = {}
+    options: { timeoutMs?: number; echo?: boolean; cwd?: string } = {}
 ) {
     const timeout = String(options.timeoutMs ?? 600_000)
     return devs(["run", file, "--test", "--test-self-exit", "-T", timeout], {
         echo: options.echo,
+        cwd: options.cwd,
     })
 }
 

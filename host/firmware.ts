@@ -4,7 +4,7 @@
  * trusts the emulator's CA and nothing else extra.
  */
 import type { Platform } from "./platform/index.ts"
-import { startSim, type SimOptions, type SimSession } from "./sim.ts"
+import { startSim, type SimOptions, type SimSession } from "./sim/index.ts"
 
 /** A device's identity on the platform. */
 export interface DeviceCredentials {

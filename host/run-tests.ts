@@ -4,14 +4,19 @@
  * `N passed, N failed` and exits non-zero on any failure, compile error,
  * crash or timeout.
  *
- * Usage: npm test [-- FILTER...]   (only files whose path contains a FILTER;
- *        without a filter the host code is also type-checked)
+ * Usage: npm test [-- [--fast] FILTER...]
+ *   FILTER: only files whose path contains one (without a filter the host
+ *           code is also type-checked)
+ *   --fast: leave out the host test files that start the DeviceScript
+ *           simulator (found from their imports, see test-imports.ts): the
+ *           firmware tests in the VM and the host unit tests
  */
 import { spawn } from "node:child_process"
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
-import { devsRunTest, parseDevsSummary } from "./devs.ts"
+import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
+import { startsSimulator } from "./test-imports.ts"
 
 const root = join(import.meta.dirname, "..")
 
@@ -36,22 +41,47 @@ function selected(files: string[], filters: string[]) {
     return files.filter(f => filters.some(x => relative(root, f).includes(x)))
 }
 
-async function runDeviceTests(files: string[], tally: Tally) {
-    for (const file of files) {
-        const rel = relative(root, file)
-        console.log(`\n# device: ${rel}`)
-        const { code, output } = await devsRunTest(rel, { echo: true })
-        const summary = parseDevsSummary(output)
-        if (summary) {
-            tally.passed += summary.pass
-            tally.failed += summary.error
-            if (summary.error) tally.failures.push(rel)
+/**
+ * Runs the firmware test files in the VM, `workers` at a time. With more
+ * than one, each worker builds in its own shadow project (the CLI writes
+ * `.devicescript/` where it runs) and a file's output is printed when it
+ * is done.
+ */
+async function runDeviceTests(files: string[], tally: Tally, workers = 1) {
+    const queue = [...files]
+    const worker = async () => {
+        const cwd = workers > 1 ? shadowProject("devs-test-") : root
+        try {
+            for (let file; (file = queue.shift());)
+                await runDeviceTest(file, tally, cwd, workers === 1)
+        } finally {
+            if (cwd !== root) rmSync(cwd, { recursive: true, force: true })
         }
-        if (!summary || (code !== 0 && !summary.error)) {
-            // compile error, crash, timeout or a test that never finished
-            tally.failed++
-            tally.failures.push(`${rel} (exit ${code}, no clean summary)`)
-        }
+    }
+    await Promise.all(Array.from({ length: workers }, worker))
+}
+
+/** Runs one firmware test file in the VM and adds its results to `tally`. */
+async function runDeviceTest(
+    file: string,
+    tally: Tally,
+    cwd: string,
+    live: boolean
+) {
+    const rel = relative(root, file)
+    if (live) console.log(`\n# device: ${rel}`)
+    const { code, output } = await devsRunTest(rel, { echo: live, cwd })
+    if (!live) console.log(`\n# device: ${rel}\n${output}`)
+    const summary = parseDevsSummary(output)
+    if (summary) {
+        tally.passed += summary.pass
+        tally.failed += summary.error
+        if (summary.error) tally.failures.push(rel)
+    }
+    if (!summary || (code !== 0 && !summary.error)) {
+        // compile error, crash, timeout or a test that never finished
+        tally.failed++
+        tally.failures.push(`${rel} (exit ${code}, no clean summary)`)
     }
 }
 
@@ -119,19 +149,36 @@ async function runTypecheck(tally: Tally) {
 }
 
 async function main() {
-    const filters = process.argv.slice(2)
+    const args = process.argv.slice(2)
+    const fast = args.includes("--fast")
+    const filters = args.filter(a => a !== "--fast")
     const deviceFiles = selected(
         listFiles(join(root, "test/device"), ".test.ts"),
         filters
     )
-    const hostFiles = selected(
+    let hostFiles = selected(
         listFiles(join(root, "test/host"), ".test.ts"),
         filters
     )
+    if (fast) {
+        const left = hostFiles.filter(startsSimulator)
+        hostFiles = hostFiles.filter(f => !left.includes(f))
+        console.log(
+            `# --fast: ${left.length} host file(s) that start the simulator left out`
+        )
+    }
     const tally: Tally = { passed: 0, failed: 0, failures: [] }
     if (!filters.length) await runTypecheck(tally)
-    await runDeviceTests(deviceFiles, tally)
-    await runHostTests(hostFiles, tally)
+    if (fast)
+        // device and host tests side by side, the device tests two at a time
+        await Promise.all([
+            runDeviceTests(deviceFiles, tally, 2),
+            runHostTests(hostFiles, tally),
+        ])
+    else {
+        await runDeviceTests(deviceFiles, tally)
+        await runHostTests(hostFiles, tally)
+    }
     console.log("")
     for (const f of tally.failures) console.log(`FAILED: ${f}`)
     if (tally.passed + tally.failed === 0) {

@@ -29,7 +29,7 @@ import {
     startFirmware,
     type DeviceCredentials,
 } from "./firmware.ts"
-import { SIM_PORTS, type SimSession } from "./sim.ts"
+import { SIM_PORTS, type SimSession } from "./sim/index.ts"
 import { enrolOnBus, prepareEnrol, type EnrolPlan } from "./fleet/enrol.ts"
 import { DEVICE_ID } from "./fleet/service.ts"
 

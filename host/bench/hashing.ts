@@ -3,7 +3,7 @@
  * runtime's native SHA-256, measured in the simulator outside test mode (test
  * mode collects garbage on every allocation).
  */
-import { startSim } from "../sim.ts"
+import { startSim } from "../sim/index.ts"
 import { type Figure, parseBenchLines } from "./figures.ts"
 
 const ENTRY = "test/device/bench/hashing.bench.ts"

@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { projectRoot } from "../devs.ts"
-import { startSim } from "../sim.ts"
+import { startSim } from "../sim/index.ts"
 import type { Figure } from "./figures.ts"
 
 const ENTRY = "test/device/bench/step-limit.bench.ts"

@@ -28,10 +28,13 @@ import {
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
-} from "../provision/jacdac.ts"
-import { openJacdacLink, type JacdacLink } from "../provision/jacdac-link.ts"
+} from "../jacdac/frame.ts"
+import { openJacdacLink, type JacdacLink } from "../jacdac/tcp-link.ts"
 import { controlSocketPath, queryControl } from "./control.ts"
-import { CloudConfigurationCmd, SRV_CLOUD_CONFIGURATION } from "./jacdac.ts"
+import {
+    CloudConfigurationCmd,
+    SRV_CLOUD_CONFIGURATION,
+} from "../jacdac/services.ts"
 import { formatConnectionString } from "./protocol.ts"
 import { DEVICE_PATH } from "./service.ts"
 import { SqliteStore } from "./storage.ts"

@@ -6,7 +6,6 @@
  * that size, DeployFinish checks every byte arrived; GetHash is SHA-256 of
  * the program (zeros when there is none).
  */
-import { connect, type Socket } from "node:net"
 import { createHash, randomBytes } from "node:crypto"
 import {
     AUTH_BYTES,
@@ -18,7 +17,7 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
-import { encodeMaskedFrame, FrameDecoder } from "./websocket.ts"
+import { CLOSE_ABNORMAL, connectWebSocket } from "../websocket-client.ts"
 
 export interface FakeDeviceOptions {
     /** The connection string (its key may be replaced by `key`). */
@@ -63,91 +62,62 @@ export class FakeDevice {
         const cs = parseConnectionString(this.options.connectionString)
         const key = this.options.key ?? cs.key
         const clientNonce = randomBytes(16)
-        const sock: Socket = connect({ host: cs.host, port: cs.port })
         const commands: number[] = []
         let authenticated = false
         let channel: SecureChannel | undefined
-        let headersDone = false
-        let acc = Buffer.alloc(0)
-        const dec = new FrameDecoder(false)
-        const sendRaw = (b: Buffer) =>
-            sock.write(encodeMaskedFrame(0x2, b, randomBytes(4)))
-        const send = (cmd: number, p: Buffer = Buffer.alloc(0)) =>
-            sendRaw(channel!.seal(Buffer.concat([Buffer.from([cmd]), p])))
+        let finish!: (reason: string) => void
         const ended = new Promise<{ authenticated: boolean; reason: string }>(
             resolve => {
                 let done = false
-                const finish = (reason: string) => {
+                finish = reason => {
                     if (done) return
                     done = true
-                    sock.destroy()
+                    ws.terminate()
                     resolve({ authenticated, reason })
                 }
-                sock.on("connect", () => {
-                    sock.write(
-                        `GET ${cs.path} HTTP/1.1\r\nHost: ${cs.host}\r\nSec-WebSocket-Key: ${randomBytes(11).toString("hex")}==\r\n` +
-                            `Sec-WebSocket-Protocol: devs-key-${clientNonce.toString("hex")}\r\nUpgrade: websocket\r\n` +
-                            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                    )
-                })
-                sock.on("data", (d: Buffer) => {
-                    if (!headersDone) {
-                        acc = Buffer.concat([acc, d])
-                        const end = acc.indexOf("\r\n\r\n")
-                        if (end < 0) return
-                        if (
-                            !acc
-                                .subarray(0, 12)
-                                .toString()
-                                .startsWith("HTTP/1.1 101")
-                        )
-                            return finish(
-                                `refused: ${acc.subarray(0, acc.indexOf("\r\n")).toString()}`
-                            )
-                        headersDone = true
-                        d = acc.subarray(end + 4)
-                    }
-                    let frames
-                    try {
-                        frames = dec.push(d)
-                    } catch (e) {
-                        return finish(`bad frame: ${(e as Error).message}`)
-                    }
-                    for (const f of frames) {
-                        if (f.opcode === 0x8) return finish("closed by server")
-                        if (f.opcode !== 0x2) continue
-                        if (f.payload.length > MAX_DEVICE_MESSAGE)
-                            return finish("chunk overflow")
-                        if (!channel) {
-                            const seed = decodeHello(f.payload)
-                            if (!seed) return finish("bad hello")
-                            channel = new SecureChannel(
-                                sessionKey(key, clientNonce, seed),
-                                "device"
-                            )
-                            sendRaw(channel.seal(Buffer.alloc(AUTH_BYTES)))
-                            continue
-                        }
-                        const msg = channel.open(f.payload)
-                        if (!msg) return finish("tag error")
-                        if (!authenticated) {
-                            if (
-                                msg.length !== AUTH_BYTES ||
-                                msg.some(b => b !== 0)
-                            )
-                                return finish("auth non-0")
-                            authenticated = true
-                            opts.onOpen?.(send)
-                            continue
-                        }
-                        commands.push(msg[0])
-                        this.handle(msg[0], msg.subarray(1), send)
-                    }
-                })
-                sock.on("close", () => finish("connection closed"))
-                sock.on("error", e => finish(`error: ${e.message}`))
             }
         )
+        const sendRaw = (b: Buffer) => ws.send(b, { binary: true })
+        const send = (cmd: number, p: Buffer = Buffer.alloc(0)) =>
+            sendRaw(channel!.seal(Buffer.concat([Buffer.from([cmd]), p])))
+        const onMessage = (m: Buffer, binary: boolean) => {
+            if (!binary) return
+            if (m.length > MAX_DEVICE_MESSAGE) return finish("chunk overflow")
+            if (!channel) {
+                const seed = decodeHello(m)
+                if (!seed) return finish("bad hello")
+                channel = new SecureChannel(
+                    sessionKey(key, clientNonce, seed),
+                    "device"
+                )
+                sendRaw(channel.seal(Buffer.alloc(AUTH_BYTES)))
+                return
+            }
+            const msg = channel.open(m)
+            if (!msg) return finish("tag error")
+            if (!authenticated) {
+                if (msg.length !== AUTH_BYTES || msg.some(b => b !== 0))
+                    return finish("auth non-0")
+                authenticated = true
+                opts.onOpen?.(send)
+                return
+            }
+            commands.push(msg[0])
+            this.handle(msg[0], msg.subarray(1), send)
+        }
+        const url = `${cs.tls ? "wss" : "ws"}://${cs.host}:${cs.port}${cs.path}`
+        const { ws, opened } = connectWebSocket(url, {
+            protocols: [`devs-key-${clientNonce.toString("hex")}`],
+            onMessage,
+            onClose: code =>
+                finish(
+                    code === CLOSE_ABNORMAL
+                        ? "connection closed"
+                        : "closed by server"
+                ),
+            onError: e => finish(`error: ${e.message}`),
+        })
+        opened.catch(e => finish((e as Error).message))
         return { commands, ended }
     }
 

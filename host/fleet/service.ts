@@ -22,7 +22,6 @@
  */
 import {
     createServer,
-    STATUS_CODES,
     type IncomingMessage,
     type Server,
     type ServerResponse,
@@ -30,13 +29,16 @@ import {
 import { createServer as createTlsServer } from "node:https"
 import type { KeyObject } from "node:crypto"
 import type { Socket } from "node:net"
-import { WebSocketServer, type ServerOptions } from "ws"
+import { WebSocketServer, type ServerOptions, type WebSocket } from "ws"
 import type { ArtifactStore } from "./artifacts.ts"
 import { serveControl } from "./control.ts"
+import { DeviceConnections } from "./device-connections.ts"
+import { DEVICE_PATH, readDeviceUpgrade, refuseHttp } from "./device-upgrade.ts"
 import {
     HandshakeFailures,
     type HandshakeFailureSummary,
 } from "./handshake-failures.ts"
+import { checkHealth, type ReportSource } from "./health-check.ts"
 import {
     connectionKey,
     peerAddress,
@@ -46,14 +48,10 @@ import {
 import { PeerLog } from "./peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "./protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
-import { markBroken } from "./rollout-guard.ts"
 import { CloseCode, Session, type SessionContext } from "./session.ts"
-import type { DeviceRecord, FleetStore } from "./storage.ts"
+import type { FleetStore } from "./storage.ts"
 
-/** Path prefix of device connections: `/wssk/<deviceId>`. */
-export const DEVICE_PATH = "/wssk/"
-/** Device ids the service accepts (and `add-device` registers). */
-export const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/
+export { DEVICE_ID, DEVICE_PATH } from "./device-upgrade.ts"
 
 export interface FleetServiceOptions {
     store: FleetStore
@@ -90,10 +88,7 @@ export interface FleetServiceOptions {
      * When did the device last report to the platform after `sinceMs`?
      * Undefined: not since. Enables the "silent after update" check.
      */
-    reportSource?: (
-        device: DeviceRecord,
-        sinceMs: number
-    ) => Promise<number | undefined> | number | undefined
+    reportSource?: ReportSource
     /** A device that has not reported this long after its update is "silent" (default 60 s). */
     silentAfterMs?: number
     /** How often health is checked (default 1 s). */
@@ -104,6 +99,7 @@ export interface FleetServiceOptions {
     controlSocket?: string
     /** One line per event (default: none). */
     log?: (line: string) => void
+    /** The clock (default `Date.now`). */
     now?: () => number
 }
 
@@ -125,97 +121,18 @@ export interface FleetService {
     close(): Promise<void>
 }
 
-/** Writes an HTTP refusal on a socket that has not been upgraded, and ends it. */
-function refuseHttp(socket: Socket, status: number, why: string) {
-    if (socket.destroyed || !socket.writable) return
-    const body = why + "\n"
-    socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
-            `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-    )
-    setTimeout(() => socket.destroy(), 1000).unref()
-}
-
-/** Starts the service. */
+/** Starts the service: settles work a stop interrupted, then listens. */
 export async function startFleetService(
     o: FleetServiceOptions
 ): Promise<FleetService> {
-    const store = o.store
-    const now = o.now ?? (() => Date.now())
-    const autoStop = o.autoStop ?? true
-    const silentAfterMs = o.silentAfterMs ?? 60_000
-    const log = o.log ?? (() => {})
-    const peerLog = new PeerLog(log)
-    const failures = new HandshakeFailures(now)
-    const sessions = new Map<string, Session>()
-    /** Every session not ended yet (authenticated or not). */
-    const live = new Set<Session>()
-    let onAllEnded: (() => void) | undefined
-    /** Upgraded connections whose device has not proved its key, by connection key. */
-    const unproven = new Map<string, Session>()
-    const keyOf = new WeakMap<Session, string>()
+    const service = new FleetServer(o)
+    await service.listen(o.port ?? 0, o.listen ?? "127.0.0.1", o.publicHost)
+    return service
+}
 
-    function event(deviceId: string, kind: string, detail: string) {
-        store.logEvent(deviceId, kind, detail)
-        log(`${deviceId}: ${kind}${detail ? " " + detail : ""}`)
-    }
-
-    const interrupted = settleInterruptedWork(store, now())
-    for (const id of interrupted)
-        log(`${id}: deploy interrupted by a service stop: counted as failed`)
-
-    const pending = new PendingConnections(o.limits ?? {}, (socket, key) => {
-        const s = unproven.get(key)
-        const why = `no proved key within ${pending.handshakeTimeoutMs} ms`
-        if (s) {
-            failures.record(s.device.id, s.peer, "handshake timeout")
-            peerLog.note(s.peer, `${s.device.id}: ${why}`)
-            s.close(CloseCode.Policy, "handshake timeout")
-        } else {
-            peerLog.note(peerAddress(socket), why)
-            if (o.tls) socket.destroy()
-            else refuseHttp(socket, 408, "handshake timeout")
-        }
-    })
-
-    const ctx: SessionContext = {
-        store,
-        artifacts: o.artifacts,
-        releaseKey: o.releaseKey,
-        now,
-        holdMs: o.holdMs ?? 1500,
-        stepTimeoutMs: o.stepTimeoutMs ?? 15_000,
-        idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
-        maxFailures: o.maxDeployFailures ?? 3,
-        autoStop,
-        log,
-        event,
-        authenticated(s) {
-            const key = keyOf.get(s)!
-            unproven.delete(key)
-            pending.authenticated(key)
-            sessions.get(s.device.id)?.close(CloseCode.Policy, "replaced")
-            sessions.set(s.device.id, s)
-        },
-        handshakeFailed(s, reason) {
-            failures.record(s.device.id, s.peer, reason)
-            peerLog.note(s.peer, `${s.device.id}: handshake failed (${reason})`)
-        },
-        ended(s, reason) {
-            unproven.delete(keyOf.get(s)!)
-            live.delete(s)
-            if (sessions.get(s.device.id) === s) {
-                sessions.delete(s.device.id)
-                store.atomically(() => {
-                    store.updateState(s.device.id, { connected: false })
-                    event(s.device.id, "disconnected", reason)
-                })
-            }
-            if (live.size === 0) onAllEnded?.()
-        },
-    }
-
-    const wss = new WebSocketServer(<ServerOptions>{
+/** The websocket settings for device connections (`ws` enforces RFC 6455). */
+function deviceWebSocketServer() {
+    return new WebSocketServer(<ServerOptions>{
         noServer: true,
         maxPayload: MAX_WS_MESSAGE,
         // the runtime never fragments: a second fragment closes with 1008
@@ -229,190 +146,272 @@ export async function startFleetService(
         closeTimeout: 2000,
         handleProtocols: protocols => protocols.values().next().value ?? false,
     })
+}
 
-    function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
-        const peer = peerAddress(socket)
-        const refuse = (status: number, why: string) => {
-            peerLog.note(peer, `refused ${status}: ${why}`)
-            refuseHttp(socket, status, why)
-        }
-        const url = req.url ?? ""
-        if (!url.startsWith(DEVICE_PATH)) return refuse(404, "unknown path")
-        let id: string
-        try {
-            id = decodeURIComponent(url.slice(DEVICE_PATH.length))
-        } catch {
-            return refuse(400, "bad percent-encoding in the path")
-        }
-        const device = DEVICE_ID.test(id) ? store.device(id) : undefined
-        if (!device) return refuse(404, "unknown device")
-        const proto = /^devs-key-([0-9a-f]{32})$/i.exec(
-            String(req.headers["sec-websocket-protocol"] ?? "")
+/** The service: an HTTP(S) server whose upgrades become device sessions. */
+class FleetServer implements FleetService {
+    port = 0
+    readonly tls: boolean
+    private publicHost = "127.0.0.1"
+    private readonly store: FleetStore
+    private readonly now: () => number
+    private readonly log: (line: string) => void
+    private readonly peerLog: PeerLog
+    private readonly failures: HandshakeFailures
+    private readonly pending: PendingConnections
+    private readonly connections: DeviceConnections
+    private readonly ctx: SessionContext
+    private readonly wss = deviceWebSocketServer()
+    private readonly server: Server
+    private control?: { close(): void }
+    private healthTimer?: NodeJS.Timeout
+    private checking = false
+
+    constructor(private readonly o: FleetServiceOptions) {
+        this.store = o.store
+        this.now = o.now ?? (() => Date.now())
+        this.log = o.log ?? (() => {})
+        this.tls = !!o.tls
+        this.peerLog = new PeerLog(this.log)
+        this.failures = new HandshakeFailures(this.now)
+        this.pending = new PendingConnections(o.limits ?? {}, (socket, key) =>
+            this.handshakeTimedOut(socket, key)
         )
-        if (!proto) return refuse(400, "no client nonce (devs-key-…)")
-        const key = connectionKey(socket)
-        wss.handleUpgrade(req, socket, head, ws => {
-            const s = new Session(
-                ctx,
-                device,
-                ws,
-                Buffer.from(proto[1], "hex"),
-                peer
+        this.connections = new DeviceConnections({
+            store: this.store,
+            event: this.event,
+            pending: this.pending,
+            failures: this.failures,
+            peerLog: this.peerLog,
+        })
+        this.ctx = {
+            store: this.store,
+            artifacts: o.artifacts,
+            releaseKey: o.releaseKey,
+            now: this.now,
+            holdMs: o.holdMs ?? 1500,
+            stepTimeoutMs: o.stepTimeoutMs ?? 15_000,
+            idleTimeoutMs: o.idleTimeoutMs ?? 30_000,
+            maxFailures: o.maxDeployFailures ?? 3,
+            autoStop: o.autoStop ?? true,
+            log: this.log,
+            event: this.event,
+            authenticated: s => this.connections.authenticated(s),
+            handshakeFailed: (s, reason) =>
+                this.connections.handshakeFailed(s, reason),
+            ended: (s, reason) => this.connections.ended(s, reason),
+        }
+        this.server = this.createServer()
+    }
+
+    /** Records an event: a database row and a log line. */
+    private readonly event = (
+        deviceId: string,
+        kind: string,
+        detail: string
+    ) => {
+        this.store.logEvent(deviceId, kind, detail)
+        this.log(`${deviceId}: ${kind}${detail ? " " + detail : ""}`)
+    }
+
+    private createServer(): Server {
+        const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
+            res.writeHead(404, {
+                "content-type": "text/plain",
+                connection: "close",
+            })
+            res.end("devices connect with a websocket on /wssk/<id>\n")
+        }
+        const tls = this.o.tls
+        const server: Server = tls
+            ? createTlsServer(
+                  {
+                      cert: tls.cert,
+                      key: tls.key,
+                      handshakeTimeout: this.pending.handshakeTimeoutMs,
+                  },
+                  onRequest
+              )
+            : createServer(onRequest)
+        server.headersTimeout = this.pending.handshakeTimeoutMs
+        server.on("connection", (socket: Socket) => this.admit(socket))
+        server.on("upgrade", (req, socket: Socket, head: Buffer) => {
+            try {
+                if (socket.destroyed || socket.writableEnded) return
+                this.upgrade(req, socket, head)
+            } catch (e) {
+                this.log(
+                    `error while handling an upgrade: ${(e as Error).stack}`
+                )
+                refuseHttp(socket, 500, "internal error")
+            }
+        })
+        server.on("clientError", (err: Error, socket: Socket) => {
+            this.peerLog.note(
+                peerAddress(socket),
+                `bad request: ${err.message}`
             )
-            keyOf.set(s, key)
-            unproven.set(key, s)
-            live.add(s)
+            if ((err as NodeJS.ErrnoException).code === "ECONNRESET") return
+            refuseHttp(socket, 400, "bad request")
+        })
+        server.on("tlsClientError", (err: Error, socket: Socket) => {
+            this.peerLog.note(peerAddress(socket), `TLS: ${err.message}`)
+        })
+        return server
+    }
+
+    /**
+     * Settles the work a stop interrupted, listens, opens the control
+     * socket and starts the health timer.
+     */
+    async listen(port: number, address: string, publicHost?: string) {
+        const interrupted = settleInterruptedWork(this.store, this.now())
+        for (const id of interrupted)
+            this.log(
+                `${id}: deploy interrupted by a service stop: counted as failed`
+            )
+        await new Promise<void>((resolve, reject) => {
+            this.server.once("error", reject)
+            this.server.listen(port, address, () => resolve())
+        })
+        this.server.on("error", e => this.log(`server error: ${e.message}`))
+        this.port = (this.server.address() as { port: number }).port
+        this.publicHost =
+            publicHost ??
+            (address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address)
+        if (this.o.controlSocket)
+            this.control = await serveControl(this.o.controlSocket, () => ({
+                handshakeFailures: this.failures.all(),
+                connected: this.connections.connectedIds(),
+                pendingConnections: this.pending.size,
+                // where devices reach it (what `fleet enrol` puts in their strings)
+                service: {
+                    host: this.publicHost,
+                    port: this.port,
+                    tls: this.tls,
+                },
+            }))
+        this.healthTimer = setInterval(
+            () => this.tick(),
+            this.o.healthCheckMs ?? 1000
+        )
+    }
+
+    /** A new TCP connection: admitted as unauthenticated, or refused (503). */
+    private admit(socket: Socket) {
+        const refusal = this.pending.admit(socket)
+        if (!refusal) return
+        this.peerLog.note(peerAddress(socket), `refused 503: ${refusal}`)
+        if (this.tls) socket.destroy()
+        else refuseHttp(socket, 503, refusal)
+    }
+
+    /** An upgrade request: a device's session, or an HTTP refusal. */
+    private upgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
+        const peer = peerAddress(socket)
+        const u = readDeviceUpgrade(req, id => this.store.device(id))
+        if ("status" in u) {
+            this.peerLog.note(peer, `refused ${u.status}: ${u.why}`)
+            return refuseHttp(socket, u.status, u.why)
+        }
+        const key = connectionKey(socket)
+        this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+            const s = new Session(this.ctx, u.device, ws, u.clientNonce, peer)
+            this.connections.opened(s, key)
             ws.on("error", e => {
                 // a protocol error: ws has written the close frame with its
                 // code; drop the socket before the next read instead of
                 // reading (and discarding) the peer's data until closeTimeout
                 process.nextTick(() => ws.terminate())
                 if (!s.authenticatedYet)
-                    failures.record(device.id, peer, e.message)
-                peerLog.note(peer, `${device.id}: ${e.message}`)
+                    this.failures.record(u.device.id, peer, e.message)
+                this.peerLog.note(peer, `${u.device.id}: ${e.message}`)
             })
         })
     }
 
-    const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
-        res.writeHead(404, {
-            "content-type": "text/plain",
-            connection: "close",
-        })
-        res.end("devices connect with a websocket on /wssk/<id>\n")
-    }
-    const server: Server = o.tls
-        ? createTlsServer(
-              {
-                  cert: o.tls.cert,
-                  key: o.tls.key,
-                  handshakeTimeout: pending.handshakeTimeoutMs,
-              },
-              onRequest
-          )
-        : createServer(onRequest)
-    server.headersTimeout = pending.handshakeTimeoutMs
-    server.on("connection", (socket: Socket) => {
-        const refusal = pending.admit(socket)
-        if (!refusal) return
-        peerLog.note(peerAddress(socket), `refused 503: ${refusal}`)
-        if (o.tls) socket.destroy()
-        else refuseHttp(socket, 503, refusal)
-    })
-    server.on("upgrade", (req, socket: Socket, head: Buffer) => {
-        try {
-            if (socket.destroyed || socket.writableEnded) return
-            onUpgrade(req, socket, head)
-        } catch (e) {
-            log(`error while handling an upgrade: ${(e as Error).stack}`)
-            refuseHttp(socket, 500, "internal error")
-        }
-    })
-    server.on("clientError", (err: Error, socket: Socket) => {
-        peerLog.note(peerAddress(socket), `bad request: ${err.message}`)
-        if ((err as NodeJS.ErrnoException).code === "ECONNRESET") return
-        refuseHttp(socket, 400, "bad request")
-    })
-    server.on("tlsClientError", (err: Error, socket: Socket) => {
-        peerLog.note(peerAddress(socket), `TLS: ${err.message}`)
-    })
-    const listen = o.listen ?? "127.0.0.1"
-    await new Promise<void>((resolve, reject) => {
-        server.once("error", reject)
-        server.listen(o.port ?? 0, listen, () => resolve())
-    })
-    server.on("error", e => log(`server error: ${e.message}`))
-    const port = (server.address() as { port: number }).port
-    const publicHost =
-        o.publicHost ??
-        (listen === "0.0.0.0" || listen === "::" ? "127.0.0.1" : listen)
-
-    const control = o.controlSocket
-        ? await serveControl(o.controlSocket, () => ({
-              handshakeFailures: failures.all(),
-              connected: [...sessions.keys()],
-              pendingConnections: pending.size,
-              // where devices reach it (what `fleet enrol` puts in their strings)
-              service: { host: publicHost, port, tls: !!o.tls },
-          }))
-        : undefined
-
-    async function checkHealth() {
-        if (!o.reportSource) return
-        const t = now()
-        for (const st of store.states()) {
-            if (st.lastDeployResult !== "ok" || st.health !== "unknown")
-                continue
-            const d = store.device(st.id)
-            if (!d) continue
-            const seen = await o.reportSource(d, st.lastDeployAt)
-            if (seen !== undefined)
-                store.atomically(() => {
-                    store.updateState(st.id, { health: "ok" })
-                    event(st.id, "healthy", "reports after the update")
-                })
-            else if (t - st.lastDeployAt > silentAfterMs)
-                markBroken(
-                    store,
-                    event,
-                    st.id,
-                    "silent",
-                    `no report ${Math.round((t - st.lastDeployAt) / 1000)} s after the update`,
-                    { autoStop, now: t }
-                )
+    /** A connection that has not proved a key in time is closed. */
+    private handshakeTimedOut(socket: Socket, key: string) {
+        const s = this.connections.unprovenOn(key)
+        const why = `no proved key within ${this.pending.handshakeTimeoutMs} ms`
+        if (s) {
+            this.failures.record(s.device.id, s.peer, "handshake timeout")
+            this.peerLog.note(s.peer, `${s.device.id}: ${why}`)
+            s.close(CloseCode.Policy, "handshake timeout")
+        } else {
+            this.peerLog.note(peerAddress(socket), why)
+            if (this.tls) socket.destroy()
+            else refuseHttp(socket, 408, "handshake timeout")
         }
     }
-    let checking = false
-    const healthTimer = setInterval(async () => {
-        for (const s of sessions.values()) s.recheck()
-        if (checking) return
-        checking = true
+
+    /** Every health period: held sessions recheck, then the health check. */
+    private async tick() {
+        this.connections.recheckAll()
+        if (this.checking) return
+        this.checking = true
         try {
-            await checkHealth()
+            await this.checkHealth()
         } catch (e) {
-            log(`health check failed: ${(e as Error).message}`)
+            this.log(`health check failed: ${(e as Error).message}`)
         } finally {
-            checking = false
+            this.checking = false
         }
-    }, o.healthCheckMs ?? 1000)
+    }
 
-    return {
-        port,
-        tls: !!o.tls,
-        connectionString(deviceId: string) {
-            const d = store.device(deviceId)
-            if (!d) throw new RangeError(`no device ${deviceId}`)
-            return formatConnectionString({
-                host: publicHost,
-                port,
-                path: DEVICE_PATH + encodeURIComponent(d.id),
-                key: Buffer.from(d.key, "hex"),
-                tls: !!o.tls,
-            })
-        },
-        connected: () => [...sessions.keys()],
-        handshakeFailures: () => failures.all(),
-        pendingConnections: () => pending.size,
-        checkHealth,
-        async close() {
-            clearInterval(healthTimer)
-            control?.close()
-            const ended = new Promise<void>(r => {
-                onAllEnded = r
-                if (live.size === 0) r()
-            })
-            for (const s of live)
-                s.close(CloseCode.GoingAway, "service stopping")
-            pending.clear()
-            const closed = new Promise<void>(r => server.close(() => r()))
-            server.closeAllConnections()
-            await ended
-            await closed
-            store.atomically(() => {
-                for (const st of store.states())
-                    if (st.connected)
-                        store.updateState(st.id, { connected: false })
-            })
-        },
+    async checkHealth(): Promise<void> {
+        const reportSource = this.o.reportSource
+        if (!reportSource) return
+        await checkHealth({
+            store: this.store,
+            reportSource,
+            event: this.event,
+            now: this.now,
+            silentAfterMs: this.o.silentAfterMs ?? 60_000,
+            autoStop: this.ctx.autoStop,
+        })
+    }
+
+    connectionString(deviceId: string): string {
+        const d = this.store.device(deviceId)
+        if (!d) throw new RangeError(`no device ${deviceId}`)
+        return formatConnectionString({
+            host: this.publicHost,
+            port: this.port,
+            path: DEVICE_PATH + encodeURIComponent(d.id),
+            key: Buffer.from(d.key, "hex"),
+            tls: this.tls,
+        })
+    }
+
+    connected(): string[] {
+        return this.connections.connectedIds()
+    }
+
+    handshakeFailures(): Record<string, HandshakeFailureSummary> {
+        return this.failures.all()
+    }
+
+    pendingConnections(): number {
+        return this.pending.size
+    }
+
+    async close(): Promise<void> {
+        clearInterval(this.healthTimer)
+        this.control?.close()
+        const ended = this.connections.closeAll(
+            CloseCode.GoingAway,
+            "service stopping"
+        )
+        this.pending.clear()
+        const closed = new Promise<void>(r => this.server.close(() => r()))
+        this.server.closeAllConnections()
+        await ended
+        await closed
+        this.store.atomically(() => {
+            for (const st of this.store.states())
+                if (st.connected)
+                    this.store.updateState(st.id, { connected: false })
+        })
     }
 }

@@ -10,11 +10,14 @@
  */
 import {
     announcedServices,
-    CONTROL_CMD_RESET,
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
-    parseSettingsGet,
     SERVICE_INDEX_CRC_ACK,
+    type Packet,
+} from "../jacdac/frame.ts"
+import {
+    CONTROL_CMD_RESET,
+    parseSettingsGet,
     SETTINGS_CMD_GET,
     SETTINGS_CMD_SET,
     settingsSetPayload,
@@ -22,9 +25,8 @@ import {
     SRV_SETTINGS,
     SRV_WIFI,
     WIFI_CMD_ADD_NETWORK,
-    type Packet,
-} from "./jacdac.ts"
-import { openJacdacLink, type JacdacLink } from "./jacdac-link.ts"
+} from "../jacdac/services.ts"
+import { openJacdacLink, type JacdacLink } from "../jacdac/tcp-link.ts"
 
 export interface WriteOptions {
     /** settings key → string value (stored as its JSON text, like dev tools does) */

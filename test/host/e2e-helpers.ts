@@ -10,7 +10,7 @@ import {
     startFirmware,
 } from "../../host/firmware.ts"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
-import type { SimOptions, SimSession } from "../../host/sim.ts"
+import type { SimOptions, SimSession } from "../../host/sim/index.ts"
 
 export const DEVICE = {
     productKey: "a1E2eProd01",
@@ -18,8 +18,11 @@ export const DEVICE = {
     deviceSecret: "e2eSecret0123456789abcdef0123456",
 }
 
-/** Other tools (bench, other tests) may hold the simulator ports for a while. */
-export const WAIT_FOR_PORTS_MS = 180_000
+/**
+ * Other tools (a bench run, other test runs on the machine) may hold the
+ * simulator for minutes; one wait covers both the lock and the ports.
+ */
+export const WAIT_FOR_PORTS_MS = 600_000
 
 /** Settings that point the device at `platform`, one reading a second; `extra` overrides. */
 export function deviceSettings(

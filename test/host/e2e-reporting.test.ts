@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import type { Platform } from "../../host/platform/index.ts"
-import type { SimSession } from "../../host/sim.ts"
+import type { SimSession } from "../../host/sim/index.ts"
 import {
     DEVICE,
     deviceSettings,

@@ -12,20 +12,20 @@ import {
     type Socket,
 } from "node:net"
 import {
-    CloudConfigurationCmd,
-    SRV_CLOUD_CONFIGURATION,
-} from "../../host/fleet/jacdac.ts"
-import {
     decodeFrame,
     encodeFrame,
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
+    type Packet,
+} from "../../host/jacdac/frame.ts"
+import {
+    CloudConfigurationCmd,
     SETTINGS_CMD_GET,
     SETTINGS_CMD_SET,
+    SRV_CLOUD_CONFIGURATION,
     SRV_SETTINGS,
-    type Packet,
-} from "../../host/provision/jacdac.ts"
+} from "../../host/jacdac/services.ts"
 
 /** The fake device's Jacdac id. */
 export const BUS_DEVICE = "1989f4ee306ad401"

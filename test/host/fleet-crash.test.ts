@@ -5,78 +5,48 @@
 // and when the device checks in again it gets the version.
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { rmSync } from "node:fs"
 import { join } from "node:path"
-import {
-    ArtifactStore,
-    imageHash,
-    padImage,
-} from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/build.ts"
+import { imageHash, padImage } from "../../host/fleet/artifacts.ts"
 import { FakeDevice } from "../../host/fleet/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
 } from "../../host/fleet/protocol.ts"
-import { assign } from "../../host/fleet/rollout.ts"
-import { prepareStateDir } from "../../host/fleet/state-dir.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import {
-    publishSigned,
-    releaseKeys,
-    startServiceProcess,
+    buildFleetApp,
+    prepareServiceState,
+    serveState,
     type ServiceProcess,
+    type ServiceState,
 } from "./fleet-helpers.ts"
 
-let dir: string
+let served: ServiceState
 let state: string
-let pub: string
 let v1: Buffer
 let v2: Buffer
 let svc: ServiceProcess | undefined
 const key = newDeviceKey()
 
 before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fleet-crash-test-"))
-    state = join(dir, "state")
-    prepareStateDir(state)
-    v1 = padImage(await buildFirmware("test/fixtures/fleet-app-v1.ts"))
-    v2 = padImage(await buildFirmware("test/fixtures/fleet-app-v2.ts"))
-    const store = new SqliteStore(join(state, "fleet.db"))
-    const artifacts = new ArtifactStore(join(state, "artifacts"))
-    publishSigned(store, artifacts, "v1", v1)
-    publishSigned(store, artifacts, "v2", v2)
-    store.upsertDevice({
-        id: "d1",
-        key: key.toString("hex"),
-        groups: [],
-        platformId: "",
-        createdAt: 0,
+    v1 = padImage(await buildFleetApp("v1"))
+    v2 = padImage(await buildFleetApp("v2"))
+    served = prepareServiceState("fleet-crash-test-", {
+        images: { v1, v2 },
+        devices: { d1: key },
+        assigned: "v2",
     })
-    assign(store, "v2", { kind: "all" })
-    store.close()
-    pub = join(dir, "release.pub")
-    writeFileSync(pub, releaseKeys.publicPem)
+    state = served.state
 })
 
 after(async () => {
     await svc?.stop()
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(served.dir, { recursive: true, force: true })
 })
 
-const serve = () =>
-    startServiceProcess([
-        "--state",
-        state,
-        "--release-key",
-        pub,
-        "--port",
-        "0",
-        "--hold-ms",
-        "50",
-    ])
+const serve = () => serveState(served)
 
 /** Reads the database as another process sees it. */
 function readDb<T>(fn: (db: SqliteStore) => T): T {

@@ -17,7 +17,7 @@ import { join } from "node:path"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { controlSocketPath } from "../../host/fleet/control.ts"
 import { FakeDevice } from "../../host/fleet/fake-device.ts"
-import { SRV_CLOUD_CONFIGURATION } from "../../host/fleet/jacdac.ts"
+import { SRV_CLOUD_CONFIGURATION } from "../../host/jacdac/services.ts"
 import {
     newDeviceKey,
     parseConnectionString,
@@ -27,7 +27,7 @@ import {
     type FleetService,
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
-import { SRV_SETTINGS } from "../../host/provision/jacdac.ts"
+import { SRV_SETTINGS } from "../../host/jacdac/services.ts"
 import { projectRoot } from "../../host/devs.ts"
 import { releaseKeys } from "./fleet-helpers.ts"
 import { BUS_DEVICE, closedPort, fakeBus, listen } from "./fake-jacdac-bus.ts"

@@ -8,24 +8,16 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { buildFirmware } from "../../host/build.ts"
-import {
-    sendFramesToSimBus,
-    setConnectionStringFrame,
-} from "../../host/fleet/jacdac.ts"
-import { newDeviceKey } from "../../host/fleet/protocol.ts"
+import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
+import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
 import {
     startFleetService,
     type FleetService,
 } from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
 import type { Platform } from "../../host/platform/index.ts"
-import type { SimSession } from "../../host/sim.ts"
+import type { SimSession } from "../../host/sim/index.ts"
 import {
     deviceSettings,
     readingCount,
@@ -35,22 +27,26 @@ import {
     waitForReadings,
     waitUntil,
 } from "./e2e-helpers.ts"
-import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
+import {
+    publishSigned,
+    registerDevice,
+    releaseKeys,
+    tempFleet,
+    type TempFleet,
+} from "./fleet-helpers.ts"
 
 /** The runtime checks in again about 32 s after the fleet service let go. */
 const UPDATE_MS = 120_000
 
-let dir: string
-let store: SqliteStore
+let fleet: TempFleet
 let svc: FleetService
 let platform: Platform
 let sim: SimSession
 const fleetLog: string[] = []
 
 before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fleet-firmware-test-"))
-    store = new SqliteStore(join(dir, "fleet.db"))
-    const artifacts = new ArtifactStore(join(dir, "artifacts"))
+    fleet = tempFleet("fleet-firmware-test-")
+    const { store, artifacts } = fleet
     for (const version of ["1.0.0", "2.0.0"])
         publishSigned(
             store,
@@ -58,13 +54,7 @@ before(async () => {
             `v${version}`,
             await buildFirmware("src/main.ts", { version })
         )
-    store.upsertDevice({
-        id: "reporter1",
-        key: newDeviceKey().toString("hex"),
-        groups: [],
-        platformId: "",
-        createdAt: 0,
-    })
+    registerDevice(store, "reporter1")
     svc = await startFleetService({
         store,
         artifacts,
@@ -87,8 +77,7 @@ after(async () => {
     await sim?.stop()
     await platform?.close()
     await svc?.close()
-    store?.close()
-    rmSync(dir, { recursive: true, force: true })
+    fleet?.remove()
 })
 
 const informed = (version: string) => () =>
@@ -111,7 +100,7 @@ async function runsAndReports(version: string) {
 
 test("release v1.0.0 reaches the reporting device over the network; it keeps reporting with its token", async () => {
     const auths = successfulAuths(platform).length
-    assign(store, "v1.0.0", { kind: "all" })
+    assign(fleet.store, "v1.0.0", { kind: "all" })
     await runsAndReports("v1.0.0")
     assert.equal(
         successfulAuths(platform).length,
@@ -127,7 +116,7 @@ test("release v1.0.0 reaches the reporting device over the network; it keeps rep
 test("v2.0.0 assigned to the device: it restarts into v2 and reports version v2.0.0", async () => {
     const auths = successfulAuths(platform).length
     const readings = readingCount(platform)
-    assign(store, "v2.0.0", parseScope("device:reporter1"))
+    assign(fleet.store, "v2.0.0", parseScope("device:reporter1"))
     await runsAndReports("v2.0.0")
     assert.equal(
         successfulAuths(platform).length,
@@ -139,7 +128,7 @@ test("v2.0.0 assigned to the device: it restarts into v2 and reports version v2.
 
 test("rollback: the device returns to v1.0.0", async () => {
     const informs = platform.informs().length
-    rollback(store)
+    rollback(fleet.store)
     await waitUntil(
         () =>
             platform

@@ -1,13 +1,22 @@
-// Shared by the fleet tests: a release key pair made for the test run, and
-// publishing a version the way `fleet publish` does (signed, checked).
+// Shared by the fleet tests: a release key pair made for the test run,
+// publishing a version the way `fleet publish` does (signed, checked), the
+// fixture programs, a fleet in a temporary directory, and `fleet serve` as
+// a child process on a prepared state directory. (No simulator here: the
+// simulator's fleet helpers are in fleet-sim-helpers.ts.)
 import { spawn } from "node:child_process"
 import { createPrivateKey, createPublicKey } from "node:crypto"
-import { readFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { createInterface } from "node:readline"
-import type { ArtifactStore } from "../../host/fleet/artifacts.ts"
+import { buildFirmware } from "../../host/build.ts"
+import { ArtifactStore } from "../../host/fleet/artifacts.ts"
+import { newDeviceKey } from "../../host/fleet/protocol.ts"
 import { publishVersion } from "../../host/fleet/publish.ts"
+import { assign } from "../../host/fleet/rollout.ts"
 import { generateReleaseKeys, signRelease } from "../../host/fleet/signing.ts"
-import type { FleetStore } from "../../host/fleet/storage.ts"
+import { prepareStateDir } from "../../host/fleet/state-dir.ts"
+import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
 
 /** A release key pair for tests (PEM texts and key objects). */
 export function testReleaseKeys() {
@@ -34,6 +43,111 @@ export function publishSigned(
         signature: signRelease(image, releaseKeys.privateKey),
         releaseKey: releaseKeys.publicKey,
     }).version
+}
+
+/** Registers device `id` (no groups, no platform id) with `key`; returns the key. */
+export function registerDevice(
+    store: FleetStore,
+    id: string,
+    key: Buffer = newDeviceKey()
+): Buffer {
+    store.upsertDevice({
+        id,
+        key: key.toString("hex"),
+        groups: [],
+        platformId: "",
+        createdAt: 0,
+    })
+    return key
+}
+
+/** The fixture program `test/fixtures/fleet-app-<version>.ts`, built. */
+export function buildFleetApp(version: "v1" | "v2"): Promise<Buffer> {
+    return buildFirmware(`test/fixtures/fleet-app-${version}.ts`)
+}
+
+/** A fleet in a new temporary directory: its database and artifact store. */
+export interface TempFleet {
+    readonly dir: string
+    readonly store: SqliteStore
+    readonly artifacts: ArtifactStore
+    /** Closes the database and deletes the directory. */
+    remove(): void
+}
+
+/** Makes a {@link TempFleet} in a directory named from `prefix`. */
+export function tempFleet(prefix: string): TempFleet {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    const store = new SqliteStore(join(dir, "fleet.db"))
+    return {
+        dir,
+        store,
+        artifacts: new ArtifactStore(join(dir, "artifacts")),
+        remove() {
+            store.close()
+            rmSync(dir, { recursive: true, force: true })
+        },
+    }
+}
+
+/** A state directory for `fleet serve` run as a child process. */
+export interface ServiceState {
+    /** The temporary directory holding `state/` and `release.pub`. */
+    readonly dir: string
+    /** The state directory. */
+    readonly state: string
+    /** The release public key file. */
+    readonly pub: string
+}
+
+/**
+ * Prepares a private state directory: `images` published signed (by
+ * name), `devices` registered with their keys, version `assigned` rolled
+ * out to all; and the release public key in a file beside it.
+ */
+export function prepareServiceState(
+    prefix: string,
+    o: {
+        images: Record<string, Buffer>
+        devices: Record<string, Buffer>
+        assigned: string
+    }
+): ServiceState {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    const state = join(dir, "state")
+    prepareStateDir(state)
+    const store = new SqliteStore(join(state, "fleet.db"))
+    const artifacts = new ArtifactStore(join(state, "artifacts"))
+    for (const [name, image] of Object.entries(o.images))
+        publishSigned(store, artifacts, name, image)
+    for (const [id, key] of Object.entries(o.devices))
+        registerDevice(store, id, key)
+    assign(store, o.assigned, { kind: "all" })
+    store.close()
+    const pub = join(dir, "release.pub")
+    writeFileSync(pub, releaseKeys.publicPem)
+    return { dir, state, pub }
+}
+
+/**
+ * `fleet serve` on a prepared state: the test release key, a free port, a
+ * 50 ms hold, then `extra` arguments.
+ */
+export function serveState(
+    s: ServiceState,
+    extra: string[] = []
+): Promise<ServiceProcess> {
+    return startServiceProcess([
+        "--state",
+        s.state,
+        "--release-key",
+        s.pub,
+        "--port",
+        "0",
+        "--hold-ms",
+        "50",
+        ...extra,
+    ])
 }
 
 /** The fleet service as a child process (`npm run fleet -- serve`). */

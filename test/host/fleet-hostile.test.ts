@@ -6,75 +6,47 @@
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { randomBytes } from "node:crypto"
-import {
-    mkdtempSync,
-    readdirSync,
-    rmSync,
-    statSync,
-    writeFileSync,
-} from "node:fs"
+import { readdirSync, rmSync, statSync } from "node:fs"
 import { connect, type Socket } from "node:net"
-import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { spawnSync } from "node:child_process"
-import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/build.ts"
+import { padImage } from "../../host/fleet/artifacts.ts"
 import { FakeDevice } from "../../host/fleet/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
 } from "../../host/fleet/protocol.ts"
-import { assign } from "../../host/fleet/rollout.ts"
-import { prepareStateDir } from "../../host/fleet/state-dir.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
-import { encodeMaskedFrame, FrameDecoder } from "../../host/fleet/websocket.ts"
 import {
-    publishSigned,
-    releaseKeys,
-    startServiceProcess,
+    buildFleetApp,
+    prepareServiceState,
+    serveState,
     type ServiceProcess,
+    type ServiceState,
 } from "./fleet-helpers.ts"
+import { encodeMaskedFrame, FrameDecoder } from "./raw-websocket.ts"
 
 const MAX_PENDING = 6
 const MAX_PER_ADDRESS = 3
 const HANDSHAKE_MS = 5000
 const EVENTS_MAX = 40
 
-let dir: string
+let served: ServiceState
 let state: string
 let svc: ServiceProcess
 let v1: Buffer
 const key = newDeviceKey()
 
 before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fleet-hostile-test-"))
-    state = join(dir, "state")
-    prepareStateDir(state)
-    const store = new SqliteStore(join(state, "fleet.db"))
-    const artifacts = new ArtifactStore(join(state, "artifacts"))
-    v1 = padImage(await buildFirmware("test/fixtures/fleet-app-v1.ts"))
-    publishSigned(store, artifacts, "v1", v1)
-    store.upsertDevice({
-        id: "d1",
-        key: key.toString("hex"),
-        groups: [],
-        platformId: "",
-        createdAt: 0,
+    v1 = padImage(await buildFleetApp("v1"))
+    served = prepareServiceState("fleet-hostile-test-", {
+        images: { v1 },
+        devices: { d1: key },
+        assigned: "v1",
     })
-    assign(store, "v1", { kind: "all" })
-    store.close()
-    const pub = join(dir, "release.pub")
-    writeFileSync(pub, releaseKeys.publicPem)
-    svc = await startServiceProcess([
-        "--state",
-        state,
-        "--release-key",
-        pub,
-        "--port",
-        "0",
-        "--hold-ms",
-        "50",
+    state = served.state
+    svc = await serveState(served, [
         "--max-pending",
         String(MAX_PENDING),
         "--max-pending-per-address",
@@ -88,7 +60,7 @@ before(async () => {
 
 after(async () => {
     await svc?.stop()
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(served.dir, { recursive: true, force: true })
 })
 
 function connStr(k = key, path = "/wssk/d1") {

@@ -11,7 +11,6 @@ import {
     imageHash,
     padImage,
 } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/build.ts"
 import { FakeDevice } from "../../host/fleet/fake-device.ts"
 import { Cmd, newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
@@ -20,7 +19,12 @@ import {
     type FleetService,
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
-import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
+import {
+    buildFleetApp,
+    publishSigned,
+    registerDevice,
+    releaseKeys,
+} from "./fleet-helpers.ts"
 
 let dir: string
 let v1: Buffer
@@ -28,8 +32,8 @@ let v2: Buffer
 
 before(async () => {
     dir = mkdtempSync(join(tmpdir(), "fleet-service-test-"))
-    v1 = padImage(await buildFirmware("test/fixtures/fleet-app-v1.ts"))
-    v2 = padImage(await buildFirmware("test/fixtures/fleet-app-v2.ts"))
+    v1 = padImage(await buildFleetApp("v1"))
+    v2 = padImage(await buildFleetApp("v2"))
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -40,14 +44,7 @@ async function setup(
 ) {
     const store = new SqliteStore(":memory:")
     const artifacts = new ArtifactStore(join(dir, `a${n++}`))
-    for (const id of ids)
-        store.upsertDevice({
-            id,
-            key: newDeviceKey().toString("hex"),
-            groups: [],
-            platformId: "",
-            createdAt: 0,
-        })
+    for (const id of ids) registerDevice(store, id)
     for (const [name, img] of [
         ["v1", v1],
         ["v2", v2],

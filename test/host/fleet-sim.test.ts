@@ -4,69 +4,34 @@
 // deploy, no restart by hand); rollback; a damaged artifact is refused.
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync, readFileSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { ArtifactStore, imageHash } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/build.ts"
-import {
-    sendFramesToSimBus,
-    setConnectionStringFrame,
-} from "../../host/fleet/jacdac.ts"
-import { newDeviceKey } from "../../host/fleet/protocol.ts"
+import { readFileSync, writeFileSync } from "node:fs"
+import type { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
+import type { SqliteStore } from "../../host/fleet/storage.ts"
+import type { SimSession } from "../../host/sim/index.ts"
+import { waitUntil } from "./e2e-helpers.ts"
 import {
-    startFleetService,
-    type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
-import { startSim, type SimSession } from "../../host/sim.ts"
-import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
-import { WAIT_FOR_PORTS_MS, waitUntil } from "./e2e-helpers.ts"
+    CHECK_IN_MS,
+    startFleetAppSim,
+    startSimFleet,
+    type SimFleet,
+} from "./fleet-sim-helpers.ts"
 
-/** The runtime reconnects ~32 s after the last message it got. */
-const CHECK_IN_MS = 60_000
-
-let dir: string
+let fleet: SimFleet
 let store: SqliteStore
 let artifacts: ArtifactStore
-let svc: FleetService
+let lines: string[]
 let sim: SimSession | undefined
-const lines: string[] = []
 
 before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fleet-sim-test-"))
-    store = new SqliteStore(join(dir, "fleet.db"))
-    artifacts = new ArtifactStore(join(dir, "artifacts"))
-    for (const v of ["v1", "v2"])
-        publishSigned(
-            store,
-            artifacts,
-            v,
-            await buildFirmware(`test/fixtures/fleet-app-${v}.ts`)
-        )
-    store.upsertDevice({
-        id: "sim1",
-        key: newDeviceKey().toString("hex"),
-        groups: [],
-        platformId: "",
-        createdAt: 0,
-    })
-    // the fixture programs never use the socket: the service may hold the link
-    svc = await startFleetService({
-        store,
-        artifacts,
-        releaseKey: releaseKeys.publicKey,
-        holdMs: 600_000,
-        log: l => lines.push(l),
-    })
+    fleet = await startSimFleet("fleet-sim-test-")
+    ;({ store, artifacts } = fleet.fleet)
+    lines = fleet.lines
 })
 
 after(async () => {
     await sim?.stop()
-    await svc?.close()
-    store?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await fleet?.close()
 })
 
 const deployed = (version: string) => () =>
@@ -74,15 +39,7 @@ const deployed = (version: string) => () =>
     store.state("sim1").currentHash === store.versionByName(version)!.hash
 
 test("the simulated device connects with its connection string and reports its program hash", async () => {
-    sim = await startSim({
-        entry: "test/fixtures/fleet-app-v1.ts",
-        waitForPortsMs: WAIT_FOR_PORTS_MS,
-        echo: !!process.env.E2E_ECHO,
-    })
-    await sim.waitForLine(/fleet-app v1 running/)
-    await sendFramesToSimBus([
-        setConnectionStringFrame(svc.connectionString("sim1")),
-    ])
+    sim = await startFleetAppSim(fleet.svc.connectionString("sim1"))
     await sim.waitForLine(/connected to 127\.0\.0\.1/, 20_000)
     await waitUntil(
         () => store.state("sim1").currentHash !== "",

@@ -14,7 +14,6 @@ import {
     padImage,
     verifyWithToolchain,
 } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/build.ts"
 import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
 import {
     assign,
@@ -26,6 +25,7 @@ import {
     stop,
     widen,
 } from "../../host/fleet/rollout.ts"
+import { buildFleetApp } from "./fleet-helpers.ts"
 
 let dir: string
 let v1: Buffer
@@ -33,8 +33,8 @@ let v2: Buffer
 
 before(async () => {
     dir = mkdtempSync(join(tmpdir(), "fleet-store-test-"))
-    v1 = await buildFirmware("test/fixtures/fleet-app-v1.ts")
-    v2 = await buildFirmware("test/fixtures/fleet-app-v2.ts")
+    v1 = await buildFleetApp("v1")
+    v2 = await buildFleetApp("v2")
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 

@@ -5,87 +5,42 @@
 // the field the certificate must come from a public CA.)
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { buildFirmware } from "../../host/build.ts"
-import {
-    sendFramesToSimBus,
-    setConnectionStringFrame,
-} from "../../host/fleet/jacdac.ts"
-import { newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign, parseScope } from "../../host/fleet/rollout.ts"
-import {
-    startFleetService,
-    type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
 import { createTlsMaterial } from "../../host/platform/certs.ts"
-import { startSim, type SimSession } from "../../host/sim.ts"
-import { WAIT_FOR_PORTS_MS, waitUntil } from "./e2e-helpers.ts"
-import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
+import type { SimSession } from "../../host/sim/index.ts"
+import { waitUntil } from "./e2e-helpers.ts"
+import {
+    CHECK_IN_MS,
+    startFleetAppSim,
+    startSimFleet,
+    type SimFleet,
+} from "./fleet-sim-helpers.ts"
 
-/** The runtime reconnects ~32 s after the last message it got. */
-const CHECK_IN_MS = 60_000
-
-let dir: string
+let fleet: SimFleet
 let caFile: string
-let store: SqliteStore
-let svc: FleetService
 let sim: SimSession | undefined
-const lines: string[] = []
 
 before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "fleet-wss-test-"))
     const tls = createTlsMaterial()
-    caFile = join(dir, "ca.pem")
-    writeFileSync(caFile, tls.ca)
-    store = new SqliteStore(join(dir, "fleet.db"))
-    const artifacts = new ArtifactStore(join(dir, "artifacts"))
-    for (const v of ["v1", "v2"])
-        publishSigned(
-            store,
-            artifacts,
-            v,
-            await buildFirmware(`test/fixtures/fleet-app-${v}.ts`)
-        )
-    store.upsertDevice({
-        id: "sim1",
-        key: newDeviceKey().toString("hex"),
-        groups: [],
-        platformId: "",
-        createdAt: 0,
-    })
-    svc = await startFleetService({
-        store,
-        artifacts,
-        releaseKey: releaseKeys.publicKey,
+    fleet = await startSimFleet("fleet-wss-test-", {
         tls: { cert: tls.cert, key: tls.key },
-        // the fixture programs never use the socket: the service may hold the link
-        holdMs: 600_000,
-        log: l => lines.push(l),
     })
+    caFile = join(fleet.fleet.dir, "ca.pem")
+    writeFileSync(caFile, tls.ca)
 })
 
 after(async () => {
     await sim?.stop()
-    await svc?.close()
-    store?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await fleet?.close()
 })
 
 test("the simulated device takes v2 over wss:// from the service's own TLS endpoint", async () => {
-    const cs = svc.connectionString("sim1")
+    const { store } = fleet.fleet
+    const cs = fleet.svc.connectionString("sim1")
     assert.match(cs, /^wss:\/\/wssk:[0-9a-f]{64}@127\.0\.0\.1:\d+\/wssk\/sim1$/)
-    sim = await startSim({
-        entry: "test/fixtures/fleet-app-v1.ts",
-        waitForPortsMs: WAIT_FOR_PORTS_MS,
-        env: { NODE_EXTRA_CA_CERTS: caFile },
-        echo: !!process.env.E2E_ECHO,
-    })
-    await sim.waitForLine(/fleet-app v1 running/)
-    await sendFramesToSimBus([setConnectionStringFrame(cs)])
+    sim = await startFleetAppSim(cs, { NODE_EXTRA_CA_CERTS: caFile })
     await waitUntil(
         () => store.state("sim1").currentHash !== "",
         CHECK_IN_MS,
@@ -108,7 +63,7 @@ test("the simulated device takes v2 over wss:// from the service's own TLS endpo
         sim
     )
     assert.ok(
-        lines.some(l => /sim1: deployed v2/.test(l)),
-        lines.join("\n")
+        fleet.lines.some(l => /sim1: deployed v2/.test(l)),
+        fleet.lines.join("\n")
     )
 })

@@ -1,14 +1,10 @@
 // The answerData fault: accepted publish answers carrying a large, hostile
 // `info.Data` before or after `messageId`; the publish itself is processed
 // once as usual, and the answer stays exact JSON with a right Content-Length.
-import { test, before, after, beforeEach } from "node:test"
+import { test } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import type { Platform } from "../../host/platform/index.ts"
 import {
-    authenticate,
     parseChannelJson,
     publish,
     RawTlsClient,
@@ -22,6 +18,7 @@ import {
     applyFaultsInput,
     FaultInputError,
 } from "../../host/platform/faults.ts"
+import { useDevicePlatform } from "./platform-fixture.ts"
 
 const dev = {
     productKey: "a1DataPK001",
@@ -29,18 +26,10 @@ const dev = {
     deviceSecret: "dataSecret0123456789abcdef012345",
 }
 const topic = `/${dev.productKey}/${dev.deviceName}/user/update`
-const stateDir = mkdtempSync(join(tmpdir(), "platform-data-"))
 let p: Platform
 let token: string
-
-before(async () => {
-    p = await startPlatform({ stateDir, devices: [dev] })
-    token = await authenticate(p, dev)
-})
-beforeEach(() => p.reset())
-after(async () => {
-    await p.close()
-    rmSync(stateDir, { recursive: true, force: true })
+useDevicePlatform("platform-data-", dev, s => ({ platform: p, token } = s), {
+    reset: true,
 })
 
 test("Data text: exactly N bytes of ASCII that hold what fools a naive scanner", () => {

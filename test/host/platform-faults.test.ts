@@ -1,18 +1,16 @@
 // Fault injection, each fault observed with Node's HTTPS client (or a raw
 // TLS client where the wire format is the point).
-import { test, before, after, beforeEach } from "node:test"
+import { test } from "node:test"
 import assert from "node:assert/strict"
 import https from "node:https"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import type { Platform } from "../../host/platform/index.ts"
 import {
     authenticate,
     keepAliveAgent,
     publish,
     RawTlsClient,
 } from "../../host/platform/test-client.ts"
+import { useDevicePlatform } from "./platform-fixture.ts"
 
 const dev = {
     productKey: "pkFault",
@@ -20,18 +18,10 @@ const dev = {
     deviceSecret: "faultsecret",
 }
 const topic = `/${dev.productKey}/${dev.deviceName}/user/update`
-const stateDir = mkdtempSync(join(tmpdir(), "platform-faults-"))
 let p: Platform
 let token: string
-
-before(async () => {
-    p = await startPlatform({ stateDir, devices: [dev] })
-    token = await authenticate(p, dev)
-})
-beforeEach(() => p.reset())
-after(async () => {
-    await p.close()
-    rmSync(stateDir, { recursive: true, force: true })
+useDevicePlatform("platform-faults-", dev, s => ({ platform: p, token } = s), {
+    reset: true,
 })
 
 /** Sends a publish and reports what happened at the socket level. */

@@ -2,16 +2,12 @@
 // traversal, NUL, escaped /) refused with 10001 before their token is
 // looked at; the admin API's Host, Content-Type, body cap and clock bounds;
 // slow requests closed by the (here short) request and headers timeouts.
-import { test, before, after } from "node:test"
+import { test } from "node:test"
 import assert from "node:assert/strict"
 import net from "node:net"
 import tls from "node:tls"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import type { Platform } from "../../host/platform/index.ts"
 import {
-    authenticate,
     publish,
     request,
     RawTlsClient,
@@ -21,6 +17,7 @@ import {
     topicPathProblem,
 } from "../../host/platform/publish-request.ts"
 import { isLoopbackHost } from "../../host/platform/admin.ts"
+import { useDevicePlatform } from "./platform-fixture.ts"
 
 const dev = {
     productKey: "a1HostilePK",
@@ -28,24 +25,12 @@ const dev = {
     deviceSecret: "hostileSecret0123456789abcdef012",
 }
 const own = `/${dev.productKey}/${dev.deviceName}/user/update`
-const stateDir = mkdtempSync(join(tmpdir(), "platform-hostile-"))
 /** short limits, so that slow peers are cut off within the test */
 const TIMEOUT_MS = 1500
 let p: Platform
 let token: string
-
-before(async () => {
-    p = await startPlatform({
-        stateDir,
-        devices: [dev],
-        requestTimeoutMs: TIMEOUT_MS,
-        headersTimeoutMs: TIMEOUT_MS,
-    })
-    token = await authenticate(p, dev)
-})
-after(async () => {
-    await p.close()
-    rmSync(stateDir, { recursive: true, force: true })
+useDevicePlatform("platform-hostile-", dev, s => ({ platform: p, token } = s), {
+    options: { requestTimeoutMs: TIMEOUT_MS, headersTimeoutMs: TIMEOUT_MS },
 })
 
 test("a publish without Content-Type: application/octet-stream is 10001 with a detail, and not stored", async () => {

@@ -21,7 +21,7 @@ import { projectRoot } from "../../host/devs.ts"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { controlSocketPath } from "../../host/fleet/control.ts"
 import { FakeDevice } from "../../host/fleet/fake-device.ts"
-import { SRV_CLOUD_CONFIGURATION } from "../../host/fleet/jacdac.ts"
+import { SRV_CLOUD_CONFIGURATION } from "../../host/jacdac/services.ts"
 import {
     newDeviceKey,
     parseConnectionString,
@@ -36,7 +36,7 @@ import { FLEET_ID, parseFleet } from "../../host/provision/fleet-file.ts"
 import {
     SRV_DEVICE_SCRIPT_MANAGER,
     SRV_SETTINGS,
-} from "../../host/provision/jacdac.ts"
+} from "../../host/jacdac/services.ts"
 import { fakeBus } from "./fake-jacdac-bus.ts"
 import { releaseKeys } from "./fleet-helpers.ts"
 

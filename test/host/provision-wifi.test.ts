@@ -9,22 +9,21 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { createServer, type Server, type Socket } from "node:net"
+import type { Packet } from "../../host/jacdac/frame.ts"
 import {
-    decodeFrame,
-    encodeFrame,
-    FLAG_ACK_REQUESTED,
-    FLAG_COMMAND,
-    SERVICE_INDEX_CRC_ACK,
     SETTINGS_CMD_GET,
     SETTINGS_CMD_SET,
     SRV_DEVICE_SCRIPT_MANAGER,
     SRV_SETTINGS,
     SRV_WIFI,
     WIFI_CMD_ADD_NETWORK,
-    type Packet,
-} from "../../host/provision/jacdac.ts"
+} from "../../host/jacdac/services.ts"
 import { writeSettings } from "../../host/provision/settings-writer.ts"
+import {
+    serveFakeJacdacBus,
+    type FakeJacdacBus,
+    type Reply,
+} from "./fake-jacdac-device.ts"
 
 const DEVICE_ID = "0123456789abcdef"
 /** Service index of each service on the device (0 is control). */
@@ -32,84 +31,46 @@ const SERVICES = [SRV_SETTINGS, SRV_DEVICE_SCRIPT_MANAGER, SRV_WIFI]
 const settingsIndex = 1
 const wifiIndex = 3
 
-let server: Server
+let bus: FakeJacdacBus
 let port: number
 const stored = new Map<string, Buffer>()
 const wifiCommands: Buffer[] = []
 
-function send(sock: Socket, p: Omit<Packet, "deviceId">) {
-    const f = encodeFrame({ deviceId: DEVICE_ID, ...p })
-    sock.write(Buffer.concat([Buffer.from([f.length]), f]))
-}
-
 /** A DeviceScript device with a Wi-Fi service, on the far end of the bus. */
-function device(sock: Socket) {
-    const announce = Buffer.alloc(4 + 4 * SERVICES.length)
-    SERVICES.forEach((c, i) => announce.writeUInt32LE(c, 4 + 4 * i))
-    const timer = setInterval(
-        () =>
-            send(sock, {
-                flags: 0,
-                serviceIndex: 0,
-                command: 0,
-                payload: announce,
-            }),
-        100
-    )
-    sock.on("close", () => clearInterval(timer))
-    sock.on("error", () => {})
-    let acc = Buffer.alloc(0)
-    sock.on("data", d => {
-        acc = Buffer.concat([acc, d])
-        while (acc.length && acc.length >= acc[0] + 1) {
-            const frame = acc.subarray(1, acc[0] + 1)
-            acc = acc.subarray(acc[0] + 1)
-            for (const p of decodeFrame(frame)) {
-                if (p.deviceId !== DEVICE_ID || !(p.flags & FLAG_COMMAND))
-                    continue
-                if (p.flags & FLAG_ACK_REQUESTED)
-                    send(sock, {
-                        flags: 0,
-                        serviceIndex: SERVICE_INDEX_CRC_ACK,
-                        command: frame.readUInt16LE(0),
-                        payload: Buffer.alloc(0),
-                    })
-                if (p.serviceIndex === settingsIndex) {
-                    const nul = p.payload.indexOf(0)
-                    if (p.command === SETTINGS_CMD_SET)
-                        stored.set(
-                            p.payload.subarray(0, nul).toString(),
-                            p.payload.subarray(nul + 1)
-                        )
-                    if (p.command === SETTINGS_CMD_GET) {
-                        const key = p.payload.toString()
-                        send(sock, {
-                            flags: 0,
-                            serviceIndex: settingsIndex,
-                            command: SETTINGS_CMD_GET,
-                            payload: Buffer.concat([
-                                Buffer.from(key + "\0"),
-                                stored.get(key) ?? Buffer.alloc(0),
-                            ]),
-                        })
-                    }
-                }
-                if (
-                    p.serviceIndex === wifiIndex &&
-                    p.command === WIFI_CMD_ADD_NETWORK
-                )
-                    wifiCommands.push(p.payload)
-            }
+function onCommand(p: Packet, reply: Reply) {
+    if (p.serviceIndex === settingsIndex) {
+        const nul = p.payload.indexOf(0)
+        if (p.command === SETTINGS_CMD_SET)
+            stored.set(
+                p.payload.subarray(0, nul).toString(),
+                p.payload.subarray(nul + 1)
+            )
+        if (p.command === SETTINGS_CMD_GET) {
+            const key = p.payload.toString()
+            reply(
+                settingsIndex,
+                SETTINGS_CMD_GET,
+                Buffer.concat([
+                    Buffer.from(key + "\0"),
+                    stored.get(key) ?? Buffer.alloc(0),
+                ])
+            )
         }
-    })
+    }
+    if (p.serviceIndex === wifiIndex && p.command === WIFI_CMD_ADD_NETWORK)
+        wifiCommands.push(p.payload)
 }
 
 before(async () => {
-    server = createServer(device)
-    await new Promise<void>(r => server.listen(0, "127.0.0.1", r))
-    port = (server.address() as { port: number }).port
+    bus = await serveFakeJacdacBus({
+        deviceId: DEVICE_ID,
+        services: SERVICES,
+        announceMs: 100,
+        onCommand,
+    })
+    port = bus.port
 })
-after(() => server.close())
+after(() => bus.close())
 
 /** Fields of a `z z` payload: two NUL-terminated UTF-8 strings. */
 function string0Pair(payload: Buffer): [string, string] {

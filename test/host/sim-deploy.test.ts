@@ -1,24 +1,23 @@
 /**
- * The simulator deploy (`host/sim-deploy.ts`) against a fake DeviceScript
+ * The simulator deploy (`host/sim/deploy.ts`) against a fake DeviceScript
  * device behind a Jacdac TCP server: what it writes, in which order, and
  * that a lost answer is asked for again.
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
-import { createServer, type Server, type Socket } from "node:net"
-import type { AddressInfo } from "node:net"
-import { deployToSim } from "../../host/sim-deploy.ts"
+import { createServer, type AddressInfo } from "node:net"
+import { deployToSim } from "../../host/sim/deploy.ts"
+import type { Packet } from "../../host/jacdac/frame.ts"
 import {
-    decodeFrame,
-    encodeFrame,
-    FLAG_ACK_REQUESTED,
-    FLAG_COMMAND,
-    SERVICE_INDEX_CRC_ACK,
     SRV_DEVICE_SCRIPT_MANAGER,
     SRV_SETTINGS,
-    type Packet,
-} from "../../host/provision/jacdac.ts"
+} from "../../host/jacdac/services.ts"
+import {
+    serveFakeJacdacBus,
+    type FakeJacdacBus,
+    type Reply,
+} from "./fake-jacdac-device.ts"
 
 const DEVICE_ID = "1989f4ee306ad401"
 const MANAGER = 2
@@ -37,7 +36,7 @@ interface FakeDevice {
     autostart: number
 }
 
-let server: Server
+let bus: FakeJacdacBus
 let port: number
 let device: FakeDevice
 
@@ -52,52 +51,18 @@ function freshDevice(sha = Buffer.alloc(32)): FakeDevice {
     }
 }
 
-function report(
-    sock: Socket,
-    serviceIndex: number,
-    command: number,
-    payload: Buffer
-) {
-    const f = encodeFrame({
-        deviceId: DEVICE_ID,
-        flags: 0,
-        serviceIndex,
-        command,
-        payload,
-    })
-    sock.write(Buffer.concat([Buffer.from([f.length]), f]))
-}
-
-function announce(sock: Socket) {
-    const p = Buffer.alloc(16)
-    p.writeUInt32LE(0x101, 0)
-    p.writeUInt32LE(0x12345678, 4) // some other service at index 1
-    p.writeUInt32LE(SRV_DEVICE_SCRIPT_MANAGER, 8)
-    p.writeUInt32LE(SRV_SETTINGS, 12)
-    report(sock, 0, 0, p)
-}
-
 /** What the runtime does with one command packet. */
-function handle(sock: Socket, frame: Buffer, p: Packet) {
-    if (!(p.flags & FLAG_COMMAND) || p.deviceId !== DEVICE_ID) return
-    if (device.dropOnce.delete(p.command)) return
+function onCommand(p: Packet, reply: Reply) {
     device.log.push(`${p.serviceIndex}:0x${p.command.toString(16)}`)
-    if (p.flags & FLAG_ACK_REQUESTED)
-        report(
-            sock,
-            SERVICE_INDEX_CRC_ACK,
-            frame.readUInt16LE(0),
-            Buffer.alloc(0)
-        )
     if (p.serviceIndex === MANAGER && p.command === 0x1182)
-        report(sock, MANAGER, 0x1182, device.sha)
+        reply(MANAGER, 0x1182, device.sha)
     else if (p.serviceIndex === MANAGER && p.command === 0x2081)
         device.autostart = p.payload[0]
     else if (p.serviceIndex === MANAGER && p.command === 0x1081)
-        report(sock, MANAGER, 0x1081, Buffer.from([1]))
+        reply(MANAGER, 0x1081, Buffer.from([1]))
     else if (p.serviceIndex === MANAGER && p.command === 0x80) {
         device.program = Buffer.alloc(0)
-        report(sock, MANAGER, 0x80, Buffer.from([0xad, 0x01]))
+        reply(MANAGER, 0x80, Buffer.from([0xad, 0x01]))
     } else if (p.serviceIndex === 0x3e && p.command >> 7 === 0x1ad)
         device.program = Buffer.concat([device.program, p.payload])
     else if (p.serviceIndex === SETTINGS && p.command === 0x81) {
@@ -110,24 +75,18 @@ function handle(sock: Socket, frame: Buffer, p: Packet) {
 }
 
 before(async () => {
-    server = createServer(sock => {
-        const timer = setInterval(() => announce(sock), 50)
-        sock.on("close", () => clearInterval(timer))
-        sock.on("error", () => {})
-        let acc = Buffer.alloc(0)
-        sock.on("data", d => {
-            acc = Buffer.concat([acc, d])
-            while (acc.length && acc.length >= acc[0] + 1) {
-                const frame = acc.subarray(1, acc[0] + 1)
-                acc = acc.subarray(acc[0] + 1)
-                for (const p of decodeFrame(frame)) handle(sock, frame, p)
-            }
-        })
+    bus = await serveFakeJacdacBus({
+        deviceId: DEVICE_ID,
+        // some other service at index 1
+        services: [0x12345678, SRV_DEVICE_SCRIPT_MANAGER, SRV_SETTINGS],
+        announceFlags: 0x101,
+        announceMs: 50,
+        accepts: p => !device.dropOnce.delete(p.command),
+        onCommand,
     })
-    await new Promise<void>(r => server.listen(0, "127.0.0.1", r))
-    port = (server.address() as AddressInfo).port
+    port = bus.port
 })
-after(() => new Promise<void>(r => server.close(() => r())))
+after(() => bus.close())
 
 /** Polls `cond` until it holds; fails after 5 s. */
 async function until(cond: () => boolean) {

@@ -1,5 +1,5 @@
 /**
- * host/sim.ts end to end: real simulator sessions (dev tools + VM, outside
+ * host/sim/ end to end: real simulator sessions (dev tools + VM, outside
  * test mode). Slow-ish (a session boots in about 5 s), so tests share the
  * machine-wide ports one after another.
  */
@@ -22,15 +22,16 @@ import {
     settingsToEnv,
     startSim,
     SIM_PORTS,
-} from "../../host/sim.ts"
+} from "../../host/sim/index.ts"
 import { projectRoot } from "../../host/devs.ts"
+import { WAIT_FOR_PORTS_MS } from "./e2e-helpers.ts"
 
 const work = mkdtempSync(join(tmpdir(), "sim-test-"))
-/** Other tools (bench, e2e) may hold the simulator ports for a while. */
-const waitForPortsMs = 180_000
+/** Other tools (bench, e2e) may hold the simulator for a while. */
+const waitForPortsMs = WAIT_FOR_PORTS_MS
 after(() => rmSync(work, { recursive: true, force: true }))
 
-/** CLI processes this test process started (host/sim.ts spawns them directly). */
+/** CLI processes this test process started (host/sim/ spawns them directly). */
 function devsProcesses(): string[] {
     const out = execFileSync("ps", ["-eo", "pid,ppid,args"], {
         encoding: "utf8",

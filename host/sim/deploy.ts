@@ -23,24 +23,23 @@ import {
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
+} from "../jacdac/frame.ts"
+import {
+    CMD_GET_REG,
+    CMD_SET_REG,
+    MGR_CMD_DEPLOY_BYTECODE,
+    MGR_REG_AUTOSTART,
+    MGR_REG_PROGRAM_SHA256,
+    MGR_REG_RUNNING,
+    pipeCommand,
+    SERVICE_INDEX_PIPE,
     SETTINGS_CMD_SET,
     settingsSetPayload,
     SRV_DEVICE_SCRIPT_MANAGER,
     SRV_SETTINGS,
-    type Packet,
-} from "./provision/jacdac.ts"
-import { openJacdacLink, type JacdacLink } from "./provision/jacdac-link.ts"
+} from "../jacdac/services.ts"
+import { openJacdacLink, type JacdacLink } from "../jacdac/tcp-link.ts"
 
-const CMD_GET_REG = 0x1000
-const CMD_SET_REG = 0x2000
-const MGR_REG_RUNNING = 0x80
-const MGR_REG_AUTOSTART = 0x81
-const MGR_REG_PROGRAM_SHA256 = 0x182
-const MGR_CMD_DEPLOY_BYTECODE = 0x80
-const SERVICE_INDEX_PIPE = 0x3e
-const PIPE_PORT_SHIFT = 7
-const PIPE_COUNTER_MASK = 0x1f
-const PIPE_CLOSE_MASK = 0x20
 /** Bytes of bytecode per pipe packet, as the CLI sends them. */
 const PIPE_CHUNK = 224
 
@@ -164,21 +163,19 @@ async function writeProgram(link: JacdacLink, t: Target, bytecode: Buffer) {
     const port = reply.length >= 2 ? reply.readUInt16LE(0) : 0
     if (!port) throw new Error(`DeployBytecode: the device opened no pipe`)
     let counter = 0
-    const pipeCommand = (flags: number) =>
-        (port << PIPE_PORT_SHIFT) | flags | (counter++ & PIPE_COUNTER_MASK)
     for (let i = 0; i < bytecode.length; i += PIPE_CHUNK)
         await acked(
             link,
             t,
             SERVICE_INDEX_PIPE,
-            pipeCommand(0),
+            pipeCommand(port, counter++),
             bytecode.subarray(i, i + PIPE_CHUNK)
         )
     await acked(
         link,
         t,
         SERVICE_INDEX_PIPE,
-        pipeCommand(PIPE_CLOSE_MASK),
+        pipeCommand(port, counter++, true),
         Buffer.alloc(0)
     )
 }

@@ -1,7 +1,7 @@
 /**
- * Just enough Jacdac (the packet protocol the DeviceScript runtime speaks
- * over USB serial, and the dev tools bus relays) to write settings:
- * frames with CRC-16, packets, announce parsing. Pure.
+ * Jacdac framing (the packet protocol the DeviceScript runtime speaks over
+ * USB serial, and the dev tools bus relays): frames with CRC-16, packets,
+ * announce parsing, broadcast addressing. Pure.
  *
  * Frame: crc16 u16 (CCITT, init 0xffff, over the rest), size u8 (bytes
  * after the 12-byte header), flags u8, device id (8 bytes), then packets
@@ -12,14 +12,11 @@ export const FLAG_COMMAND = 0x01
 export const FLAG_ACK_REQUESTED = 0x02
 export const FLAG_BROADCAST = 0x04
 export const SERVICE_INDEX_CRC_ACK = 0x3f
-
-export const SRV_SETTINGS = 0x1107dc4a
-export const SRV_DEVICE_SCRIPT_MANAGER = 0x1134ea2b
-export const SRV_WIFI = 0x18aae1fa
-export const SETTINGS_CMD_GET = 0x80
-export const SETTINGS_CMD_SET = 0x81
-export const WIFI_CMD_ADD_NETWORK = 0x81
-export const CONTROL_CMD_RESET = 0x82
+export const SERVICE_INDEX_BROADCAST = 0x3d
+/** Largest packet payload. */
+export const MAX_PAYLOAD = 236
+/** The high half of a broadcast frame's device id (the low half is the class). */
+const BROADCAST_MARK_HI = 0xaaaaaaaa
 
 /** jacdac-c's `jd_crc16`. */
 export function crc16(data: Uint8Array): number {
@@ -44,8 +41,10 @@ export interface Packet {
 
 /** A frame holding one packet. */
 export function encodeFrame(p: Packet): Buffer {
-    if (p.payload.length > 236)
-        throw new RangeError(`payload of ${p.payload.length} bytes exceeds 236`)
+    if (p.payload.length > MAX_PAYLOAD)
+        throw new RangeError(
+            `payload of ${p.payload.length} bytes exceeds ${MAX_PAYLOAD}`
+        )
     const body = 4 + p.payload.length
     const padded = (body + 3) & ~3
     const f = Buffer.alloc(12 + padded, 0)
@@ -93,17 +92,23 @@ export function announcedServices(p: Packet): number[] | undefined {
     return classes
 }
 
-/** Payload of a settings SET: key, NUL, value bytes. */
-export function settingsSetPayload(key: string, value: Uint8Array): Buffer {
-    return Buffer.concat([Buffer.from(key + "\0", "utf8"), value])
-}
-
-/** Key and value of a settings GET report. */
-export function parseSettingsGet(payload: Buffer) {
-    const nul = payload.indexOf(0)
-    if (nul < 0) return undefined
-    return {
-        key: payload.subarray(0, nul).toString("utf8"),
-        value: payload.subarray(nul + 1),
-    }
+/**
+ * A command frame broadcast to every service of `serviceClass` on the bus.
+ * @param data the packet payload, at most 236 bytes
+ */
+export function broadcastCommandFrame(
+    serviceClass: number,
+    command: number,
+    data: Buffer
+): Buffer {
+    const id = Buffer.alloc(8)
+    id.writeUInt32LE(serviceClass >>> 0, 0)
+    id.writeUInt32LE(BROADCAST_MARK_HI, 4)
+    return encodeFrame({
+        deviceId: id.toString("hex"),
+        flags: FLAG_COMMAND | FLAG_BROADCAST,
+        serviceIndex: SERVICE_INDEX_BROADCAST,
+        command,
+        payload: data,
+    })
 }

@@ -4,7 +4,7 @@
  * simulator harness's deploy and the settings writer.
  */
 import { connect, type Socket } from "node:net"
-import { decodeFrame, encodeFrame, type Packet } from "./jacdac.ts"
+import { decodeFrame, encodeFrame, type Packet } from "./frame.ts"
 
 /** A Jacdac TCP connection to dev tools: send frames, wait for packets. */
 export interface JacdacLink {
@@ -13,8 +13,13 @@ export interface JacdacLink {
     close(): void
 }
 
-/** Splits the length-prefixed TCP stream into frames. */
-function frameReader(onFrame: (frame: Buffer) => void) {
+/** A frame as it goes on the TCP stream: its length first. */
+export function lengthPrefixed(frame: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([frame.length]), frame])
+}
+
+/** Splits the length-prefixed TCP stream into frames; feed it every chunk. */
+export function frameReader(onFrame: (frame: Buffer) => void) {
     let acc = Buffer.alloc(0)
     return (data: Buffer) => {
         acc = Buffer.concat([acc, data])
@@ -64,7 +69,7 @@ export function openJacdacLink(
             resolve({
                 send(p) {
                     const f = encodeFrame(p)
-                    sock.write(Buffer.concat([Buffer.from([f.length]), f]))
+                    sock.write(lengthPrefixed(f))
                     return f
                 },
                 next(match, ms) {

@@ -1,28 +1,11 @@
-/**
- * A small websocket (RFC 6455) frame codec for the project's own clients:
- * the protocol-level fake devices and the dev tools bus link. The fleet
- * service itself uses the `ws` package (service.ts).
- */
+// A websocket (RFC 6455) frame codec for raw hostile peers: the tests that
+// send the fleet service frames no well-behaved client (the `ws` package
+// the host tools use) would write, and read the close codes it answers.
 
 /** Largest frame the decoder accepts. */
 export const MAX_INCOMING = 8192
 
-/** Encodes one server (unmasked) frame. */
-export function encodeFrame(opcode: number, payload: Buffer): Buffer {
-    if (payload.length > 0xffff) throw new RangeError("frame too large")
-    const head =
-        payload.length <= 125
-            ? Buffer.from([0x80 | opcode, payload.length])
-            : Buffer.from([
-                  0x80 | opcode,
-                  126,
-                  payload.length >> 8,
-                  payload.length & 0xff,
-              ])
-    return Buffer.concat([head, payload])
-}
-
-/** Encodes one client (masked) frame, for protocol-level fake devices. */
+/** Encodes one client (masked) frame; the mask is fixed unless given. */
 export function encodeMaskedFrame(
     opcode: number,
     payload: Buffer,
