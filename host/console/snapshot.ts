@@ -5,7 +5,7 @@
  * and connection strings stay out, field by field).
  */
 import { handshakeFailureText } from "../fleet/handshake-failures.ts"
-import { desiredForAll } from "../fleet/desired-all.ts"
+import { fleetView, type FleetRow } from "../fleet/fleet-view.ts"
 import type { FleetStore } from "../fleet/storage.ts"
 import {
     rolloutProgress,
@@ -14,21 +14,8 @@ import {
 import type { SignatureChecker, SignatureState } from "./signatures.ts"
 
 /** One device row. */
-export interface DeviceRow {
-    id: string
-    groups: string[]
-    /** `productKey/deviceName` on the platform, when known. */
-    platformId: string
-    connected: boolean
-    /** Version it runs (`?` never seen, `unknown:<hash>` not published). */
-    current: string
-    /** Version its rollout assigns (`-` none). */
-    desired: string
-    health: string
-    lastSeen: number
-    lastDeploy: string
-    lastDeployAt: number
-    lastError: string
+/** A device as the console shows it: `fleet status`'s row and its handshakes. */
+export interface DeviceRow extends FleetRow {
     /** Failed handshakes of the last hour, as the running service counts them. */
     handshakes: string
 }
@@ -66,34 +53,13 @@ export function fleetSnapshot(
     live: LiveFigures,
     releaseKey = ""
 ): FleetSnapshot {
-    // as rollout.ts's fleetView (what `fleet status` shows), with each
-    // device's assignment from desiredForAll: the same answers, computed
-    // once for the fleet
-    const desired = desiredForAll(store)
-    const devices = store.devices().map(d => {
-        const st = store.state(d.id)
-        const want = desired.get(d.id)
-        return {
-            id: d.id,
-            groups: d.groups,
-            platformId: d.platformId,
-            connected: st.connected,
-            current: st.currentHash
-                ? (store.versionByHash(st.currentHash)?.name ??
-                  `unknown:${st.currentHash.slice(0, 8)}`)
-                : "?",
-            desired: want ? want.version : "-",
-            health: st.health,
-            lastSeen: st.lastSeen,
-            lastDeploy: st.lastDeployResult,
-            lastDeployAt: st.lastDeployAt,
-            lastError: st.lastError,
-            handshakes: live
-                ? handshakeFailureText(live.handshakeFailures?.[d.id]) ||
-                  "none in the last hour"
-                : "unknown (no service answers)",
-        }
-    })
+    const devices = fleetView(store).map(row => ({
+        ...row,
+        handshakes: live
+            ? handshakeFailureText(live.handshakeFailures?.[row.id]) ||
+              "none in the last hour"
+            : "unknown (no service answers)",
+    }))
     return {
         devices,
         rollouts: rolloutProgress(store),

@@ -46,13 +46,13 @@ import { formatConnectionString, newDeviceKey } from "./protocol.ts"
 import { publishVersion } from "./publish.ts"
 import {
     assign,
-    fleetView,
     parseScope,
     rollback,
     scopeText,
     stop,
     widen,
 } from "./rollout.ts"
+import { fleetView } from "./fleet-view.ts"
 import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service.ts"
 import {
     defaultKeyDir,

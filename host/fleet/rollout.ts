@@ -239,39 +239,3 @@ export function rollback(
     })
     return { rollout }
 }
-
-/** One row of `fleet status`. */
-export interface FleetRow {
-    id: string
-    groups: string[]
-    connected: boolean
-    current: string
-    desired: string
-    lastDeploy: string
-    health: string
-    lastError: string
-    lastSeen: number
-}
-
-/** The fleet's versions and states, for display. */
-export function fleetView(store: FleetStore): FleetRow[] {
-    return store.devices().map(d => {
-        const s = store.state(d.id)
-        const cur = s.currentHash
-            ? (store.versionByHash(s.currentHash)?.name ??
-              `unknown:${s.currentHash.slice(0, 8)}`)
-            : "?"
-        const want = desiredFor(store, d.id)
-        return {
-            id: d.id,
-            groups: d.groups,
-            connected: s.connected,
-            current: cur,
-            desired: want ? want.version : "-",
-            lastDeploy: s.lastDeployResult,
-            health: s.health,
-            lastError: s.lastError,
-            lastSeen: s.lastSeen,
-        }
-    })
-}

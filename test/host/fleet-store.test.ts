@@ -18,13 +18,13 @@ import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
 import {
     assign,
     desiredFor,
-    fleetView,
     parseScope,
     percentMembers,
     rollback,
     stop,
     widen,
 } from "../../host/fleet/rollout.ts"
+import { fleetView } from "../../host/fleet/fleet-view.ts"
 import { buildFleetApp } from "./fleet-helpers.ts"
 
 let dir: string
