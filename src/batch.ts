@@ -24,7 +24,7 @@
  *   only and the message `id` is the first one's: reading i has seq id + i.
  */
 import { PayloadFormat } from "./config"
-import { jsonString, ReadingValue } from "./payload"
+import { isAlinkIdentifier, jsonString, ReadingValue } from "./payload"
 
 /** The Alink method of a history post. */
 export const HISTORY_METHOD = "thing.event.property.history.post"
@@ -87,21 +87,6 @@ function hasTime(t: number) {
     return typeof t === "number" && t > 0
 }
 
-/** Alink identifier: 1..50 letters, digits or underscores. */
-function identifierOk(key: string): boolean {
-    if (!key.length || key.length > 50) return false
-    for (let i = 0; i < key.length; i++) {
-        const c = key.charCodeAt(i)
-        const ok =
-            (c >= 48 && c <= 57) ||
-            (c >= 65 && c <= 90) ||
-            (c >= 97 && c <= 122) ||
-            c === 95
-        if (!ok) return false
-    }
-    return true
-}
-
 /**
  * One reading as an element of a `json` batch: the single-reading body
  * (`{"ts":..,"seq":..,<values>,"dropped":N}`). Throws RangeError or
@@ -162,7 +147,7 @@ export class BatchBuilder {
         let n = this.names[k]
         if (n !== undefined) return n
         if (this.alink) {
-            if (!identifierOk(k))
+            if (!isAlinkIdentifier(k))
                 throw new RangeError(
                     `property '${k}' must be 1..50 letters, digits or '_'`
                 )

@@ -89,10 +89,12 @@ function hasTime(r: Reading) {
     return typeof r.time === "number" && r.time > 0
 }
 
-/** Alink property identifier: 1..50 letters, digits or underscores. */
-function checkIdentifier(key: string) {
-    if (!key.length || key.length > 50)
-        throw new RangeError(`property '${key}' must have 1..50 characters`)
+/**
+ * Whether `key` is an Alink identifier: 1..50 letters, digits or underscores.
+ * Property names in payloads and batches must be.
+ */
+export function isAlinkIdentifier(key: string): boolean {
+    if (!key.length || key.length > 50) return false
     for (let i = 0; i < key.length; i++) {
         const c = key.charCodeAt(i)
         const ok =
@@ -100,11 +102,17 @@ function checkIdentifier(key: string) {
             (c >= 65 && c <= 90) ||
             (c >= 97 && c <= 122) ||
             c === 95
-        if (!ok)
-            throw new RangeError(
-                `property '${key}' may only use letters, digits and '_'`
-            )
+        if (!ok) return false
     }
+    return true
+}
+
+/** Throws unless `key` is an Alink property identifier. */
+function checkIdentifier(key: string) {
+    if (!isAlinkIdentifier(key))
+        throw new RangeError(
+            `property '${key}' must be 1..50 letters, digits or '_'`
+        )
 }
 
 /**
