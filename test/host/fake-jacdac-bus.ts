@@ -1,9 +1,12 @@
 /**
- * A fake dev tools Jacdac TCP port (length-prefixed frames) with one device
- * on it that answers like the runtime: it announces its services twice a
- * second or so, acknowledges commands that ask for it, keeps settings
- * written over the settings service and reports them when asked, and
- * records the connection strings sent to its CloudConfiguration service.
+ * Fake dev tools Jacdac TCP ports (length-prefixed frames, like the one dev
+ * tools offers on 127.0.0.1:8082), each with one fake DeviceScript device on
+ * it. `serveFakeJacdacBus` is the bus: the device announces its services,
+ * acknowledges commands that ask for it and hands every command addressed
+ * to it to the test. `fakeBus` is a device on it that answers like the
+ * runtime: it keeps settings written over the settings service and reports
+ * them when asked, and records the connection strings sent to its
+ * CloudConfiguration service.
  */
 import {
     createServer,
@@ -26,6 +29,7 @@ import {
     SRV_CLOUD_CONFIGURATION,
     SRV_SETTINGS,
 } from "../../host/jacdac/services.ts"
+import { frameReader, lengthPrefixed } from "../../host/jacdac/tcp-link.ts"
 
 /** The fake device's Jacdac id. */
 export const BUS_DEVICE = "1989f4ee306ad401"
@@ -45,6 +49,97 @@ export async function listen(s: Server): Promise<number> {
     return (s.address() as AddressInfo).port
 }
 
+/** Sends a report from the device: service index, command, payload. */
+export type Reply = (
+    serviceIndex: number,
+    command: number,
+    payload: Buffer
+) => void
+
+/** The fake device. */
+export interface FakeJacdacDevice {
+    /** 16 hex digits. */
+    deviceId: string
+    /** Service classes at indices 1, 2, ... (0 is the control service). */
+    services: number[]
+    /** First word of the announce (the control service's flags); default 0. */
+    announceFlags?: number
+    /** How often it announces itself (ms). */
+    announceMs: number
+    /** False: the command is lost (not acknowledged, not handled). */
+    accepts?: (p: Packet) => boolean
+    /** A command addressed to the device, after its acknowledgement. */
+    onCommand(p: Packet, reply: Reply): void
+}
+
+/** A running fake bus. */
+export interface FakeJacdacBus {
+    readonly port: number
+    close(): Promise<void>
+}
+
+/** Serves `device` on a free loopback port. */
+export async function serveFakeJacdacBus(
+    device: FakeJacdacDevice
+): Promise<FakeJacdacBus> {
+    const announce = Buffer.alloc(4 + 4 * device.services.length)
+    announce.writeUInt32LE(device.announceFlags ?? 0, 0)
+    device.services.forEach((c, i) =>
+        announce.writeUInt32LE(c >>> 0, 4 + 4 * i)
+    )
+    const connect = (sock: Socket) => {
+        const reply: Reply = (serviceIndex, command, payload) =>
+            sock.write(
+                lengthPrefixed(
+                    encodeFrame({
+                        deviceId: device.deviceId,
+                        flags: 0,
+                        serviceIndex,
+                        command,
+                        payload,
+                    })
+                )
+            )
+        const timer = setInterval(
+            () => reply(0, 0, announce),
+            device.announceMs
+        )
+        sock.on("close", () => clearInterval(timer))
+        sock.on("error", () => {})
+        sock.on(
+            "data",
+            frameReader(frame => {
+                for (const p of decodeFrame(frame)) {
+                    if (!(p.flags & FLAG_COMMAND)) continue
+                    if (p.deviceId !== device.deviceId) continue
+                    if (device.accepts && !device.accepts(p)) continue
+                    if (p.flags & FLAG_ACK_REQUESTED)
+                        reply(
+                            SERVICE_INDEX_CRC_ACK,
+                            frame.readUInt16LE(0),
+                            Buffer.alloc(0)
+                        )
+                    device.onCommand(p, reply)
+                }
+            })
+        )
+    }
+    const sockets = new Set<Socket>()
+    const server = createServer(sock => {
+        sockets.add(sock)
+        sock.on("close", () => sockets.delete(sock))
+        connect(sock)
+    })
+    const port = await listen(server)
+    return {
+        port,
+        close: () => {
+            for (const s of sockets) s.destroy()
+            return new Promise<void>(r => server.close(() => r()))
+        },
+    }
+}
+
 /** The fake bus and what its device was sent. */
 export interface FakeBus {
     port: number
@@ -57,97 +152,56 @@ export interface FakeBus {
 }
 
 /**
- * Starts the fake bus; its device announces `classes` (after the control
- * service at index 0) and calls `onConnectionString` for each string.
+ * Starts the fake bus; its device (`BUS_DEVICE`) announces `classes` (after
+ * the control service at index 0) ten times a second and calls
+ * `onConnectionString` for each string.
  */
 export async function fakeBus(
     classes: number[],
     onConnectionString: (s: string) => void = () => {}
 ): Promise<FakeBus> {
-    const bus: Omit<FakeBus, "port" | "close"> = {
-        connectionStrings: [],
-        settings: new Map(),
-        commands: [],
-    }
-    const send = (sock: Socket, p: Packet) => {
-        const f = encodeFrame(p)
-        sock.write(Buffer.concat([Buffer.from([f.length]), f]))
-    }
-    const report = (
-        sock: Socket,
-        serviceIndex: number,
-        command: number,
-        payload: Buffer
-    ) =>
-        send(sock, {
-            deviceId: BUS_DEVICE,
-            flags: 0,
-            serviceIndex,
-            command,
-            payload,
-        })
-    const handle = (sock: Socket, frame: Buffer, p: Packet) => {
-        if (!(p.flags & FLAG_COMMAND) || p.deviceId !== BUS_DEVICE) return
-        bus.commands.push(`${p.serviceIndex}:0x${p.command.toString(16)}`)
-        if (p.flags & FLAG_ACK_REQUESTED)
-            report(
-                sock,
-                SERVICE_INDEX_CRC_ACK,
-                frame.readUInt16LE(0),
-                Buffer.alloc(0)
-            )
+    const connectionStrings: string[] = []
+    const settings = new Map<string, string>()
+    const commands: string[] = []
+    const onCommand = (p: Packet, reply: Reply) => {
+        commands.push(`${p.serviceIndex}:0x${p.command.toString(16)}`)
         const service = classes[p.serviceIndex - 1]
         if (
             service === SRV_CLOUD_CONFIGURATION &&
             p.command === CloudConfigurationCmd.SetConnectionString
         ) {
             const s = p.payload.toString("utf8")
-            bus.connectionStrings.push(s)
+            connectionStrings.push(s)
             onConnectionString(s)
         } else if (service === SRV_SETTINGS && p.command === SETTINGS_CMD_SET) {
             const nul = p.payload.indexOf(0)
-            bus.settings.set(
+            settings.set(
                 p.payload.subarray(0, nul).toString(),
                 p.payload.subarray(nul + 1).toString()
             )
         } else if (service === SRV_SETTINGS && p.command === SETTINGS_CMD_GET) {
             const key = p.payload.toString()
-            const value = bus.settings.get(key)
+            const value = settings.get(key)
             if (value !== undefined)
-                report(
-                    sock,
+                reply(
                     p.serviceIndex,
                     SETTINGS_CMD_GET,
                     Buffer.from(`${key}\0${value}`)
                 )
         }
     }
-    const sockets = new Set<Socket>()
-    const server = createServer(sock => {
-        sockets.add(sock)
-        sock.on("error", () => {})
-        const announce = Buffer.alloc(4 * (classes.length + 1))
-        announce.writeUInt32LE(0x101, 0)
-        classes.forEach((c, i) => announce.writeUInt32LE(c >>> 0, 4 * (i + 1)))
-        const timer = setInterval(() => report(sock, 0, 0, announce), 100)
-        sock.on("close", () => clearInterval(timer))
-        let acc = Buffer.alloc(0)
-        sock.on("data", d => {
-            acc = Buffer.concat([acc, d])
-            while (acc.length && acc.length >= acc[0] + 1) {
-                const frame = acc.subarray(1, acc[0] + 1)
-                acc = acc.subarray(acc[0] + 1)
-                for (const p of decodeFrame(frame)) handle(sock, frame, p)
-            }
-        })
+    const bus = await serveFakeJacdacBus({
+        deviceId: BUS_DEVICE,
+        services: classes,
+        announceFlags: 0x101,
+        announceMs: 100,
+        onCommand,
     })
-    const port = await listen(server)
     return {
-        ...bus,
-        port,
-        close: () => {
-            for (const s of sockets) s.destroy()
-            return new Promise(r => server.close(() => r()))
-        },
+        port: bus.port,
+        connectionStrings,
+        settings,
+        commands,
+        close: () => bus.close(),
     }
 }

@@ -23,7 +23,7 @@ import {
     serveFakeJacdacBus,
     type FakeJacdacBus,
     type Reply,
-} from "./fake-jacdac-device.ts"
+} from "./fake-jacdac-bus.ts"
 
 const DEVICE_ID = "0123456789abcdef"
 /** Service index of each service on the device (0 is control). */

@@ -17,7 +17,7 @@ import {
     serveFakeJacdacBus,
     type FakeJacdacBus,
     type Reply,
-} from "./fake-jacdac-device.ts"
+} from "./fake-jacdac-bus.ts"
 
 const DEVICE_ID = "1989f4ee306ad401"
 const MANAGER = 2
