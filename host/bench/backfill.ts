@@ -17,7 +17,15 @@ export interface Drain {
     sizes: number[]
 }
 
-async function until(cond: () => boolean, timeoutMs: number, what: string) {
+/**
+ * Waits, polling every 100 ms, until `cond` holds; throws
+ * `bench: timed out waiting for <what>` after `timeoutMs`.
+ */
+export async function until(
+    cond: () => boolean,
+    timeoutMs: number,
+    what: string
+) {
     const end = Date.now() + timeoutMs
     while (!cond()) {
         if (Date.now() > end)

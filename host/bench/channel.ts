@@ -14,7 +14,7 @@ import {
     startFirmware,
 } from "../firmware.ts"
 import { startPlatform, type Platform } from "../platform/index.ts"
-import { measureDrain } from "./backfill.ts"
+import { measureDrain, until } from "./backfill.ts"
 import type { Figure } from "./figures.ts"
 
 const DEVICE = {
@@ -23,15 +23,6 @@ const DEVICE = {
     deviceSecret: "benchSecret0123456789abcdef0123",
 }
 const READINGS = 100
-
-async function until(cond: () => boolean, timeoutMs: number, what: string) {
-    const end = Date.now() + timeoutMs
-    while (!cond()) {
-        if (Date.now() > end)
-            throw new Error(`bench: timed out waiting for ${what}`)
-        await new Promise(r => setTimeout(r, 100))
-    }
-}
 
 /** Bytes on the wire per reading of the reading publishes since the given indexes. */
 function wirePerReading(platform: Platform, fromReq: number, fromMsg: number) {
