@@ -38,7 +38,7 @@ import { generateReleaseKeys, signRelease } from "../fleet/signing.ts"
 import { prepareStateDir } from "../fleet/state-dir.ts"
 import { SqliteStore } from "../fleet/storage.ts"
 import { startPlatform } from "../platform/index.ts"
-import { SimMember } from "./sim-member.ts"
+import { simMembers } from "./sim-member.ts"
 
 const PRODUCT_KEY = "a1DemoFleet"
 /** The file that marks a directory as the demo's own. */
@@ -168,23 +168,15 @@ async function main() {
         log: l =>
             /deploy|crash|stopp/.test(l) ? log(`service: ${l}`) : undefined,
     })
-    const members = ids.map(
-        id =>
-            new SimMember({
-                id,
-                connectionString: svc.connectionString(id),
-                program: v1,
-                platform: {
-                    target: { port: platform.port, ca: platform.ca },
-                    identity: {
-                        productKey: PRODUCT_KEY,
-                        deviceName: id,
-                        deviceSecret: secrets.get(id)!,
-                    },
-                },
-                versionOf: h => store.versionByHash(h)?.name,
-            })
-    )
+    const members = simMembers({
+        ids,
+        service: svc,
+        program: v1,
+        target: { port: platform.port, ca: platform.ca },
+        productKey: PRODUCT_KEY,
+        secretOf: id => secrets.get(id)!,
+        versionOf: h => store.versionByHash(h)?.name,
+    })
     const period = seconds("period", o.period, 2)
     const checkIn = seconds("check-in", o["check-in"], 5)
     members.forEach((m, i) => {

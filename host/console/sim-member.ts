@@ -127,3 +127,40 @@ export class SimMember {
         )
     }
 }
+
+/** A fleet of simulated devices: what {@link simMembers} needs. */
+export interface SimFleet {
+    ids: string[]
+    /** The fleet service, for each device's connection string. */
+    service: { connectionString(id: string): string }
+    /** The program they all run at first. */
+    program: Buffer
+    /** Where they report readings. */
+    target: Target
+    productKey: string
+    /** Each device's platform secret. */
+    secretOf: (id: string) => string
+    /** The version name of a program hash (what they report). */
+    versionOf: (hash: string) => string | undefined
+}
+
+/** One {@link SimMember} per id, each with its platform identity. */
+export function simMembers(f: SimFleet): SimMember[] {
+    return f.ids.map(
+        id =>
+            new SimMember({
+                id,
+                connectionString: f.service.connectionString(id),
+                program: f.program,
+                platform: {
+                    target: f.target,
+                    identity: {
+                        productKey: f.productKey,
+                        deviceName: id,
+                        deviceSecret: f.secretOf(id),
+                    },
+                },
+                versionOf: f.versionOf,
+            })
+    )
+}

@@ -24,7 +24,7 @@ import { prepareStateDir } from "../../host/fleet/state-dir.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
 import { startConsole, type ConsoleServer } from "../../host/console/server.ts"
-import { SimMember } from "../../host/console/sim-member.ts"
+import { simMembers, type SimMember } from "../../host/console/sim-member.ts"
 import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
@@ -77,23 +77,15 @@ before(async () => {
         holdMs: 50,
         controlSocket: controlSocketPath(state),
     })
-    members = IDS.map(
-        id =>
-            new SimMember({
-                id,
-                connectionString: svc.connectionString(id),
-                program: v1,
-                platform: {
-                    target: { port: platform.port, ca: platform.ca },
-                    identity: {
-                        productKey: PK,
-                        deviceName: id,
-                        deviceSecret: secret(id),
-                    },
-                },
-                versionOf: h => store.versionByHash(h)?.name,
-            })
-    )
+    members = simMembers({
+        ids: IDS,
+        service: svc,
+        program: v1,
+        target: { port: platform.port, ca: platform.ca },
+        productKey: PK,
+        secretOf: secret,
+        versionOf: h => store.versionByHash(h)?.name,
+    })
     // the console opens the database on its own, as `npm run console` does
     consoleStore = new SqliteStore(join(state, "fleet.db"))
     con = await startConsole({
