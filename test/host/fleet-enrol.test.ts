@@ -60,6 +60,20 @@ function enrol(args: string[]) {
     )
 }
 
+/** `fleet enrol dev1` on this state, with the service and dev tools ports given. */
+function enrolDev1(port: number, jacdacPort: number, ...more: string[]) {
+    return enrol([
+        "dev1",
+        "--state",
+        dir,
+        "--port",
+        String(port),
+        "--jacdac-port",
+        String(jacdacPort),
+        ...more,
+    ])
+}
+
 /** The one error line, after any progress lines; the key never appears. */
 function errorLine(r: { code: number | null; lines: string[] }) {
     assert.equal(r.code, 1, r.lines.join("\n"))
@@ -143,17 +157,7 @@ test("no dev tools: nothing accepts the Jacdac TCP port", async () => {
     const jd = await closedPort()
     try {
         assert.match(
-            errorLine(
-                await enrol([
-                    "dev1",
-                    "--state",
-                    dir,
-                    "--port",
-                    String(port),
-                    "--jacdac-port",
-                    String(jd),
-                ])
-            ),
+            errorLine(await enrolDev1(port, jd)),
             new RegExp(
                 `^fleet: no dev tools at 127\\.0\\.0\\.1:${jd} \\(ECONNREFUSED\\)`
             )
@@ -169,15 +173,7 @@ test("no device: nothing on the bus announces the cloud configuration service", 
     // a device without the service (a settings service only)
     const bus = await fakeBus([SRV_SETTINGS])
     try {
-        const r = await enrol([
-            "dev1",
-            "--state",
-            dir,
-            "--port",
-            String(port),
-            "--jacdac-port",
-            String(bus.port),
-        ])
+        const r = await enrolDev1(port, bus.port)
         assert.match(errorLine(r), /^fleet: no device on the dev tools bus/)
         assert.ok(r.ms >= 5000, `gave up after ${r.ms} ms, before 5 s`)
         assert.deepEqual(bus.connectionStrings, [])
@@ -193,17 +189,7 @@ test("never connected: the device got its string but the service never hears fro
     const port = await listen(service)
     const bus = await fakeBus([SRV_SETTINGS, SRV_CLOUD_CONFIGURATION])
     try {
-        const r = await enrol([
-            "dev1",
-            "--state",
-            dir,
-            "--port",
-            String(port),
-            "--jacdac-port",
-            String(bus.port),
-            "--timeout",
-            "2",
-        ])
+        const r = await enrolDev1(port, bus.port, "--timeout", "2")
         assert.match(
             errorLine(r),
             new RegExp(
