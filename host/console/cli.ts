@@ -25,6 +25,7 @@ import {
 import { prepareStateDir } from "../fleet/state-dir.ts"
 import { SqliteStore } from "../fleet/storage.ts"
 import { startConsole } from "./server.ts"
+import { exitOnSignal } from "../exit-on-signal.ts"
 
 function usage(): string {
     return readFileSync(new URL(import.meta.url), "utf8")
@@ -84,13 +85,10 @@ async function main() {
     console.log(
         `console for ${o.state}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
     )
-    const quit = async () => {
+    exitOnSignal(async () => {
         await c.close()
         store.close()
-        process.exit(0)
-    }
-    process.on("SIGINT", quit)
-    process.on("SIGTERM", quit)
+    })
 }
 
 main().catch(e => {

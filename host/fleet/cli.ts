@@ -67,6 +67,7 @@ import { textBar } from "../cli-progress.ts"
 import { rolloutProgress } from "./rollout-progress.ts"
 import { prepareStateDir } from "./state-dir.ts"
 import { SqliteStore, type DeviceRecord } from "./storage.ts"
+import { exitOnSignal } from "../exit-on-signal.ts"
 
 const { values: o, positionals: args } = parseArgs({
     allowPositionals: true,
@@ -219,13 +220,10 @@ async function serve() {
         `fleet service on ${svc.tls ? "wss" : "ws"}://${o.listen}:${svc.port}${DEVICE_PATH}<device>, ` +
             `state in ${o.state}, release key ${keyFingerprint(releaseKey)}`
     )
-    const quit = async () => {
+    exitOnSignal(async () => {
         await svc.close()
         store.close()
-        process.exit(0)
-    }
-    process.on("SIGINT", quit)
-    process.on("SIGTERM", quit)
+    })
 }
 
 /** Commands that work on the state directory. */

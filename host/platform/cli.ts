@@ -15,6 +15,7 @@ import { toDevice, type Device } from "./state.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import { parseJsonQuietly } from "../json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
+import { exitOnSignal } from "../exit-on-signal.ts"
 
 /** The largest topics file read. */
 const MAX_TOPICS_FILE_BYTES = 1024 * 1024
@@ -147,15 +148,7 @@ async function main() {
   CA certificate  ${p.caFile}
                   (clients trust it with NODE_EXTRA_CA_CERTS=${p.caFile})
   devices         ${devices.map(d => `${d.productKey}/${d.deviceName}`).join(", ")}${demo ? " (demo device, secret in README.md)" : ""}`)
-    let stopping = false
-    const stop = async () => {
-        if (stopping) return
-        stopping = true
-        await p.close()
-        process.exit(0)
-    }
-    process.on("SIGINT", stop)
-    process.on("SIGTERM", stop)
+    exitOnSignal(() => p.close())
 }
 
 main().catch(e => {
