@@ -1,9 +1,9 @@
 import { describe, test, expect } from "@devicescript/test"
-import { ChannelError } from "../../src/channel/client"
 import { PayloadFormat } from "../../src/config"
 import { ReadingChannel, Reporter } from "../../src/reporter"
 import { WallClock } from "../../src/time"
 import { deviceTiming } from "../../src/timing"
+import { paramError } from "./reporter-rig"
 
 /**
  * A channel that records the seqs of each request and refuses (10001) a
@@ -31,13 +31,7 @@ class BatchChannel implements ReadingChannel {
         this.requests.push(`${topic} ${seqs.join(",")}`)
         let bad = size > this.maxBytes || this.refuseAll
         for (const s of seqs) if (this.badSeqs.indexOf(s) >= 0) bad = true
-        if (bad)
-            throw new ChannelError(
-                "fatal",
-                "publish: 10001 param error",
-                "publish",
-                10001
-            )
+        if (bad) throw paramError()
         return "1"
     }
     async idle() {}

@@ -1,5 +1,5 @@
 import * as ds from "@devicescript/core"
-import { ChannelClient } from "../../src/channel/client"
+import { ChannelClient, ChannelError } from "../../src/channel/client"
 import { TokenStore } from "../../src/channel/token-store"
 import { HttpClient } from "../../src/http/client"
 import { Reporter } from "../../src/reporter"
@@ -17,6 +17,16 @@ export const TOPIC = "/pk/dn/user/update"
 /** Where the version report goes. */
 export const INFORM = "/ota/device/inform/pk/dn"
 const STOP = "fake time is up"
+
+/** The platform's refusal of a publish (10001 param error), as the channel throws it. */
+export function paramError() {
+    return new ChannelError(
+        "fatal",
+        "publish: 10001 param error",
+        "publish",
+        10001
+    )
+}
 
 /**
  * A clock that moves only when slept on, records every wait asked of it,

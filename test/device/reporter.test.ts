@@ -1,5 +1,4 @@
 import { describe, test, expect } from "@devicescript/test"
-import { ChannelError } from "../../src/channel/client"
 import {
     backoffCap,
     ReadingChannel,
@@ -8,6 +7,7 @@ import {
 } from "../../src/reporter"
 import { WallClock } from "../../src/time"
 import { deviceTiming } from "../../src/timing"
+import { paramError } from "./reporter-rig"
 
 describe("readingBody", () => {
     test("json: ts, seq, values in order", () => {
@@ -62,12 +62,7 @@ class ScriptedChannel implements ReadingChannel {
         const seq = JSON.parse(body).seq as number
         this.sent.push(`${topic} ${seq}`)
         if (topic === this.badTopic || this.badSeqs.indexOf(seq) >= 0)
-            throw new ChannelError(
-                "fatal",
-                "publish: 10001 param error",
-                "publish",
-                10001
-            )
+            throw paramError()
         return "1"
     }
     async idle() {}
