@@ -135,6 +135,24 @@ function assertContiguous(seqs: number[], what: string) {
     )
 }
 
+/**
+ * Deploys settings for `p` with a 64-reading buffer in `format`, waits for
+ * the device to report in it and for two readings more; returns the index
+ * of the first of them in `readingMessages(p)`.
+ */
+async function deployFormat(p: Platform, format: "json" | "alink") {
+    await sim.deploy(deviceSettings(p, { BUFFER_SIZE: "64", FORMAT: format }))
+    await sim.waitForLine(new RegExp(`${format} every 1000 ms`), 60_000)
+    const from = readingMessages(p).length
+    await waitUntil(
+        () => readingMessages(p).length >= from + 2,
+        60_000,
+        `${format} readings`,
+        sim
+    )
+    return from
+}
+
 test("json: a 60 s outage at a 1 s period drains in at most ceil(n / BATCH_MAX) + 1 requests, nothing lost or twice", async () => {
     const before = readingMessages(platform).flatMap(m => seqsOf(m.body))
     const d = await outageAndDrain(platform, sim, 60_000)
@@ -171,17 +189,7 @@ test("json: a 60 s outage at a 1 s period drains in at most ceil(n / BATCH_MAX) 
 })
 
 test("alink: the backlog goes as history posts the emulator checks strictly; seq is id + index", async () => {
-    await sim.deploy(
-        deviceSettings(platform, { BUFFER_SIZE: "64", FORMAT: "alink" })
-    )
-    await sim.waitForLine(/alink every 1000 ms/, 60_000)
-    const from = readingMessages(platform).length
-    await waitUntil(
-        () => readingMessages(platform).length >= from + 2,
-        60_000,
-        "alink readings",
-        sim
-    )
+    const from = await deployFormat(platform, "alink")
     const d = await outageAndDrain(platform, sim, 12_000)
     console.log(
         `alink drain: ${d.n} readings in ${d.requests} requests, batches ${d.sizes}, ${d.bytesPerReading} bytes a reading on the wire`
@@ -216,17 +224,7 @@ test("a batch refused for its size is split in two and delivered; nothing lost",
     // more readings (about 67 bytes each) is refused, half of it is not
     const small = await startTestPlatform({ maxBodyBytes: 1200 })
     try {
-        await sim.deploy(
-            deviceSettings(small, { BUFFER_SIZE: "64", FORMAT: "json" })
-        )
-        await sim.waitForLine(/json every 1000 ms/, 60_000)
-        const from = readingMessages(small).length
-        await waitUntil(
-            () => readingMessages(small).length >= from + 2,
-            60_000,
-            "readings",
-            sim
-        )
+        const from = await deployFormat(small, "json")
         const fromLine = sim.lines.length
         const d = await outageAndDrain(small, sim, 25_000)
         console.log(
