@@ -39,6 +39,7 @@ import { prepareStateDir } from "../fleet/state-dir.ts"
 import { SqliteStore } from "../fleet/storage.ts"
 import { startPlatform } from "../platform/index.ts"
 import { simMembers } from "./sim-member.ts"
+import { exitOnSignal } from "../exit-on-signal.ts"
 
 const PRODUCT_KEY = "a1DemoFleet"
 /** The file that marks a directory as the demo's own. */
@@ -207,17 +208,14 @@ async function main() {
             }, widenAfter)
         }, after)
     }
-    const quit = async () => {
+    exitOnSignal(async () => {
         stopping = true
         // whatever a device was doing, the demo is gone within 5 s
         setTimeout(() => process.exit(0), 5000).unref()
         await svc.close()
         await platform.close()
         store.close()
-        process.exit(0)
-    }
-    process.on("SIGINT", quit)
-    process.on("SIGTERM", quit)
+    })
 }
 
 main().catch(e => {
