@@ -10,6 +10,7 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
+import { isLoopbackHost } from "../http-request.ts"
 
 /** Header that carries the token on actions. */
 export const TOKEN_HEADER = "x-console-token"
@@ -40,15 +41,6 @@ export function cookieValue(header: string | undefined, name: string) {
             return part.slice(i + 1).trim()
     }
     return undefined
-}
-
-/**
- * Whether a Host header names this console on loopback (`127.0.0.1:PORT`,
- * `localhost:PORT`, `[::1]:PORT`).
- */
-export function isLoopbackHost(host: string | undefined, port: number) {
-    const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/i.exec(host ?? "")
-    return !!m && Number(m[2]) === port
 }
 
 /** Why a request is refused (status and text), or undefined when allowed. */

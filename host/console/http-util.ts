@@ -3,19 +3,10 @@
  * security headers, and bounded JSON request bodies.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { HttpError, readJsonBody as readBoundedJson } from "../http-request.ts"
 
 /** The largest action body read: 16 KB. */
 export const MAX_BODY_BYTES = 16 * 1024
-
-/** A request refused with a status (413, 415, 400). */
-export class BodyError extends Error {
-    constructor(
-        readonly status: number,
-        message: string
-    ) {
-        super(message)
-    }
-}
 
 /**
  * Headers on every answer: scripts, styles and connections from this
@@ -55,33 +46,9 @@ export function sendJson(res: ServerResponse, status: number, value: unknown) {
 }
 
 /** The request body as JSON ({} when empty): JSON only, at most MAX_BODY_BYTES. */
-export function readJsonBody(req: IncomingMessage): Promise<any> {
-    return new Promise((resolve, reject) => {
-        const type = (req.headers["content-type"] ?? "").split(";")[0].trim()
-        if (type.toLowerCase() !== "application/json")
-            return reject(new BodyError(415, "Content-Type: application/json"))
-        if (Number(req.headers["content-length"]) > MAX_BODY_BYTES)
-            return reject(new BodyError(413, "body too large"))
-        const chunks: Buffer[] = []
-        let size = 0
-        req.on("data", (c: Buffer) => {
-            size += c.length
-            if (size > MAX_BODY_BYTES) {
-                req.removeAllListeners("data")
-                req.pause()
-                return reject(new BodyError(413, "body too large"))
-            }
-            chunks.push(c)
-        })
-        req.on("error", reject)
-        req.on("end", () => {
-            const t = Buffer.concat(chunks).toString("utf8").trim()
-            if (!t) return resolve({})
-            try {
-                resolve(JSON.parse(t))
-            } catch {
-                reject(new BodyError(400, "body is not JSON"))
-            }
-        })
-    })
+export async function readJsonBody(req: IncomingMessage): Promise<any> {
+    const type = (req.headers["content-type"] ?? "").split(";")[0].trim()
+    if (type.toLowerCase() !== "application/json")
+        throw new HttpError(415, "Content-Type: application/json")
+    return readBoundedJson(req, MAX_BODY_BYTES)
 }

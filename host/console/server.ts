@@ -13,7 +13,8 @@ import { SqliteStore, type FleetStore } from "../fleet/storage.ts"
 import { cookieName, newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
-import { BodyError, readJsonBody, send, sendJson } from "./http-util.ts"
+import { HttpError } from "../http-request.ts"
+import { readJsonBody, send, sendJson } from "./http-util.ts"
 import { EventStreams } from "./live.ts"
 import { ReadingsFeed } from "./readings.ts"
 import { SignatureChecker } from "./signatures.ts"
@@ -161,7 +162,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         (req, res) => {
             route(req, res, (server.address() as AddressInfo).port).catch(e => {
                 const status =
-                    e instanceof BodyError
+                    e instanceof HttpError
                         ? e.status
                         : e instanceof ActionError || e instanceof RangeError
                           ? 400

@@ -13,60 +13,10 @@ import { timeoutServerOptions, type RequestTimeouts } from "./http-limits.ts"
 import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
 import { clockOffsetProblem } from "./state.ts"
+import { HttpError, isLoopbackHost, readJsonBody } from "../http-request.ts"
 
 /** The largest admin request body read: 1 MB. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024
-
-class HttpError extends Error {
-    constructor(
-        public status: number,
-        msg: string
-    ) {
-        super(msg)
-    }
-}
-
-/**
- * Whether a Host header names this server on loopback (`127.0.0.1:PORT`,
- * `localhost:PORT`, `[::1]:PORT`); anything else may be a page that a DNS
- * name of its own led here.
- */
-export function isLoopbackHost(host: string | undefined, port: number) {
-    const m = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/i.exec(host ?? "")
-    return !!m && Number(m[2]) === port
-}
-
-/** The request body as JSON ({} when empty), at most MAX_ADMIN_BODY_BYTES. */
-function readJson(req: http.IncomingMessage): Promise<any> {
-    return new Promise((resolve, reject) => {
-        const tooLarge = () =>
-            new HttpError(413, `body larger than ${MAX_ADMIN_BODY_BYTES} bytes`)
-        if (Number(req.headers["content-length"]) > MAX_ADMIN_BODY_BYTES)
-            return reject(tooLarge()) // not read at all
-        const chunks: Buffer[] = []
-        let size = 0
-        req.on("data", (c: Buffer) => {
-            size += c.length
-            if (size > MAX_ADMIN_BODY_BYTES) {
-                req.pause() // stop reading; the answer closes the connection
-                req.removeAllListeners("data")
-                chunks.length = 0
-                return reject(tooLarge())
-            }
-            chunks.push(c)
-        })
-        req.on("error", reject)
-        req.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8").trim()
-            if (!text) return resolve({})
-            try {
-                resolve(JSON.parse(text))
-            } catch {
-                reject(new HttpError(400, "body is not JSON"))
-            }
-        })
-    })
-}
 
 function deviceId(b: any): [string, string] {
     if (typeof b?.productKey !== "string" || typeof b?.deviceName !== "string")
@@ -121,7 +71,7 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
         case "GET /devices":
             return p.devices()
         case "POST /devices": {
-            const b = await readJson(req)
+            const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
             try {
                 return p.addDevice(typeof b?.device === "string" ? b.device : b)
             } catch (e: any) {
@@ -129,7 +79,9 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
             }
         }
         case "POST /remove-device": {
-            const [pk, dn] = deviceId(await readJson(req))
+            const [pk, dn] = deviceId(
+                await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
+            )
             return { removed: p.removeDevice(pk, dn) }
         }
         case "GET /auths":
@@ -151,20 +103,22 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
         case "GET /faults":
             return p.faults()
         case "POST /faults":
-            return p.setFaults(await readJson(req))
+            return p.setFaults(await readJsonBody(req, MAX_ADMIN_BODY_BYTES))
         case "POST /expire-token": {
-            const [pk, dn] = deviceId(await readJson(req))
+            const [pk, dn] = deviceId(
+                await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
+            )
             return { expired: p.expireToken(pk, dn) }
         }
         case "POST /clock": {
-            const b = await readJson(req)
+            const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
             const why = clockOffsetProblem(b?.offsetMs)
             if (why) throw new HttpError(400, why)
             p.setClockOffset(b.offsetMs)
             return { offsetMs: b.offsetMs, now: p.now() }
         }
         case "POST /reset": {
-            const b = await readJson(req)
+            const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
             p.reset({ tokens: b?.tokens === true })
             return { ok: true }
         }

@@ -16,10 +16,10 @@ import { SqliteStore } from "../../host/fleet/storage.ts"
 import {
     cookieName,
     cookieValue,
-    isLoopbackHost,
     refusal,
     tokenMatches,
 } from "../../host/console/access.ts"
+import { isLoopbackHost } from "../../host/http-request.ts"
 import { ActionError, runAction } from "../../host/console/actions.ts"
 import {
     parseReading,
