@@ -29,7 +29,7 @@ import {
     startFirmware,
     type DeviceCredentials,
 } from "./firmware.ts"
-import { SIM_PORTS, type SimSession } from "./sim/index.ts"
+import { SIM_PORTS, SIM_TURN_WAIT_MS, type SimSession } from "./sim/index.ts"
 import { enrolOnBus, prepareEnrol, type EnrolPlan } from "./fleet/enrol.ts"
 import { DEVICE_ID } from "./fleet/service.ts"
 
@@ -81,9 +81,6 @@ const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|a
                   sent to the simulated device, which then takes updates from
                   the fleet service running on --fleet-state (see README)
   --fleet-state D the fleet service's state directory (default state/fleet)`
-
-/** How long to wait for another simulator session (a test, a benchmark) to end. */
-const SIM_WAIT_MS = 180_000
 
 /** Where the readings go: a local emulator started here, or an endpoint. */
 interface Target {
@@ -277,7 +274,7 @@ async function main() {
                     : "state/sim/flash.bin"
             ),
             // take a turn after a test or benchmark that holds the simulator
-            waitForPortsMs: SIM_WAIT_MS,
+            waitForPortsMs: SIM_TURN_WAIT_MS,
             clearFlash: a.fresh,
             onLine: line => {
                 const ok = emulator ? null : ACCEPTED_LINE.exec(line)

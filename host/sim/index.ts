@@ -45,6 +45,12 @@ import { Simulator, type SimOptions, type SimSession } from "./session.ts"
 import { settingsToEnv } from "./settings-env.ts"
 
 export { assertSimPortsFree, SIM_PORTS } from "./lock.ts"
+
+/**
+ * How long a user's command (`npm start`) waits for its turn at the
+ * simulator while another session (a test, a benchmark) holds it.
+ */
+export const SIM_TURN_WAIT_MS = 180_000
 export type { SimOptions, SimSession } from "./session.ts"
 export {
     MAX_SETTING_BYTES,

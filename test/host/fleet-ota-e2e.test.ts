@@ -20,11 +20,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { projectRoot } from "../../host/devs.ts"
+import { SIM_TURN_WAIT_MS } from "../../host/sim/index.ts"
 
 /** Each update waits for the device's check-in (~32 s) and a restart. */
 const UPDATE_MS = 240_000
-/** The simulator may be another session's for up to 3 minutes first. */
-const START_MS = 420_000
+/** npm start may wait its turn at the simulator first, then boots and updates. */
+const START_MS = SIM_TURN_WAIT_MS + UPDATE_MS
 
 /** The npm commands of the README section, in order, comments removed. */
 function readmeCommands(readme: string): string[] {
