@@ -41,6 +41,12 @@ export type Health = "ok" | "crashed" | "silent" | "unknown"
 export interface DeviceState {
     id: string
     connected: boolean
+    /**
+     * Owner id of the service instance that holds the connection ("" when
+     * none, or written before instances had ids): a disconnect on another
+     * instance leaves `connected` alone.
+     */
+    connectedTo: string
     lastSeen: number
     /** Program hash the device last reported. */
     currentHash: string
@@ -169,6 +175,7 @@ export function emptyState(id: string): DeviceState {
     return {
         id,
         connected: false,
+        connectedTo: "",
         lastSeen: 0,
         currentHash: "",
         lastDeployResult: "",
