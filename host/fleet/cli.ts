@@ -4,7 +4,9 @@
  *   serve [--port N] [--listen ADDR] [--tls-cert F --tls-key F] [--release-key PUB]
  *         [--hold-ms N] [--platform-admin URL] [--events-max N] [--events-max-age-days D]
  *         [--max-pending N] [--max-pending-per-address N] [--handshake-timeout-ms N]
- *         [--idle-timeout-ms N]                run the deployment service
+ *         [--idle-timeout-ms N] [--instance NAME]
+ *                                              run the deployment service (several
+ *                                              may share one state; NAME is for logs)
  *   keygen [--out DIR]                           make the release key pair (Ed25519)
  *   sign FILE.devs --key PRIVATE                 write FILE.devs.sig
  *   publish FILE.devs NAME [--note TEXT] [--key PRIVATE | --sig FILE.sig] [--release-key PUB]
@@ -91,6 +93,7 @@ const { values: o, positionals: args } = parseArgs({
         "max-pending-per-address": { type: "string" },
         "handshake-timeout-ms": { type: "string" },
         "idle-timeout-ms": { type: "string" },
+        instance: { type: "string" },
         group: { type: "string", multiple: true },
         platform: { type: "string" },
         "platform-admin": { type: "string" },
@@ -215,6 +218,7 @@ async function serve() {
             ? platformReports(o["platform-admin"])
             : undefined,
         controlSocket: controlSocketPath(o.state!),
+        instance: o.instance,
         log,
     })
     console.log(

@@ -15,6 +15,8 @@ import type { FleetStore } from "./storage.ts"
 /** What the connection records update. */
 export interface DeviceConnectionsDeps {
     store: FleetStore
+    /** This instance's owner id (what `connectedTo` says while it holds a device). */
+    owner: string
     event: EventSink
     /** Unauthenticated connections (a proved key takes one off). */
     pending: PendingConnections
@@ -75,12 +77,23 @@ export class DeviceConnections {
             // after the session's own queued records (a deploy it failed)
             this.d.serial(s.device.id, () =>
                 store.atomically(async tx => {
-                    await tx.updateState(s.device.id, { connected: false })
+                    // the device may have connected to another instance since
+                    const st = await tx.state(s.device.id)
+                    if (!st.connectedTo || st.connectedTo === this.d.owner)
+                        await tx.updateState(s.device.id, {
+                            connected: false,
+                            connectedTo: "",
+                        })
                     await event(tx, s.device.id, "disconnected", reason)
                 })
             )
         }
         if (this.live.size === 0) this.allEnded?.()
+    }
+
+    /** Whether a session of this instance deploys to `deviceId` now. */
+    deploying(deviceId: string): boolean {
+        return !!this.byDevice.get(deviceId)?.deploying
     }
 
     /** Ids of devices connected now. */

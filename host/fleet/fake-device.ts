@@ -57,13 +57,22 @@ export class FakeDevice {
     connect(
         opts: {
             onOpen?: (send: (cmd: number, p?: Buffer) => void) => void
+            /** Connect with this string instead (another service instance). */
+            connectionString?: string
+            /** On receiving this command, drop the connection (a lost network). */
+            dropOn?: number
+            /** From this command on, answer nothing (a hung connection). */
+            stallOn?: number
         } = {}
     ): FakeSession {
-        const cs = parseConnectionString(this.options.connectionString)
+        const cs = parseConnectionString(
+            opts.connectionString ?? this.options.connectionString
+        )
         const key = this.options.key ?? cs.key
         const clientNonce = randomBytes(16)
         const commands: number[] = []
         let authenticated = false
+        let stalled = false
         let channel: SecureChannel | undefined
         let finish!: (reason: string) => void
         const ended = new Promise<{ authenticated: boolean; reason: string }>(
@@ -103,7 +112,9 @@ export class FakeDevice {
                 return
             }
             commands.push(msg[0])
-            this.handle(msg[0], msg.subarray(1), send)
+            if (msg[0] === opts.dropOn) return finish("dropped")
+            if (msg[0] === opts.stallOn) stalled = true
+            if (!stalled) this.handle(msg[0], msg.subarray(1), send)
         }
         const url = `${cs.tls ? "wss" : "ws"}://${cs.host}:${cs.port}${cs.path}`
         const { ws, opened } = connectWebSocket(url, {

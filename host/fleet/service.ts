@@ -45,6 +45,11 @@ import {
     PendingConnections,
     type PendingLimits,
 } from "./pending-connections.ts"
+import {
+    InstanceLeases,
+    newInstanceId,
+    type LeaseTimes,
+} from "./instance-lease.ts"
 import { KeyedQueue } from "./keyed-queue.ts"
 import { PeerLog } from "./peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "./protocol.ts"
@@ -102,6 +107,13 @@ export interface FleetServiceOptions {
     log?: (line: string) => void
     /** The clock (default `Date.now`). */
     now?: () => number
+    /**
+     * A name for this instance in its owner id and logs (several instances
+     * may share one store; each gets a random owner id anyway).
+     */
+    instance?: string
+    /** Lease TTLs (deploy, health check, the instance's own). */
+    leases?: LeaseTimes
 }
 
 /** A running service. */
@@ -117,8 +129,13 @@ export interface FleetService {
     handshakeFailures(): Record<string, HandshakeFailureSummary>
     /** Unauthenticated connections now. */
     pendingConnections(): number
-    /** Runs the health check once now. */
-    checkHealth(): Promise<void>
+    /** This instance's owner id (in leases and `connectedTo`). */
+    readonly owner: string
+    /**
+     * Runs the health check once now, when this instance holds the fleet's
+     * health-check lease (else another instance runs it); whether it ran.
+     */
+    checkHealth(): Promise<boolean>
     close(): Promise<void>
 }
 
@@ -155,6 +172,8 @@ class FleetServer implements FleetService {
     readonly tls: boolean
     private publicHost = "127.0.0.1"
     private readonly store: FleetStore
+    readonly owner: string
+    private readonly leases: InstanceLeases
     private readonly now: () => number
     private readonly log: (line: string) => void
     private readonly peerLog: PeerLog
@@ -176,6 +195,19 @@ class FleetServer implements FleetService {
         this.now = o.now ?? (() => Date.now())
         this.log = o.log ?? (() => {})
         this.tls = !!o.tls
+        this.owner = newInstanceId(o.instance)
+        this.leases = new InstanceLeases(
+            this.store,
+            this.owner,
+            {
+                // past the longest wait for a step, which renews it
+                deployMs:
+                    o.leases?.deployMs ??
+                    Math.max(60_000, 2 * (o.stepTimeoutMs ?? 15_000)),
+                ...o.leases,
+            },
+            this.now
+        )
         this.peerLog = new PeerLog(this.log)
         this.failures = new HandshakeFailures(this.now)
         this.pending = new PendingConnections(o.limits ?? {}, (socket, key) =>
@@ -183,6 +215,7 @@ class FleetServer implements FleetService {
         )
         this.connections = new DeviceConnections({
             store: this.store,
+            owner: this.owner,
             event: this.event,
             pending: this.pending,
             failures: this.failures,
@@ -191,6 +224,7 @@ class FleetServer implements FleetService {
         })
         this.ctx = {
             store: this.store,
+            leases: this.leases,
             artifacts: o.artifacts,
             releaseKey: o.releaseKey,
             now: this.now,
@@ -276,11 +310,9 @@ class FleetServer implements FleetService {
      * socket and starts the health timer.
      */
     async listen(port: number, address: string, publicHost?: string) {
-        const interrupted = await settleInterruptedWork(this.store, this.now())
-        for (const id of interrupted)
-            this.log(
-                `${id}: deploy interrupted by a service stop: counted as failed`
-            )
+        this.log(`instance ${this.owner}`)
+        await this.leases.heartbeat()
+        await this.settle()
         await new Promise<void>((resolve, reject) => {
             this.server.once("error", reject)
             this.server.listen(port, address, () => resolve())
@@ -358,13 +390,31 @@ class FleetServer implements FleetService {
         }
     }
 
+    /**
+     * Settles the deploys and connections of instances that are gone (at
+     * start, and by the health-check holder while serving).
+     */
+    private async settle() {
+        const interrupted = await settleInterruptedWork(
+            this.store,
+            this.now(),
+            this.leases,
+            id => this.connections.deploying(id)
+        )
+        for (const id of interrupted)
+            this.log(
+                `${id}: deploy interrupted by a service stop: counted as failed`
+            )
+    }
+
     /** Every health period: held sessions recheck, then the health check. */
     private async tick() {
         this.connections.recheckAll()
         if (this.checking) return
         this.checking = true
         try {
-            await this.checkHealth()
+            await this.leases.heartbeat()
+            if (await this.checkHealth()) await this.settle()
         } catch (e) {
             this.log(`health check failed: ${(e as Error).message}`)
         } finally {
@@ -372,9 +422,10 @@ class FleetServer implements FleetService {
         }
     }
 
-    async checkHealth(): Promise<void> {
+    async checkHealth(): Promise<boolean> {
+        if (!(await this.leases.healthCheck())) return false
         const reportSource = this.o.reportSource
-        if (!reportSource) return
+        if (!reportSource) return true
         await checkHealth({
             store: this.store,
             reportSource,
@@ -383,6 +434,7 @@ class FleetServer implements FleetService {
             silentAfterMs: this.o.silentAfterMs ?? 60_000,
             autoStop: this.ctx.autoStop,
         })
+        return true
     }
 
     async connectionString(deviceId: string): Promise<string> {
@@ -426,8 +478,14 @@ class FleetServer implements FleetService {
         await this.queue.idle()
         await this.store.atomically(async tx => {
             for (const st of await tx.states())
-                if (st.connected)
-                    await tx.updateState(st.id, { connected: false })
+                if (st.connected && st.connectedTo === this.owner)
+                    await tx.updateState(st.id, {
+                        connected: false,
+                        connectedTo: "",
+                    })
         })
+        // a health check in progress ends before the lease is given up
+        while (this.checking) await new Promise(r => setTimeout(r, 10))
+        await this.leases.close()
     }
 }

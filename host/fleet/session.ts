@@ -22,6 +22,7 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
+import type { InstanceLeases } from "./instance-lease.ts"
 import { desiredNow, type Desired } from "./rollout.ts"
 import { markBroken, refuseArtifact, type EventSink } from "./rollout-guard.ts"
 import { verifyRelease } from "./signing.ts"
@@ -40,6 +41,8 @@ export const CloseCode = {
 /** What a session needs from the service. */
 export interface SessionContext {
     store: FleetStore
+    /** This instance's owner id and leases (a deploy holds `deploy:<id>`). */
+    leases: InstanceLeases
     artifacts: ArtifactStore
     /** Public key release signatures must check against. */
     releaseKey: KeyObject
@@ -71,7 +74,8 @@ type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
 export class Session {
     step: Step = "auth"
     private readonly channel: SecureChannel
-    private target?: Desired & { image: Buffer }
+    /** The deploy running: what, and when it started (its `lastDeployAt`). */
+    private target?: Desired & { image: Buffer; startedAt: number }
     private offset = 0
     private timer?: NodeJS.Timeout
     private holdTimer?: NodeJS.Timeout
@@ -111,6 +115,11 @@ export class Session {
     /** Whether the session has ended. */
     get ended(): boolean {
         return this.closed
+    }
+
+    /** Whether a deploy runs on this session now. */
+    get deploying(): boolean {
+        return this.target !== undefined
     }
 
     /**
@@ -239,6 +248,7 @@ export class Session {
             this.ctx.store.atomically(async tx => {
                 await tx.updateState(id, {
                     connected: true,
+                    connectedTo: this.ctx.leases.owner,
                     lastSeen: this.ctx.now(),
                 })
                 await this.ctx.event(tx, id, "connected", "")
@@ -296,10 +306,10 @@ export class Session {
             case Cmd.DeployStart:
             case Cmd.DeployWrite:
                 if (this.step === "start" || this.step === "write")
-                    this.writeNext()
+                    if (await this.keepLease()) this.writeNext()
                 return
             case Cmd.DeployFinish:
-                if (this.step === "finish") {
+                if (this.step === "finish" && (await this.keepLease())) {
                     this.send(Cmd.GetHash)
                     this.arm("verify")
                 }
@@ -314,6 +324,7 @@ export class Session {
         const id = this.device.id
         if (payload.length < 32) return this.fail("short hash")
         const hash = payload.subarray(0, 32).toString("hex")
+        const hashAt = now()
         if (this.step === "verify") {
             // the deploy ends here: a close from now on does not fail it
             const t = this.target!
@@ -339,9 +350,11 @@ export class Session {
                 await store.updateState(id, { currentHash: hash })
                 await this.fail(
                     `after the deploy the device reports ${hash.slice(0, 12)}, not ${t.hash.slice(0, 12)}`,
-                    true
+                    true,
+                    t.startedAt
                 )
             }
+            await this.ctx.leases.releaseDeploy(id)
             this.arm("idle")
             return
         }
@@ -363,13 +376,45 @@ export class Session {
         if (!image) return this.arm("idle")
         // nothing is recorded for a session that ended in the meantime
         if (this.closed) return
-        this.target = { ...want, image }
+        // one deploy per device across the instances that share the store
+        if (!(await this.ctx.leases.deploy(id))) {
+            this.ctx.log(
+                `${id}: another instance deploys to it now: closing (it reconnects later)`
+            )
+            this.close(CloseCode.Normal, "deploy in progress elsewhere")
+            return
+        }
+        if (this.closed) return this.ctx.leases.releaseDeploy(id)
+        if ((await store.state(id)).lastDeployAt >= hashAt) {
+            // another instance deployed to it since it told its hash: ask again
+            await this.ctx.leases.releaseDeploy(id)
+            if (this.closed) return
+            this.send(Cmd.GetHash)
+            return this.arm("hash")
+        }
+        if (this.closed) return this.ctx.leases.releaseDeploy(id)
+        const startedAt = now()
+        this.target = { ...want, image, startedAt }
         this.offset = 0
         await store.atomically(async tx => {
+            const before = await tx.state(id)
+            if (before.lastDeployResult === "in-progress") {
+                // its lease was free: the instance that ran it went unheard
+                await tx.updateState(id, {
+                    lastDeployResult: "failed",
+                    deployFailures: before.deployFailures + 1,
+                })
+                await this.ctx.event(
+                    tx,
+                    id,
+                    "deploy-failed",
+                    "taken over: the instance that ran it went unheard"
+                )
+            }
             await tx.updateState(id, {
                 lastDeployResult: "in-progress",
                 lastDeployHash: want.hash,
-                lastDeployAt: now(),
+                lastDeployAt: startedAt,
                 health: "unknown",
             })
             await this.ctx.event(
@@ -423,14 +468,44 @@ export class Session {
         this.arm("write")
     }
 
-    /** Records an error; with `deploying` (default: a deploy runs) a failed deploy. */
-    private async fail(why: string, deploying = this.target !== undefined) {
-        const { store, now } = this.ctx
+    /**
+     * Renews the deploy lease at a step of the deploy; when another
+     * instance has taken it over (this one went unheard past its TTL), the
+     * deploy is given up and the session closed.
+     */
+    private async keepLease(): Promise<boolean> {
+        if (await this.ctx.leases.deploy(this.device.id)) return true
+        await this.fail("the deploy lease went to another instance")
+        this.close(CloseCode.Normal, "deploy taken over")
+        return false
+    }
+
+    /**
+     * Records an error; with `deploying` (default: a deploy runs) a failed
+     * deploy, when the record is still this deploy's and this instance
+     * still holds its lease (else the device is another instance's now:
+     * only the event is recorded), and gives the lease up.
+     */
+    private async fail(
+        why: string,
+        deploying = this.target !== undefined,
+        startedAt = this.target?.startedAt
+    ) {
+        const { store, now, leases } = this.ctx
         const id = this.device.id
         this.target = undefined
         this.arm("idle")
         await store.atomically(async tx => {
             const st = await tx.state(id)
+            const mine =
+                !deploying ||
+                ((startedAt === undefined ||
+                    (st.lastDeployResult === "in-progress" &&
+                        st.lastDeployAt === startedAt)) &&
+                    (await leases.deploy(id, tx)))
+            if (!mine)
+                // another instance deploys to the device now: its record stays
+                return this.ctx.event(tx, id, "error", why)
             await tx.updateState(id, {
                 lastError: why,
                 lastErrorAt: now(),
@@ -448,6 +523,7 @@ export class Session {
                 why
             )
         })
+        if (deploying) await leases.releaseDeploy(id)
     }
 
     private onClose(reason: string) {
@@ -458,7 +534,8 @@ export class Session {
         clearTimeout(this.idleTimer)
         if (this.target) {
             const why = `connection ended during the deploy (${reason})`
-            this.work(() => this.fail(why, true))
+            const { startedAt } = this.target
+            this.work(() => this.fail(why, true, startedAt))
         }
         this.ctx.ended(this, reason)
     }
