@@ -1,0 +1,298 @@
+// Several fleet service instances on one shared store (issue #13): devices
+// move between instances in the middle of a rollout, an instance stops
+// renewing its deploy lease in the middle of a deploy, and the fleet's
+// health check runs on one instance only. No timed assertion: every wait
+// is for a condition, bounded generously.
+import { test, before, after } from "node:test"
+import assert from "node:assert/strict"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import {
+    ArtifactStore,
+    imageHash,
+    padImage,
+} from "../../host/fleet/artifacts.ts"
+import { FakeDevice, type FakeSession } from "../../host/fleet/fake-device.ts"
+import { Cmd } from "../../host/fleet/protocol.ts"
+import { assign } from "../../host/fleet/rollout.ts"
+import {
+    startFleetService,
+    type FleetService,
+    type FleetServiceOptions,
+} from "../../host/fleet/service.ts"
+import type { FleetEvent, FleetStore } from "../../host/fleet/storage.ts"
+import {
+    buildFleetApp,
+    publishSigned,
+    registerDevice,
+    releaseKeys,
+} from "./fleet-helpers.ts"
+import { SHARED_STORES, type SharedStore } from "./shared-store.ts"
+
+let dir: string
+let v1: Buffer
+let v2: Buffer
+
+before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "fleet-instances-test-"))
+    v1 = padImage(await buildFleetApp("v1"))
+    v2 = padImage(await buildFleetApp("v2"))
+})
+after(() => rmSync(dir, { recursive: true, force: true }))
+
+/** Waits for `cond`, polling; fails with `what` after `ms` (generous: a busy machine). */
+async function until(
+    cond: () => Promise<boolean> | boolean,
+    what: string,
+    ms = 120_000
+) {
+    const end = Date.now() + ms
+    while (!(await cond())) {
+        if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
+        await new Promise(r => setTimeout(r, 50))
+    }
+}
+
+let n = 0
+/** Two instances `a` and `b`, each on its own connection to one shared database. */
+async function twoInstances(
+    shared: SharedStore,
+    ids: string[],
+    opts: {
+        a?: Partial<FleetServiceOptions>
+        b?: Partial<FleetServiceOptions>
+    } = {}
+) {
+    const storeA = await shared.open()
+    const storeB = await shared.open()
+    const artifacts = new ArtifactStore(join(dir, `a${n++}`))
+    for (const id of ids) await registerDevice(storeA, id)
+    await publishSigned(storeA, artifacts, "v1", v1)
+    await publishSigned(storeA, artifacts, "v2", v2)
+    const lines: string[] = []
+    const start = (store: FleetStore, name: string, o = {}) =>
+        startFleetService({
+            store,
+            artifacts,
+            releaseKey: releaseKeys.publicKey,
+            holdMs: 50,
+            instance: name,
+            log: l => lines.push(`${name}: ${l}`),
+            ...o,
+        })
+    const a = await start(storeA, "a", opts.a)
+    const b = await start(storeB, "b", opts.b)
+    const devices = Object.fromEntries(
+        await Promise.all(
+            ids.map(
+                async id =>
+                    [
+                        id,
+                        new FakeDevice({
+                            connectionString: await a.connectionString(id),
+                            program: v1,
+                        }),
+                    ] as const
+            )
+        )
+    )
+    const on = async (svc: FleetService, id: string) =>
+        ({ connectionString: await svc.connectionString(id) }) as const
+    return { storeA, storeB, a, b, devices, lines, on }
+}
+
+/** Deploy events of `id`, oldest first, from the shared event log. */
+async function deployEvents(store: FleetStore, id: string) {
+    return (await store.events(10_000)).filter(
+        (e: FleetEvent) =>
+            e.deviceId === id &&
+            ["deploying", "deployed", "deploy-failed"].includes(e.kind)
+    )
+}
+
+/** No deploy of a device starts while another of its deploys is open. */
+function assertNoOverlap(id: string, events: FleetEvent[]) {
+    let open = false
+    for (const e of events) {
+        if (e.kind === "deploying") {
+            assert.ok(
+                !open,
+                `${id}: two deploys at once: ${JSON.stringify(events)}`
+            )
+            open = true
+        } else open = false
+    }
+}
+
+const starts = (s: FakeSession) =>
+    s.commands.filter(c => c === Cmd.DeployStart).length
+
+for (const kind of SHARED_STORES) {
+    test(`${kind.name}: devices move to the other instance in the middle of a rollout; each ends on its version, deployed by one instance at a time`, async () => {
+        const shared = await kind.create()
+        const ids = ["d1", "d2", "d3", "d4", "d5", "d6"]
+        const { storeA, storeB, a, b, devices, lines, on } = await twoInstances(
+            shared,
+            ids
+        )
+        try {
+            await assign(storeA, "v1", { kind: "all" })
+            await assign(storeB, "v2", { kind: "all" })
+            // each device loses its network on instance a during the deploy
+            await Promise.all(
+                ids.map(
+                    id => devices[id].connect({ dropOn: Cmd.DeployWrite }).ended
+                )
+            )
+            for (const id of ids)
+                assert.equal(devices[id].installed.length, 0, id)
+            // then comes back on both at once (a stale connection on one,
+            // say): one instance deploys, the other lets it be
+            for (let round = 0; round < 20; round++) {
+                const left = ids.filter(
+                    id => devices[id].hash() !== imageHash(v2)
+                )
+                if (!left.length) break
+                await Promise.all(
+                    left.map(async id => {
+                        const [sa, sb] = [
+                            devices[id].connect(await on(a, id)),
+                            devices[id].connect(await on(b, id)),
+                        ]
+                        await Promise.all([sa.ended, sb.ended])
+                        assert.ok(
+                            starts(sa) + starts(sb) <= 1,
+                            `${id}: DeployStart from both instances`
+                        )
+                    })
+                )
+            }
+            for (const id of ids) {
+                assert.deepEqual(devices[id].installed, [imageHash(v2)], id)
+                const st = await storeB.state(id)
+                assert.equal(st.currentHash, imageHash(v2), id)
+                assert.equal(st.lastDeployResult, "ok", id)
+                const events = await deployEvents(storeA, id)
+                assertNoOverlap(id, events)
+                assert.equal(
+                    events.filter(e => e.kind === "deployed").length,
+                    1,
+                    id
+                )
+            }
+        } catch (e) {
+            console.error(lines.join("\n"))
+            throw e
+        } finally {
+            await a.close()
+            await b.close()
+            await shared.remove()
+        }
+    })
+
+    test(`${kind.name}: an instance that stops renewing its deploy lease mid-deploy loses it; the other instance finishes the deploy`, async () => {
+        const shared = await kind.create()
+        const { storeA, storeB, a, b, devices, lines, on } = await twoInstances(
+            shared,
+            ["d1"],
+            {
+                // a's device hangs and a never times it out: only the lease ends it
+                a: { stepTimeoutMs: 3_600_000, leases: { deployMs: 1000 } },
+            }
+        )
+        const device = devices.d1
+        try {
+            await assign(storeA, "v2", { kind: "all" })
+            const hung = device.connect({ stallOn: Cmd.DeployWrite })
+            await until(
+                async () =>
+                    (await storeB.state("d1")).lastDeployResult ===
+                    "in-progress",
+                "a's deploy to start"
+            )
+            // the device comes back on b; b refuses while a's lease holds,
+            // then takes it over once it expired
+            const tries: FakeSession[] = []
+            await until(async () => {
+                const s = device.connect(await on(b, "d1"))
+                tries.push(s)
+                await s.ended
+                return device.hash() === imageHash(v2)
+            }, "b to deploy")
+            assert.equal(
+                tries.reduce((k, s) => k + starts(s), 0),
+                1,
+                "b deployed once"
+            )
+            assert.deepEqual(device.installed, [imageHash(v2)])
+            assert.equal((await storeA.state("d1")).lastDeployResult, "ok")
+            // the hung connection ends: a records no failure over b's deploy
+            await a.close()
+            await hung.ended
+            const st = await storeA.state("d1")
+            assert.equal(st.lastDeployResult, "ok")
+            assert.equal(st.currentHash, imageHash(v2))
+            assert.equal(st.deployFailures, 0)
+            assertNoOverlap("d1", await deployEvents(storeA, "d1"))
+        } catch (e) {
+            console.error(lines.join("\n"))
+            throw e
+        } finally {
+            await a.close()
+            await b.close()
+            await shared.remove()
+        }
+    })
+
+    test(`${kind.name}: the health check runs on one instance only; another takes over when it stops`, async () => {
+        const shared = await kind.create()
+        const calls = { a: 0, b: 0 }
+        const health = (name: "a" | "b") => ({
+            healthCheckMs: 20,
+            silentAfterMs: 3_600_000,
+            // generous: a busy machine must not let the lease lapse between checks
+            leases: { healthMs: 600_000 },
+            reportSource: () => {
+                calls[name]++
+                return undefined
+            },
+        })
+        const { storeA, a, b, lines } = await twoInstances(shared, ["d1"], {
+            a: health("a"),
+            b: health("b"),
+        })
+        let aClosed = false
+        try {
+            // a device updated and not heard from yet: each check asks about it
+            await storeA.updateState("d1", {
+                lastDeployResult: "ok",
+                lastDeployAt: Date.now(),
+                health: "unknown",
+            })
+            await until(() => calls.a + calls.b >= 20, "20 checks")
+            assert.ok(
+                calls.a === 0 || calls.b === 0,
+                `checks on both instances: ${JSON.stringify(calls)}`
+            )
+            const [holder, other] =
+                calls.a > 0 ? (["a", "b"] as const) : (["b", "a"] as const)
+            await (holder === "a" ? a : b).close()
+            aClosed = holder === "a"
+            const before = calls[holder]
+            await until(() => calls[other] > 0, `${other} to take over`)
+            assert.equal(
+                calls[holder],
+                before,
+                "the stopped one checks no more"
+            )
+        } catch (e) {
+            console.error(lines.join("\n"))
+            throw e
+        } finally {
+            if (!aClosed) await a.close()
+            await b.close().catch(() => {})
+            await shared.remove()
+        }
+    })
+}
