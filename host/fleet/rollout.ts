@@ -165,7 +165,8 @@ export function latestRollout(
     activeOnly = false
 ): Rollout | undefined {
     const rs = rollouts.filter(
-        r => r.status !== "rolled-back" && (!activeOnly || r.status === "active")
+        r =>
+            r.status !== "rolled-back" && (!activeOnly || r.status === "active")
     )
     return rs[rs.length - 1]
 }
