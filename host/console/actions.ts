@@ -40,10 +40,14 @@ function text(v: unknown, what: string): string {
  * CLI would print.
  * @throws ActionError (bad input) or RangeError (refused by rollout.ts)
  */
-export function runAction(store: FleetStore, name: ActionName, b: any): string {
+export async function runAction(
+    store: FleetStore,
+    name: ActionName,
+    b: any
+): Promise<string> {
     switch (name) {
         case "assign": {
-            const r = assign(
+            const r = await assign(
                 store,
                 text(b?.version, "version"),
                 parseScope(text(b?.scope, "scope"))
@@ -53,7 +57,7 @@ export function runAction(store: FleetStore, name: ActionName, b: any): string {
         case "widen": {
             const p = Number(String(b?.percent ?? "").replace(/%$/, ""))
             if (!Number.isFinite(p)) throw new ActionError("percent: a number")
-            const r = widen(store, p, optionalId(b?.rollout))
+            const r = await widen(store, p, optionalId(b?.rollout))
             return `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
         }
         case "stop": {
@@ -61,7 +65,7 @@ export function runAction(store: FleetStore, name: ActionName, b: any): string {
                 b?.reason === undefined || b?.reason === ""
                     ? "stopped from the console"
                     : text(b.reason, "reason")
-            const r = stop(store, reason, optionalId(b?.rollout))
+            const r = await stop(store, reason, optionalId(b?.rollout))
             return `rollout ${r.id} (${r.version}) stopped`
         }
         case "rollback": {
@@ -69,7 +73,7 @@ export function runAction(store: FleetStore, name: ActionName, b: any): string {
                 b?.device === undefined || b?.device === ""
                     ? undefined
                     : text(b.device, "device")
-            const { rollout, to } = rollback(store, {
+            const { rollout, to } = await rollback(store, {
                 id: optionalId(b?.rollout),
                 deviceId: device,
             })

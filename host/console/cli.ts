@@ -87,7 +87,7 @@ async function main() {
     )
     exitOnSignal(async () => {
         await c.close()
-        store.close()
+        await store.close()
     })
 }
 

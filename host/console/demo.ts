@@ -138,27 +138,29 @@ async function main() {
     })
     const store = new SqliteStore(join(fleetDir, "fleet.db"))
     const artifacts = new ArtifactStore(join(fleetDir, "artifacts"))
-    ids.forEach((id, i) =>
-        store.upsertDevice({
+    for (const [i, id] of ids.entries())
+        await store.upsertDevice({
             id,
             key: newDeviceKey().toString("hex"),
             groups: [i % 2 ? "field" : "lab"],
             platformId: `${PRODUCT_KEY}/${id}`,
             createdAt: Date.now(),
         })
-    )
     const privateKey = createPrivateKey(keys.privatePem)
     for (const [name, image, note] of [
         ["v1.0.0", v1, "what the fleet runs today"],
         ["v2.0.0", v2, "the new version"],
     ] as const)
-        publishVersion(store, artifacts, image, {
+        await publishVersion(store, artifacts, image, {
             name,
             note,
             signature: signRelease(image, privateKey),
             releaseKey,
         })
-    assign(store, "v1.0.0", parseScope("all"))
+    await assign(store, "v1.0.0", parseScope("all"))
+    const versionNames = new Map(
+        (await store.versions()).map(v => [v.hash, v.name])
+    )
     const svc = await startFleetService({
         store,
         artifacts,
@@ -169,14 +171,14 @@ async function main() {
         log: l =>
             /deploy|crash|stopp/.test(l) ? log(`service: ${l}`) : undefined,
     })
-    const members = simMembers({
+    const members = await simMembers({
         ids,
         service: svc,
         program: v1,
         target: { port: platform.port, ca: platform.ca },
         productKey: PRODUCT_KEY,
         secretOf: id => secrets.get(id)!,
-        versionOf: h => store.versionByHash(h)?.name,
+        versionOf: h => versionNames.get(h),
     })
     const period = seconds("period", o.period, 2)
     const checkIn = seconds("check-in", o["check-in"], 5)
@@ -199,11 +201,11 @@ async function main() {
     if (!o["no-rollout"]) {
         const after = seconds("rollout-after", o["rollout-after"], 20)
         const widenAfter = seconds("widen-after", o["widen-after"], 40)
-        setTimeout(() => {
-            const r = assign(store, "v2.0.0", parseScope("25%"))
+        setTimeout(async () => {
+            const r = await assign(store, "v2.0.0", parseScope("25%"))
             log(`rollout ${r.id}: v2.0.0 to 25% (a canary)`)
-            setTimeout(() => {
-                const w = widen(store, 100, r.id)
+            setTimeout(async () => {
+                const w = await widen(store, 100, r.id)
                 log(`rollout ${w.id}: v2.0.0 widened to 100%`)
             }, widenAfter)
         }, after)
@@ -214,7 +216,7 @@ async function main() {
         setTimeout(() => process.exit(0), 5000).unref()
         await svc.close()
         await platform.close()
-        store.close()
+        await store.close()
     })
 }
 

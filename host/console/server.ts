@@ -108,8 +108,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
             if (!u.pathname.startsWith("/api/") || !ACTIONS.includes(name))
                 return sendJson(res, 404, { error: `no action ${u.pathname}` })
             const body = await readJsonBody(req)
-            const message = o.store.atomically(() =>
-                runAction(o.store, name, body)
+            const message = await o.store.atomically(tx =>
+                runAction(tx, name, body)
             )
             log(`action ${name}: ${message}`)
             await tick(true) // the change reaches every page at once
@@ -130,22 +130,24 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
                 )
             }
             case "/api/fleet":
-                return sendJson(res, 200, snapshot())
+                return sendJson(res, 200, await snapshot())
             case "/api/device": {
                 const id = u.searchParams.get("id") ?? ""
-                const device = snapshot().devices.find(d => d.id === id)
+                const device = (await snapshot()).devices.find(
+                    d => d.id === id
+                )
                 if (!device)
                     return sendJson(res, 404, { error: `no device ${id}` })
                 return sendJson(res, 200, {
                     device,
-                    events: deviceEvents(o.store, id),
+                    events: await deviceEvents(o.store, id),
                 })
             }
             case "/api/readings":
                 return sendJson(res, 200, readingsState())
             case "/events": {
                 const ok = streams.add(res, [
-                    ["fleet", snapshot()],
+                    ["fleet", await snapshot()],
                     ["readings-init", readingsState()],
                 ])
                 if (!ok) sendJson(res, 503, { error: "too many open pages" })
@@ -191,7 +193,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         const from = `${dataVersion(o.store)} ${JSON.stringify(live)}`
         if (force || from !== builtFrom || from.startsWith("undefined")) {
             const t0 = Date.now()
-            const json = JSON.stringify(snapshot())
+            const json = JSON.stringify(await snapshot())
             buildMs = Date.now() - t0
             builtFrom = from
             if (json !== fleetJson) {

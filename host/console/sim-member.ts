@@ -132,7 +132,7 @@ export class SimMember {
 export interface SimFleet {
     ids: string[]
     /** The fleet service, for each device's connection string. */
-    service: { connectionString(id: string): string }
+    service: { connectionString(id: string): Promise<string> }
     /** The program they all run at first. */
     program: Buffer
     /** Where they report readings. */
@@ -145,12 +145,15 @@ export interface SimFleet {
 }
 
 /** One {@link SimMember} per id, each with its platform identity. */
-export function simMembers(f: SimFleet): SimMember[] {
+export async function simMembers(f: SimFleet): Promise<SimMember[]> {
+    const strings = await Promise.all(
+        f.ids.map(id => f.service.connectionString(id))
+    )
     return f.ids.map(
-        id =>
+        (id, i) =>
             new SimMember({
                 id,
-                connectionString: f.service.connectionString(id),
+                connectionString: strings[i],
                 program: f.program,
                 platform: {
                     target: f.target,

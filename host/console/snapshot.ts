@@ -6,6 +6,7 @@
  */
 import { handshakeFailureText } from "../fleet/handshake-failures.ts"
 import { fleetView, type FleetRow } from "../fleet/fleet-view.ts"
+import { readFleetData } from "../fleet/fleet-data.ts"
 import type { FleetStore } from "../fleet/storage.ts"
 import {
     rolloutProgress,
@@ -47,13 +48,15 @@ export type LiveFigures =
     | undefined
 
 /** Builds the snapshot. */
-export function fleetSnapshot(
+export async function fleetSnapshot(
     store: FleetStore,
     signatures: SignatureChecker,
     live: LiveFigures,
     releaseKey = ""
-): FleetSnapshot {
-    const devices = fleetView(store).map(row => ({
+): Promise<FleetSnapshot> {
+    // one transaction: the rows and the bars come from the same moment
+    const data = await store.atomically(tx => readFleetData(tx))
+    const devices = fleetView(data).map(row => ({
         ...row,
         handshakes: live
             ? handshakeFailureText(live.handshakeFailures?.[row.id]) ||
@@ -62,8 +65,8 @@ export function fleetSnapshot(
     }))
     return {
         devices,
-        rollouts: rolloutProgress(store),
-        versions: store.versions().map(v => ({
+        rollouts: rolloutProgress(data),
+        versions: data.versions.map(v => ({
             name: v.name,
             hash: v.hash,
             size: v.size,
@@ -77,9 +80,12 @@ export function fleetSnapshot(
 }
 
 /** A device's recent events (newest last), from the bounded event log. */
-export function deviceEvents(store: FleetStore, id: string, limit = 100) {
-    return store
-        .events(5000)
+export async function deviceEvents(
+    store: FleetStore,
+    id: string,
+    limit = 100
+) {
+    return (await store.events(5000))
         .filter(e => e.deviceId === id)
         .slice(-limit)
         .map(e => ({ at: e.at, kind: e.kind, detail: e.detail }))

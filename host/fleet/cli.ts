@@ -52,6 +52,7 @@ import {
     stop,
     widen,
 } from "./rollout.ts"
+import { readFleetData, type FleetData } from "./fleet-data.ts"
 import { fleetView } from "./fleet-view.ts"
 import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service.ts"
 import {
@@ -222,169 +223,197 @@ async function serve() {
     )
     exitOnSignal(async () => {
         await svc.close()
-        store.close()
+        await store.close()
     })
 }
 
-/** Commands that work on the state directory. */
-async function stateCommand() {
-    const { store, artifacts } = openState()
+/** What a state command works on. */
+type State = ReturnType<typeof openState>
+
+/** `add-device ID`: registers (or updates) a device; prints its connection string. */
+async function addDevice({ store }: State) {
+    const id = args[1]
+    if (!id || !DEVICE_ID.test(id))
+        throw new RangeError("add-device ID ([A-Za-z0-9._-], at most 64)")
+    const old = await store.device(id)
+    const d: DeviceRecord = {
+        id,
+        key: old?.key ?? newDeviceKey().toString("hex"),
+        groups: o.group ?? old?.groups ?? [],
+        platformId: o.platform ?? old?.platformId ?? "",
+        createdAt: old?.createdAt ?? Date.now(),
+    }
+    await store.upsertDevice(d)
+    console.log(
+        o.port
+            ? connStr(d, Number(o.port))
+            : `${id} registered; connection string: fleet connstr ${id} --port N`
+    )
+}
+
+/** `connstr ID --port N`: a registered device's connection string. */
+async function connstr({ store }: State) {
+    const d = await store.device(args[1])
+    if (!d || !o.port) throw new RangeError("connstr ID --port N")
+    console.log(connStr(d, Number(o.port)))
+}
+
+/** `publish FILE.devs NAME`: checks, verifies the signature, stores a version. */
+async function publish({ store, artifacts }: State) {
+    const [, file, name] = args
+    if (!file || !name)
+        throw new RangeError(
+            "publish FILE.devs NAME [--key PRIVATE | --sig FILE.sig]"
+        )
+    const releaseKey = releasePublicKey()
+    const image = readFileSync(file)
+    inspectImage(image)
+    const sigFile = o.sig ?? `${file}.sig`
+    const signature = o.key
+        ? signRelease(image, loadPrivateKey(o.key))
+        : existsSync(sigFile)
+          ? readFileSync(sigFile, "utf8")
+          : ""
+    if (!signature)
+        throw new RangeError(
+            `${file} is not signed: give --key PRIVATE, or sign it first (fleet sign ${file} --key PRIVATE)`
+        )
+    verifyWithToolchain(file)
+    const { info } = await publishVersion(store, artifacts, image, {
+        name,
+        signature,
+        releaseKey,
+        note: o.note,
+    })
+    console.log(
+        `published ${name}: ${info.hash} (${info.size} bytes, format ${info.format}, signature checked)`
+    )
+}
+
+/** `assign NAME SCOPE`: a new rollout. */
+async function assignCommand({ store }: State) {
+    const r = await assign(store, args[1], parseScope(args[2] ?? ""))
+    console.log(`rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`)
+}
+
+/** `widen N%`: widens a percentage rollout. */
+async function widenCommand({ store }: State) {
+    const r = await widen(store, parseFloat(args[1]), rolloutId)
+    console.log(`rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`)
+}
+
+/** `stop`: no more devices get the rollout. */
+async function stopCommand({ store }: State) {
+    const r = await stop(store, o.reason!, rolloutId)
+    console.log(`rollout ${r.id} (${r.version}) stopped`)
+}
+
+/** `rollback`: a rollout, or one device, returns to the previous version. */
+async function rollbackCommand({ store }: State) {
+    const { rollout, to } = await rollback(store, {
+        id: rolloutId,
+        deviceId: o.device,
+    })
+    console.log(
+        o.device
+            ? `${o.device} returns to ${to} (rollout ${rollout.id})`
+            : `rollout ${rollout.id} (${rollout.version}) rolled back`
+    )
+}
+
+/** `status`: every device's row, then a bar per rollout that still counts. */
+async function status({ store }: State) {
+    const live = await queryControl(controlSocketPath(o.state!))
+    const data = await readFleetData(store)
+    console.table(
+        fleetView(data).map(r => ({
+            device: r.id,
+            groups: r.groups.join(","),
+            connected: r.connected,
+            runs: r.current,
+            assigned: r.desired,
+            "last deploy": r.lastDeploy,
+            health: r.health,
+            "last error": r.lastError,
+            handshakes: live
+                ? handshakeFailureText(live.handshakeFailures?.[r.id])
+                : "?",
+        }))
+    )
+    if (!live)
+        console.log(
+            "(no service answers on this state directory: failed handshakes are kept in the service's memory only)"
+        )
+    printRolloutBars(data)
+}
+
+/** Each rollout that still counts as a bar: updated out of its target, failures as x. */
+function printRolloutBars(data: FleetData) {
+    for (const r of rolloutProgress(data))
+        if (r.status !== "rolled-back" && r.target > 0)
+            console.log(
+                `rollout ${r.id} ${r.version} to ${r.scope} ${textBar(r.updated - r.broken, r.target, r.failed)} ` +
+                    `${r.updated}/${r.target} updated${r.failed ? `, ${r.failed} failed` : ""}` +
+                    `, ${r.status === "stopped" ? "stopped" : r.done ? "done" : "in progress"}`
+            )
+}
+
+/** `versions`: the published versions. */
+async function versions({ store }: State) {
+    console.table(
+        (await store.versions()).map(v => ({
+            name: v.name,
+            hash: v.hash.slice(0, 16),
+            size: v.size,
+            signed: v.signature ? "yes" : "NO",
+            note: v.note,
+        }))
+    )
+}
+
+/** `rollouts`: every rollout, oldest first. */
+async function rollouts({ store }: State) {
+    console.table(
+        (await store.rollouts()).map(r => ({
+            id: r.id,
+            version: r.version,
+            scope: scopeText(r.scope),
+            status: r.status,
+            reason: r.reason,
+        }))
+    )
+}
+
+/** `log`: the last 50 events. */
+async function eventLog({ store }: State) {
+    for (const e of await store.events(50))
+        console.log(
+            `${new Date(e.at).toISOString()} ${e.deviceId} ${e.kind} ${e.detail}`
+        )
+}
+
+/** The commands that work on the state directory, by name. */
+const STATE_COMMANDS: Record<string, (s: State) => Promise<void>> = {
+    "add-device": addDevice,
+    connstr,
+    publish,
+    assign: assignCommand,
+    widen: widenCommand,
+    stop: stopCommand,
+    rollback: rollbackCommand,
+    status,
+    versions,
+    rollouts,
+    log: eventLog,
+}
+
+/** Runs state command `name` on the state directory, then closes it. */
+async function stateCommand(name: string) {
+    const state = openState()
     try {
-        switch (cmd) {
-            case "add-device": {
-                const id = args[1]
-                if (!id || !DEVICE_ID.test(id))
-                    throw new RangeError(
-                        "add-device ID ([A-Za-z0-9._-], at most 64)"
-                    )
-                const old = store.device(id)
-                const d: DeviceRecord = {
-                    id,
-                    key: old?.key ?? newDeviceKey().toString("hex"),
-                    groups: o.group ?? old?.groups ?? [],
-                    platformId: o.platform ?? old?.platformId ?? "",
-                    createdAt: old?.createdAt ?? Date.now(),
-                }
-                store.upsertDevice(d)
-                console.log(
-                    o.port
-                        ? connStr(d, Number(o.port))
-                        : `${id} registered; connection string: fleet connstr ${id} --port N`
-                )
-                break
-            }
-            case "connstr": {
-                const d = store.device(args[1])
-                if (!d || !o.port) throw new RangeError("connstr ID --port N")
-                console.log(connStr(d, Number(o.port)))
-                break
-            }
-            case "publish": {
-                const [, file, name] = args
-                if (!file || !name)
-                    throw new RangeError(
-                        "publish FILE.devs NAME [--key PRIVATE | --sig FILE.sig]"
-                    )
-                const releaseKey = releasePublicKey()
-                const image = readFileSync(file)
-                inspectImage(image)
-                const sigFile = o.sig ?? `${file}.sig`
-                const signature = o.key
-                    ? signRelease(image, loadPrivateKey(o.key))
-                    : existsSync(sigFile)
-                      ? readFileSync(sigFile, "utf8")
-                      : ""
-                if (!signature)
-                    throw new RangeError(
-                        `${file} is not signed: give --key PRIVATE, or sign it first (fleet sign ${file} --key PRIVATE)`
-                    )
-                verifyWithToolchain(file)
-                const { info } = publishVersion(store, artifacts, image, {
-                    name,
-                    signature,
-                    releaseKey,
-                    note: o.note,
-                })
-                console.log(
-                    `published ${name}: ${info.hash} (${info.size} bytes, format ${info.format}, signature checked)`
-                )
-                break
-            }
-            case "assign": {
-                const r = assign(store, args[1], parseScope(args[2] ?? ""))
-                console.log(
-                    `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
-                )
-                break
-            }
-            case "widen": {
-                const r = widen(store, parseFloat(args[1]), rolloutId)
-                console.log(
-                    `rollout ${r.id}: ${r.version} to ${scopeText(r.scope)}`
-                )
-                break
-            }
-            case "stop": {
-                const r = stop(store, o.reason!, rolloutId)
-                console.log(`rollout ${r.id} (${r.version}) stopped`)
-                break
-            }
-            case "rollback": {
-                const { rollout, to } = rollback(store, {
-                    id: rolloutId,
-                    deviceId: o.device,
-                })
-                console.log(
-                    o.device
-                        ? `${o.device} returns to ${to} (rollout ${rollout.id})`
-                        : `rollout ${rollout.id} (${rollout.version}) rolled back`
-                )
-                break
-            }
-            case "status": {
-                const live = await queryControl(controlSocketPath(o.state!))
-                console.table(
-                    fleetView(store).map(r => ({
-                        device: r.id,
-                        groups: r.groups.join(","),
-                        connected: r.connected,
-                        runs: r.current,
-                        assigned: r.desired,
-                        "last deploy": r.lastDeploy,
-                        health: r.health,
-                        "last error": r.lastError,
-                        handshakes: live
-                            ? handshakeFailureText(
-                                  live.handshakeFailures?.[r.id]
-                              )
-                            : "?",
-                    }))
-                )
-                if (!live)
-                    console.log(
-                        "(no service answers on this state directory: failed handshakes are kept in the service's memory only)"
-                    )
-                // each rollout that still counts as a bar: updated out of its target, failures as x
-                for (const r of rolloutProgress(store))
-                    if (r.status !== "rolled-back" && r.target > 0)
-                        console.log(
-                            `rollout ${r.id} ${r.version} to ${r.scope} ${textBar(r.updated - r.broken, r.target, r.failed)} ` +
-                                `${r.updated}/${r.target} updated${r.failed ? `, ${r.failed} failed` : ""}` +
-                                `, ${r.status === "stopped" ? "stopped" : r.done ? "done" : "in progress"}`
-                        )
-                break
-            }
-            case "versions":
-                console.table(
-                    store.versions().map(v => ({
-                        name: v.name,
-                        hash: v.hash.slice(0, 16),
-                        size: v.size,
-                        signed: v.signature ? "yes" : "NO",
-                        note: v.note,
-                    }))
-                )
-                break
-            case "rollouts":
-                console.table(
-                    store.rollouts().map(r => ({
-                        id: r.id,
-                        version: r.version,
-                        scope: scopeText(r.scope),
-                        status: r.status,
-                        reason: r.reason,
-                    }))
-                )
-                break
-            case "log":
-                for (const e of store.events(50))
-                    console.log(
-                        `${new Date(e.at).toISOString()} ${e.deviceId} ${e.kind} ${e.detail}`
-                    )
-                break
-        }
+        await STATE_COMMANDS[name](state)
     } finally {
-        store.close()
+        await state.store.close()
     }
 }
 
@@ -418,20 +447,6 @@ async function enrol() {
     )
 }
 
-const STATE_COMMANDS = [
-    "add-device",
-    "connstr",
-    "publish",
-    "assign",
-    "widen",
-    "stop",
-    "rollback",
-    "status",
-    "versions",
-    "rollouts",
-    "log",
-]
-
 try {
     if (cmd === "serve") await serve()
     else if (cmd === "enrol") await enrol()
@@ -455,7 +470,7 @@ try {
             signRelease(image, loadPrivateKey(o.key)) + "\n"
         )
         console.log(`signed: ${file}.sig`)
-    } else if (STATE_COMMANDS.includes(cmd)) await stateCommand()
+    } else if (Object.hasOwn(STATE_COMMANDS, cmd)) await stateCommand(cmd)
     else {
         console.error(
             readFileSync(new URL(import.meta.url), "utf8")

@@ -6,8 +6,9 @@
  * device costs that sort per device (seconds for a few hundred devices).
  * A test checks that the answers equal desiredFor's on random fleets.
  */
+import { stateIn, type FleetData } from "./fleet-data.ts"
 import { covers, percentMembers, type Desired } from "./rollout.ts"
-import type { DeviceRecord, FleetStore, Rollout } from "./storage.ts"
+import type { DeviceRecord, Rollout } from "./storage.ts"
 
 /** A membership test per rollout (a percentage's members computed once). */
 export function rolloutMembers(
@@ -23,16 +24,15 @@ export function rolloutMembers(
 
 /** The version each device should run (undefined: no rollout covers it), by device id. */
 export function desiredForAll(
-    store: FleetStore
+    data: FleetData
 ): Map<string, Desired | undefined> {
-    const devices = store.devices()
+    const { devices, rollouts } = data
     const allIds = devices.map(d => d.id)
-    const rollouts = store.rollouts()
     const members = rollouts.map(r => rolloutMembers(r, allIds))
-    const versions = new Map(store.versions().map(v => [v.name, v]))
+    const versions = new Map(data.versions.map(v => [v.name, v]))
     const out = new Map<string, Desired | undefined>()
     for (const d of devices) {
-        const current = store.state(d.id).currentHash
+        const current = stateIn(data, d.id).currentHash
         let want: Desired | undefined
         for (let i = rollouts.length - 1; i >= 0 && !want; i--) {
             const r = rollouts[i]

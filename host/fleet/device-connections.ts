@@ -21,6 +21,8 @@ export interface DeviceConnectionsDeps {
     /** Failed handshakes, in memory. */
     failures: HandshakeFailures
     peerLog: PeerLog
+    /** Queues a task of a device (its session's tasks run in the same queue). */
+    serial(deviceId: string, task: () => Promise<void>): void
 }
 
 /** Sessions by state: live, unproven, and each device's own. */
@@ -70,10 +72,13 @@ export class DeviceConnections {
         this.live.delete(s)
         if (this.byDevice.get(s.device.id) === s) {
             this.byDevice.delete(s.device.id)
-            store.atomically(() => {
-                store.updateState(s.device.id, { connected: false })
-                event(s.device.id, "disconnected", reason)
-            })
+            // after the session's own queued records (a deploy it failed)
+            this.d.serial(s.device.id, () =>
+                store.atomically(async tx => {
+                    await tx.updateState(s.device.id, { connected: false })
+                    await event(tx, s.device.id, "disconnected", reason)
+                })
+            )
         }
         if (this.live.size === 0) this.allEnded?.()
     }

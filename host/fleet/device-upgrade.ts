@@ -20,10 +20,10 @@ export type DeviceUpgrade =
     | { status: number; why: string }
 
 /** Reads an upgrade request; `device` looks up a registered device by id. */
-export function readDeviceUpgrade(
+export async function readDeviceUpgrade(
     req: IncomingMessage,
-    device: (id: string) => DeviceRecord | undefined
-): DeviceUpgrade {
+    device: (id: string) => Promise<DeviceRecord | undefined>
+): Promise<DeviceUpgrade> {
     const url = req.url ?? ""
     if (!url.startsWith(DEVICE_PATH))
         return { status: 404, why: "unknown path" }
@@ -33,11 +33,13 @@ export function readDeviceUpgrade(
     } catch {
         return { status: 400, why: "bad percent-encoding in the path" }
     }
-    const found = DEVICE_ID.test(id) ? device(id) : undefined
-    if (!found) return { status: 404, why: "unknown device" }
+    if (!DEVICE_ID.test(id)) return { status: 404, why: "unknown device" }
+    // read the header before the lookup awaits
     const proto = /^devs-key-([0-9a-f]{32})$/i.exec(
         String(req.headers["sec-websocket-protocol"] ?? "")
     )
+    const found = await device(id)
+    if (!found) return { status: 404, why: "unknown device" }
     if (!proto) return { status: 400, why: "no client nonce (devs-key-…)" }
     return { device: found, clientNonce: Buffer.from(proto[1], "hex") }
 }

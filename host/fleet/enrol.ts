@@ -166,7 +166,7 @@ export async function prepareEnrol(o: {
         )
     let key: string
     try {
-        const d = store.device(o.id)
+        const d = await store.device(o.id)
         if (!d)
             throw new EnrolError(
                 `unknown device ID ${o.id} in ${o.stateDir}: add it first (npm run fleet -- add-device ${o.id})`,
@@ -174,7 +174,7 @@ export async function prepareEnrol(o: {
             )
         key = d.key
     } finally {
-        store.close()
+        await store.close()
     }
     let service = o.service
     if (!service) {
@@ -349,13 +349,13 @@ async function waitForContact(
     if (!store) return undefined
     try {
         for (;;) {
-            const seen = store.state(plan.id).lastSeen
+            const seen = (await store.state(plan.id)).lastSeen
             if (seen >= since) return seen
             if (Date.now() >= end) return undefined
             await new Promise(r => setTimeout(r, 250))
         }
     } finally {
-        store.close()
+        await store.close()
     }
 }
 

@@ -3,7 +3,7 @@
  * version it runs and the one it is assigned.
  */
 import { desiredForAll } from "./desired-all.ts"
-import type { FleetStore } from "./storage.ts"
+import { stateIn, type FleetData } from "./fleet-data.ts"
 
 /** One device's row. */
 export interface FleetRow {
@@ -24,10 +24,11 @@ export interface FleetRow {
 }
 
 /** The fleet's versions and states, for display (assignments worked out once). */
-export function fleetView(store: FleetStore): FleetRow[] {
-    const desired = desiredForAll(store)
-    return store.devices().map(d => {
-        const s = store.state(d.id)
+export function fleetView(data: FleetData): FleetRow[] {
+    const desired = desiredForAll(data)
+    const byHash = new Map(data.versions.map(v => [v.hash, v.name]))
+    return data.devices.map(d => {
+        const s = stateIn(data, d.id)
         const want = desired.get(d.id)
         return {
             id: d.id,
@@ -35,7 +36,7 @@ export function fleetView(store: FleetStore): FleetRow[] {
             platformId: d.platformId,
             connected: s.connected,
             current: s.currentHash
-                ? (store.versionByHash(s.currentHash)?.name ??
+                ? (byHash.get(s.currentHash) ??
                   `unknown:${s.currentHash.slice(0, 8)}`)
                 : "?",
             desired: want ? want.version : "-",

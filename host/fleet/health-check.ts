@@ -29,18 +29,21 @@ export interface HealthCheckDeps {
 export async function checkHealth(d: HealthCheckDeps): Promise<void> {
     const { store, event } = d
     const t = d.now()
-    for (const st of store.states()) {
+    for (const st of await store.states()) {
         if (st.lastDeployResult !== "ok" || st.health !== "unknown") continue
-        const device = store.device(st.id)
+        const device = await store.device(st.id)
         if (!device) continue
         const seen = await d.reportSource(device, st.lastDeployAt)
         if (seen !== undefined)
-            store.atomically(() => {
-                store.updateState(st.id, { health: "ok" })
-                event(st.id, "healthy", "reports after the update")
+            await store.atomically(async tx => {
+                // a deploy may have started since the states were read
+                const now = await tx.state(st.id)
+                if (now.lastDeployAt !== st.lastDeployAt) return
+                await tx.updateState(st.id, { health: "ok" })
+                await event(tx, st.id, "healthy", "reports after the update")
             })
         else if (t - st.lastDeployAt > d.silentAfterMs)
-            markBroken(
+            await markBroken(
                 store,
                 event,
                 st.id,

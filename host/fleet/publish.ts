@@ -19,7 +19,7 @@ import type { FleetStore, VersionRecord } from "./storage.ts"
  * @throws ArtifactError, SignatureError, or a database error for a name or
  *   image published before
  */
-export function publishVersion(
+export async function publishVersion(
     store: FleetStore,
     artifacts: ArtifactStore,
     image: Buffer,
@@ -30,14 +30,14 @@ export function publishVersion(
         note?: string
         now?: number
     }
-): { version: VersionRecord; info: ImageInfo } {
+): Promise<{ version: VersionRecord; info: ImageInfo }> {
     const info = inspectImage(image)
     verifyRelease(image, o.signature, o.releaseKey)
     artifacts.put(image)
-    const old = store.versionByName(o.name)
+    const old = await store.versionByName(o.name)
     if (old && old.hash === info.hash && !old.signature) {
         // published before releases were signed: the same image, now signed
-        store.setVersionSignature(o.name, o.signature.trim())
+        await store.setVersionSignature(o.name, o.signature.trim())
         return {
             version: { ...old, signature: o.signature.trim() },
             info,
@@ -51,6 +51,6 @@ export function publishVersion(
         publishedAt: o.now ?? Date.now(),
         signature: o.signature.trim(),
     }
-    store.addVersion(version)
+    await store.addVersion(version)
     return { version, info }
 }

@@ -14,26 +14,26 @@ import type { FleetStore } from "./storage.ts"
 export function settleInterruptedWork(
     store: FleetStore,
     now: number
-): string[] {
-    return store.atomically(() => {
+): Promise<string[]> {
+    return store.atomically(async tx => {
         const interrupted: string[] = []
-        for (const st of store.states()) {
+        for (const st of await tx.states()) {
             if (st.lastDeployResult === "in-progress") {
                 interrupted.push(st.id)
-                store.updateState(st.id, {
+                await tx.updateState(st.id, {
                     connected: false,
                     lastDeployResult: "failed",
                     deployFailures: st.deployFailures + 1,
                     lastError: "the service stopped during the deploy",
                     lastErrorAt: now,
                 })
-                store.logEvent(
+                await tx.logEvent(
                     st.id,
                     "deploy-failed",
                     "the service stopped during the deploy"
                 )
             } else if (st.connected)
-                store.updateState(st.id, { connected: false })
+                await tx.updateState(st.id, { connected: false })
         }
         return interrupted
     })

@@ -4,11 +4,19 @@
  * its release signature no longer checks). Each is one transaction: the
  * device's state, the rollout's status and the event rows change together.
  */
-import { desiredFor, stop } from "./rollout.ts"
+import { desiredNow, stop } from "./rollout.ts"
 import type { FleetStore } from "./storage.ts"
 
-/** Records an event (database row and log line). */
-export type EventSink = (deviceId: string, kind: string, detail: string) => void
+/**
+ * Records an event (database row through `tx`, so inside a transaction it
+ * commits with the rest, and a log line).
+ */
+export type EventSink = (
+    tx: FleetStore,
+    deviceId: string,
+    kind: string,
+    detail: string
+) => Promise<void>
 
 /**
  * Marks a device crashed or silent; when it broke running the version its
@@ -21,23 +29,24 @@ export function markBroken(
     health: "crashed" | "silent",
     detail: string,
     o: { autoStop: boolean; now: number }
-): void {
-    store.atomically(() => {
-        const s = store.state(deviceId)
-        store.updateState(deviceId, { health })
-        event(deviceId, health, detail)
+): Promise<void> {
+    return store.atomically(async tx => {
+        const s = await tx.state(deviceId)
+        await tx.updateState(deviceId, { health })
+        await event(tx, deviceId, health, detail)
         if (!o.autoStop || s.lastDeployResult !== "ok") return
-        const want = desiredFor(store, deviceId)
+        const want = await desiredNow(tx, deviceId)
         if (!want || want.hash !== s.lastDeployHash) return
-        const r = store.rollouts().find(x => x.id === want.rolloutId)
+        const r = (await tx.rollouts()).find(x => x.id === want.rolloutId)
         if (r?.status !== "active") return
-        stop(
-            store,
+        await stop(
+            tx,
             `${deviceId} ${health} after updating to ${want.version}`,
             r.id,
             o.now
         )
-        event(
+        await event(
+            tx,
             deviceId,
             "rollout-stopped",
             `rollout ${r.id} (${want.version}): ${health}`
@@ -56,19 +65,19 @@ export function refuseArtifact(
     want: { version: string; hash: string; rolloutId: number },
     why: string,
     o: { autoStop: boolean; now: number }
-): void {
-    store.atomically(() => {
-        store.updateState(deviceId, {
+): Promise<void> {
+    return store.atomically(async tx => {
+        await tx.updateState(deviceId, {
             lastDeployResult: "refused",
             lastDeployHash: want.hash,
             lastDeployAt: o.now,
             lastError: `artifact refused: ${why}`,
             lastErrorAt: o.now,
         })
-        event(deviceId, "refused", `${want.version}: ${why}`)
+        await event(tx, deviceId, "refused", `${want.version}: ${why}`)
         if (!o.autoStop) return
-        const r = store.rollouts().find(x => x.id === want.rolloutId)
+        const r = (await tx.rollouts()).find(x => x.id === want.rolloutId)
         if (r?.status === "active")
-            stop(store, `artifact refused: ${why}`, r.id, o.now)
+            await stop(tx, `artifact refused: ${why}`, r.id, o.now)
     })
 }

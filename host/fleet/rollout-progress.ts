@@ -2,14 +2,14 @@
  * How far each rollout has got: of the devices it targets (those its scope
  * covers and no newer rollout has taken over), how many run its version
  * and how many failed (a refused or failed deploy of that version, or a
- * crash or silence after running it). Pure logic over a {@link FleetStore}.
+ * crash or silence after running it). Pure logic over {@link FleetData}.
  */
 import { rolloutMembers } from "./desired-all.ts"
+import { stateIn, type FleetData } from "./fleet-data.ts"
 import { scopeText } from "./rollout.ts"
 import type {
     DeviceRecord,
     DeviceState,
-    FleetStore,
     Rollout,
     RolloutStatus,
 } from "./storage.ts"
@@ -41,14 +41,13 @@ export interface RolloutProgress {
 }
 
 /** The progress of every rollout, oldest first. */
-export function rolloutProgress(store: FleetStore): RolloutProgress[] {
-    const devices = store.devices()
+export function rolloutProgress(data: FleetData): RolloutProgress[] {
+    const { devices, rollouts } = data
     const allIds = devices.map(d => d.id)
     const states = new Map<string, DeviceState>(
-        devices.map(d => [d.id, store.state(d.id)])
+        devices.map(d => [d.id, stateIn(data, d.id)])
     )
-    const hashOf = new Map(store.versions().map(v => [v.name, v.hash]))
-    const rollouts = store.rollouts()
+    const hashOf = new Map(data.versions.map(v => [v.name, v.hash]))
     const members = new Map(
         rollouts.map(r => [r.id, rolloutMembers(r, allIds)])
     )

@@ -6,8 +6,13 @@
  * The newest rollout that covers a device decides its version, except:
  * a rolled-back rollout counts for nothing, and a stopped one only keeps
  * the devices that already run it (it deploys to no one else).
+ *
+ * The rules ({@link desiredFor}) take data already read (fleet-data.ts);
+ * the operations (assign, widen, stop, rollback) each run as one
+ * transaction, so service instances that share a store never disagree.
  */
 import { createHash } from "node:crypto"
+import { readRolloutInputs, type RolloutInputs } from "./fleet-data.ts"
 import type { DeviceRecord, FleetStore, Rollout, Scope } from "./storage.ts"
 
 /** Stable per-device order for a version's canary (same order when widened). */
@@ -62,28 +67,42 @@ export interface Desired {
 
 /**
  * The version `deviceId` should run, or undefined when no rollout covers it
- * (the service then leaves it alone).
+ * (the service then leaves it alone). `currentHash` is what the device
+ * runs (a stopped rollout keeps only the devices that run its version).
  */
 export function desiredFor(
-    store: FleetStore,
+    data: RolloutInputs,
     deviceId: string,
+    currentHash: string,
     opts: { exclude?: number } = {}
 ): Desired | undefined {
-    const device = store.device(deviceId)
+    const device = data.devices.find(d => d.id === deviceId)
     if (!device) return undefined
-    const allIds = store.devices().map(d => d.id)
-    const current = store.state(deviceId).currentHash
-    const rollouts = store.rollouts()
+    const allIds = data.devices.map(d => d.id)
+    const { rollouts } = data
     for (let i = rollouts.length - 1; i >= 0; i--) {
         const r = rollouts[i]
         if (r.id === opts.exclude || r.status === "rolled-back") continue
         if (!covers(r, device, allIds)) continue
-        const v = store.versionByName(r.version)
+        const v = data.versions.find(x => x.name === r.version)
         if (!v) continue
-        if (r.status === "stopped" && v.hash !== current) continue
+        if (r.status === "stopped" && v.hash !== currentHash) continue
         return { version: v.name, hash: v.hash, rolloutId: r.id }
     }
     return undefined
+}
+
+/** {@link desiredFor} read from `store` now (use a transaction's `tx` inside one). */
+export async function desiredNow(
+    store: FleetStore,
+    deviceId: string,
+    opts: { exclude?: number } = {}
+): Promise<Desired | undefined> {
+    const [data, st] = await Promise.all([
+        readRolloutInputs(store),
+        store.state(deviceId),
+    ])
+    return desiredFor(data, deviceId, st.currentHash, opts)
 }
 
 /** Parses `device:ID`, `group:NAME`, `percent:N` / `N%`, `all`. */
@@ -118,46 +137,45 @@ export function assign(
     version: string,
     scope: Scope,
     now = Date.now()
-): Rollout {
-    if (!store.versionByName(version))
-        throw new RangeError(`no published version ${version}`)
-    if (scope.kind === "device" && !store.device(scope.value))
-        throw new RangeError(`no device ${scope.value}`)
-    if (
-        scope.kind === "group" &&
-        !store.devices().some(d => d.groups.includes(scope.value))
-    )
-        throw new RangeError(`no device is in group ${scope.value}`)
-    return store.addRollout({
-        version,
-        scope,
-        status: "active",
-        createdAt: now,
-        updatedAt: now,
-        reason: "",
+): Promise<Rollout> {
+    return store.atomically(async tx => {
+        if (!(await tx.versionByName(version)))
+            throw new RangeError(`no published version ${version}`)
+        if (scope.kind === "device" && !(await tx.device(scope.value)))
+            throw new RangeError(`no device ${scope.value}`)
+        if (
+            scope.kind === "group" &&
+            !(await tx.devices()).some(d => d.groups.includes(scope.value))
+        )
+            throw new RangeError(`no device is in group ${scope.value}`)
+        return tx.addRollout({
+            version,
+            scope,
+            status: "active",
+            createdAt: now,
+            updatedAt: now,
+            reason: "",
+        })
     })
 }
 
 /** The newest rollout that is not rolled back (optionally only active ones). */
 export function latestRollout(
-    store: FleetStore,
+    rollouts: Rollout[],
     activeOnly = false
 ): Rollout | undefined {
-    const rs = store
-        .rollouts()
-        .filter(
-            r =>
-                r.status !== "rolled-back" &&
-                (!activeOnly || r.status === "active")
-        )
+    const rs = rollouts.filter(
+        r => r.status !== "rolled-back" && (!activeOnly || r.status === "active")
+    )
     return rs[rs.length - 1]
 }
 
-function pick(store: FleetStore, id?: number): Rollout {
+async function pick(tx: FleetStore, id?: number): Promise<Rollout> {
+    const rollouts = await tx.rollouts()
     const r =
         id === undefined
-            ? latestRollout(store)
-            : store.rollouts().find(x => x.id === id)
+            ? latestRollout(rollouts)
+            : rollouts.find(x => x.id === id)
     if (!r)
         throw new RangeError(
             id === undefined ? "no rollout" : `no rollout ${id}`
@@ -171,17 +189,21 @@ export function widen(
     percent: number,
     id?: number,
     now = Date.now()
-): Rollout {
-    const r = pick(store, id)
-    if (r.scope.kind !== "percent")
-        throw new RangeError(`rollout ${r.id} is not a percentage`)
-    if (!(percent > r.scope.value && percent <= 100))
-        throw new RangeError(`widen: ${r.scope.value}% < new percentage <= 100`)
-    return store.updateRollout(r.id, {
-        scope: { kind: "percent", value: percent },
-        status: "active",
-        reason: "",
-        updatedAt: now,
+): Promise<Rollout> {
+    return store.atomically(async tx => {
+        const r = await pick(tx, id)
+        if (r.scope.kind !== "percent")
+            throw new RangeError(`rollout ${r.id} is not a percentage`)
+        if (!(percent > r.scope.value && percent <= 100))
+            throw new RangeError(
+                `widen: ${r.scope.value}% < new percentage <= 100`
+            )
+        return tx.updateRollout(r.id, {
+            scope: { kind: "percent", value: percent },
+            status: "active",
+            reason: "",
+            updatedAt: now,
+        })
     })
 }
 
@@ -191,12 +213,14 @@ export function stop(
     reason: string,
     id?: number,
     now = Date.now()
-): Rollout {
-    const r = pick(store, id)
-    return store.updateRollout(r.id, {
-        status: "stopped",
-        reason,
-        updatedAt: now,
+): Promise<Rollout> {
+    return store.atomically(async tx => {
+        const r = await pick(tx, id)
+        return tx.updateRollout(r.id, {
+            status: "stopped",
+            reason,
+            updatedAt: now,
+        })
     })
 }
 
@@ -210,32 +234,34 @@ export function rollback(
     store: FleetStore,
     opts: { id?: number; deviceId?: string } = {},
     now = Date.now()
-): { rollout: Rollout; to?: string } {
-    if (opts.deviceId) {
-        const cur = desiredFor(store, opts.deviceId)
-        if (!cur) throw new RangeError(`no rollout covers ${opts.deviceId}`)
-        const prev = desiredFor(store, opts.deviceId, {
-            exclude: cur.rolloutId,
-        })
-        if (!prev)
-            throw new RangeError(
-                `${opts.deviceId}: no earlier version to return to`
-            )
-        const rollout = store.addRollout({
-            version: prev.version,
-            scope: { kind: "device", value: opts.deviceId },
-            status: "active",
-            createdAt: now,
+): Promise<{ rollout: Rollout; to?: string }> {
+    return store.atomically(async tx => {
+        if (opts.deviceId) {
+            const cur = await desiredNow(tx, opts.deviceId)
+            if (!cur) throw new RangeError(`no rollout covers ${opts.deviceId}`)
+            const prev = await desiredNow(tx, opts.deviceId, {
+                exclude: cur.rolloutId,
+            })
+            if (!prev)
+                throw new RangeError(
+                    `${opts.deviceId}: no earlier version to return to`
+                )
+            const rollout = await tx.addRollout({
+                version: prev.version,
+                scope: { kind: "device", value: opts.deviceId },
+                status: "active",
+                createdAt: now,
+                updatedAt: now,
+                reason: `rollback from ${cur.version}`,
+            })
+            return { rollout, to: prev.version }
+        }
+        const r = await pick(tx, opts.id)
+        const rollout = await tx.updateRollout(r.id, {
+            status: "rolled-back",
+            reason: "rolled back",
             updatedAt: now,
-            reason: `rollback from ${cur.version}`,
         })
-        return { rollout, to: prev.version }
-    }
-    const r = pick(store, opts.id)
-    const rollout = store.updateRollout(r.id, {
-        status: "rolled-back",
-        reason: "rolled back",
-        updatedAt: now,
+        return { rollout }
     })
-    return { rollout }
 }

@@ -45,6 +45,7 @@ import {
     PendingConnections,
     type PendingLimits,
 } from "./pending-connections.ts"
+import { KeyedQueue } from "./keyed-queue.ts"
 import { PeerLog } from "./peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "./protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
@@ -109,7 +110,7 @@ export interface FleetService {
     /** Whether it serves TLS (`wss://`). */
     readonly tls: boolean
     /** The connection string for a registered device. */
-    connectionString(deviceId: string): string
+    connectionString(deviceId: string): Promise<string>
     /** Ids of devices connected now. */
     connected(): string[]
     /** Failed handshakes of the last hour, per device (memory only). */
@@ -162,10 +163,13 @@ class FleetServer implements FleetService {
     private readonly connections: DeviceConnections
     private readonly ctx: SessionContext
     private readonly wss = deviceWebSocketServer()
+    /** Each device's store work, in order (see keyed-queue.ts). */
+    private readonly queue = new KeyedQueue()
     private readonly server: Server
     private control?: { close(): void }
     private healthTimer?: NodeJS.Timeout
     private checking = false
+    private closing = false
 
     constructor(private readonly o: FleetServiceOptions) {
         this.store = o.store
@@ -183,6 +187,7 @@ class FleetServer implements FleetService {
             pending: this.pending,
             failures: this.failures,
             peerLog: this.peerLog,
+            serial: this.serial,
         })
         this.ctx = {
             store: this.store,
@@ -200,19 +205,27 @@ class FleetServer implements FleetService {
             handshakeFailed: (s, reason) =>
                 this.connections.handshakeFailed(s, reason),
             ended: (s, reason) => this.connections.ended(s, reason),
+            serial: this.serial,
         }
         this.server = this.createServer()
     }
 
-    /** Records an event: a database row and a log line. */
-    private readonly event = (
+    /** Records an event: a database row (through `tx`) and a log line. */
+    private readonly event = async (
+        tx: FleetStore,
         deviceId: string,
         kind: string,
         detail: string
     ) => {
-        this.store.logEvent(deviceId, kind, detail)
+        await tx.logEvent(deviceId, kind, detail)
         this.log(`${deviceId}: ${kind}${detail ? " " + detail : ""}`)
     }
+
+    /** Queues a device's store work behind its earlier work. */
+    private readonly serial = (deviceId: string, task: () => Promise<void>) =>
+        void this.queue.run(deviceId, task, e =>
+            this.log(`${deviceId}: ${(e as Error).stack ?? String(e)}`)
+        )
 
     private createServer(): Server {
         const onRequest = (_req: IncomingMessage, res: ServerResponse) => {
@@ -236,15 +249,13 @@ class FleetServer implements FleetService {
         server.headersTimeout = this.pending.handshakeTimeoutMs
         server.on("connection", (socket: Socket) => this.admit(socket))
         server.on("upgrade", (req, socket: Socket, head: Buffer) => {
-            try {
-                if (socket.destroyed || socket.writableEnded) return
-                this.upgrade(req, socket, head)
-            } catch (e) {
+            if (socket.destroyed || socket.writableEnded) return
+            this.upgrade(req, socket, head).catch(e => {
                 this.log(
                     `error while handling an upgrade: ${(e as Error).stack}`
                 )
                 refuseHttp(socket, 500, "internal error")
-            }
+            })
         })
         server.on("clientError", (err: Error, socket: Socket) => {
             this.peerLog.note(
@@ -265,7 +276,7 @@ class FleetServer implements FleetService {
      * socket and starts the health timer.
      */
     async listen(port: number, address: string, publicHost?: string) {
-        const interrupted = settleInterruptedWork(this.store, this.now())
+        const interrupted = await settleInterruptedWork(this.store, this.now())
         for (const id of interrupted)
             this.log(
                 `${id}: deploy interrupted by a service stop: counted as failed`
@@ -307,14 +318,16 @@ class FleetServer implements FleetService {
     }
 
     /** An upgrade request: a device's session, or an HTTP refusal. */
-    private upgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
+    private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
         const peer = peerAddress(socket)
-        const u = readDeviceUpgrade(req, id => this.store.device(id))
+        const key = connectionKey(socket)
+        const u = await readDeviceUpgrade(req, id => this.store.device(id))
+        // the peer may have gone, or the handshake deadline passed, meanwhile
+        if (socket.destroyed || socket.writableEnded || this.closing) return
         if ("status" in u) {
             this.peerLog.note(peer, `refused ${u.status}: ${u.why}`)
             return refuseHttp(socket, u.status, u.why)
         }
-        const key = connectionKey(socket)
         this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
             const s = new Session(this.ctx, u.device, ws, u.clientNonce, peer)
             this.connections.opened(s, key)
@@ -372,8 +385,8 @@ class FleetServer implements FleetService {
         })
     }
 
-    connectionString(deviceId: string): string {
-        const d = this.store.device(deviceId)
+    async connectionString(deviceId: string): Promise<string> {
+        const d = await this.store.device(deviceId)
         if (!d) throw new RangeError(`no device ${deviceId}`)
         return formatConnectionString({
             host: this.publicHost,
@@ -397,6 +410,7 @@ class FleetServer implements FleetService {
     }
 
     async close(): Promise<void> {
+        this.closing = true
         clearInterval(this.healthTimer)
         this.control?.close()
         const ended = this.connections.closeAll(
@@ -408,10 +422,12 @@ class FleetServer implements FleetService {
         this.server.closeAllConnections()
         await ended
         await closed
-        this.store.atomically(() => {
-            for (const st of this.store.states())
+        // the records the sessions queued (a deploy that failed, disconnects)
+        await this.queue.idle()
+        await this.store.atomically(async tx => {
+            for (const st of await tx.states())
                 if (st.connected)
-                    this.store.updateState(st.id, { connected: false })
+                    await tx.updateState(st.id, { connected: false })
         })
     }
 }

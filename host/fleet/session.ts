@@ -4,6 +4,11 @@
  * verification. Nothing about the device is written before it has proved
  * its key; a failed handshake is reported to the service (which counts it
  * in memory) and the connection is closed.
+ *
+ * Every store call awaits, so a device's frames, timeouts and close are
+ * handled as tasks queued per device (`SessionContext.serial`): one at a
+ * time and in order, also across an old and a new session of one device.
+ * A task checks `closed` after its reads, before it starts anything.
  */
 import { randomBytes, type KeyObject } from "node:crypto"
 import type { WebSocket } from "ws"
@@ -17,7 +22,7 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
-import { desiredFor, type Desired } from "./rollout.ts"
+import { desiredNow, type Desired } from "./rollout.ts"
 import { markBroken, refuseArtifact, type EventSink } from "./rollout-guard.ts"
 import { verifyRelease } from "./signing.ts"
 import type { DeviceRecord, FleetStore } from "./storage.ts"
@@ -53,6 +58,11 @@ export interface SessionContext {
     handshakeFailed(s: Session, reason: string): void
     /** The connection ended (after `authenticated`, or not). */
     ended(s: Session, reason: string): void
+    /**
+     * Queues a task of device `deviceId`: tasks of one device run one at a
+     * time, in order (see keyed-queue.ts).
+     */
+    serial(deviceId: string, task: () => Promise<void>): void
 }
 
 type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
@@ -66,6 +76,9 @@ export class Session {
     private timer?: NodeJS.Timeout
     private holdTimer?: NodeJS.Timeout
     private idleTimer?: NodeJS.Timeout
+    /** Counts `arm` calls: a step timeout queued before a later arm is stale. */
+    private armed = 0
+    private rechecking = false
     private closed = false
 
     constructor(
@@ -95,17 +108,36 @@ export class Session {
         return this.step !== "auth"
     }
 
+    /** Whether the session has ended. */
+    get ended(): boolean {
+        return this.closed
+    }
+
     /**
      * Closes with a code and reason and ends the session at once (the
      * server's `closeTimeout` ends the socket when the peer does not answer).
      */
     close(code: number = CloseCode.Normal, reason = "") {
-        // the session ends now, and the database says so before the peer
+        // the session ends now, and its records are queued before the peer
         // can see the close frame
         this.onClose(
             `closed by the service (${code}${reason ? " " + reason : ""})`
         )
         if (this.ws.readyState < 2) this.ws.close(code, reason)
+    }
+
+    /** Queues a task of this device; an error closes the session. */
+    private work(task: () => Promise<void>) {
+        this.ctx.serial(this.device.id, async () => {
+            try {
+                await task()
+            } catch (e) {
+                this.ctx.log(
+                    `${this.device.id}: ${(e as Error).stack ?? String(e)}`
+                )
+                this.close(CloseCode.ServerError, "internal error")
+            }
+        })
     }
 
     private send(cmd: number, payload: Buffer = Buffer.alloc(0)) {
@@ -116,10 +148,23 @@ export class Session {
 
     /** While idle and held: check again when the assignment changed. */
     recheck() {
+        if (this.step !== "idle" || this.closed || this.rechecking) return
+        this.rechecking = true
+        this.work(async () => {
+            try {
+                await this.recheckNow()
+            } finally {
+                this.rechecking = false
+            }
+        })
+    }
+
+    private async recheckNow() {
         if (this.step !== "idle" || this.closed) return
         const { store } = this.ctx
-        const want = desiredFor(store, this.device.id)
-        const st = store.state(this.device.id)
+        const want = await desiredNow(store, this.device.id)
+        const st = await store.state(this.device.id)
+        if (this.step !== "idle" || this.closed) return
         if (!want || want.hash === st.currentHash) return
         if (
             st.lastDeployHash === want.hash &&
@@ -134,7 +179,9 @@ export class Session {
 
     /** Waits for the next device answer of this step, with a timeout. */
     private arm(step: Step) {
+        if (this.closed) return
         this.step = step
+        const armed = ++this.armed
         clearTimeout(this.timer)
         clearTimeout(this.holdTimer)
         if (step === "idle") {
@@ -143,9 +190,12 @@ export class Session {
         }
         this.timer = setTimeout(
             () =>
-                this.fail(
-                    `no answer to ${step} within ${this.ctx.stepTimeoutMs} ms`
-                ),
+                this.work(async () => {
+                    if (armed !== this.armed || this.closed) return
+                    await this.fail(
+                        `no answer to ${step} within ${this.ctx.stepTimeoutMs} ms`
+                    )
+                }),
             this.ctx.stepTimeoutMs
         )
     }
@@ -170,7 +220,7 @@ export class Session {
         }
         if (this.step === "auth") return this.onAuth(raw)
         this.touchIdle()
-        this.onMessage(raw)
+        this.work(() => this.onMessage(raw))
     }
 
     private onAuth(raw: Buffer) {
@@ -181,31 +231,35 @@ export class Session {
             return
         }
         this.step = "hash"
+        // closes an older session of the device: its records queue first
         this.ctx.authenticated(this)
         this.ws.send(this.channel.seal(Buffer.alloc(AUTH_BYTES)))
         const id = this.device.id
-        this.ctx.store.atomically(() => {
-            this.ctx.store.updateState(id, {
-                connected: true,
-                lastSeen: this.ctx.now(),
+        this.work(() =>
+            this.ctx.store.atomically(async tx => {
+                await tx.updateState(id, {
+                    connected: true,
+                    lastSeen: this.ctx.now(),
+                })
+                await this.ctx.event(tx, id, "connected", "")
             })
-            this.ctx.event(id, "connected", "")
-        })
+        )
         this.touchIdle()
         this.send(Cmd.GetHash)
         this.arm("hash")
     }
 
-    private onMessage(raw: Buffer) {
+    private async onMessage(raw: Buffer) {
+        if (this.closed) return
         const { store, now } = this.ctx
         const id = this.device.id
         const msg = this.channel.open(raw)
         if (!msg) {
-            this.fail("message with a bad tag")
+            await this.fail("message with a bad tag")
             this.close(CloseCode.Policy, "bad message")
             return
         }
-        store.updateState(id, { lastSeen: now() })
+        await store.updateState(id, { lastSeen: now() })
         const cmd = msg[0]
         const payload = msg.subarray(1)
         switch (cmd) {
@@ -216,13 +270,13 @@ export class Session {
                 return
             case Cmd.ExceptionReport: {
                 const text = payload.toString("utf8").slice(-400)
-                store.atomically(() => {
-                    store.updateState(id, {
+                await store.atomically(async tx => {
+                    await tx.updateState(id, {
                         lastException: text,
                         lastExceptionAt: now(),
                     })
-                    markBroken(
-                        store,
+                    await markBroken(
+                        tx,
                         this.ctx.event,
                         id,
                         "crashed",
@@ -233,11 +287,11 @@ export class Session {
                 return
             }
             case Cmd.Error:
-                this.fail(`device refused ${this.step}`)
+                await this.fail(`device refused ${this.step}`)
                 return
             case Cmd.GetHash:
                 if (this.step === "hash" || this.step === "verify")
-                    this.onHash(payload)
+                    await this.onHash(payload)
                 return
             case Cmd.DeployStart:
             case Cmd.DeployWrite:
@@ -255,16 +309,18 @@ export class Session {
         }
     }
 
-    private onHash(payload: Buffer) {
+    private async onHash(payload: Buffer) {
         const { store, now } = this.ctx
         const id = this.device.id
         if (payload.length < 32) return this.fail("short hash")
         const hash = payload.subarray(0, 32).toString("hex")
         if (this.step === "verify") {
+            // the deploy ends here: a close from now on does not fail it
             const t = this.target!
+            this.target = undefined
             if (hash === t.hash)
-                store.atomically(() => {
-                    store.updateState(id, {
+                await store.atomically(async tx => {
+                    await tx.updateState(id, {
                         currentHash: hash,
                         lastDeployResult: "ok",
                         lastDeployAt: now(),
@@ -272,26 +328,27 @@ export class Session {
                         health: "unknown",
                         lastError: "",
                     })
-                    this.ctx.event(
+                    await this.ctx.event(
+                        tx,
                         id,
                         "deployed",
                         `${t.version} (${t.hash.slice(0, 12)})`
                     )
                 })
             else {
-                store.updateState(id, { currentHash: hash })
-                this.fail(
-                    `after the deploy the device reports ${hash.slice(0, 12)}, not ${t.hash.slice(0, 12)}`
+                await store.updateState(id, { currentHash: hash })
+                await this.fail(
+                    `after the deploy the device reports ${hash.slice(0, 12)}, not ${t.hash.slice(0, 12)}`,
+                    true
                 )
             }
-            this.target = undefined
             this.arm("idle")
             return
         }
-        store.updateState(id, { currentHash: hash })
-        const want = desiredFor(store, id)
+        await store.updateState(id, { currentHash: hash })
+        const want = await desiredNow(store, id)
         if (!want || want.hash === hash) return this.arm("idle")
-        const st = store.state(id)
+        const st = await store.state(id)
         if (
             st.lastDeployHash === want.hash &&
             st.deployFailures >= this.ctx.maxFailures
@@ -301,18 +358,22 @@ export class Session {
             )
             return this.arm("idle")
         }
-        const image = this.checkedImage(want)
+        if (this.closed) return
+        const image = await this.checkedImage(want)
         if (!image) return this.arm("idle")
+        // nothing is recorded for a session that ended in the meantime
+        if (this.closed) return
         this.target = { ...want, image }
         this.offset = 0
-        store.atomically(() => {
-            store.updateState(id, {
+        await store.atomically(async tx => {
+            await tx.updateState(id, {
                 lastDeployResult: "in-progress",
                 lastDeployHash: want.hash,
                 lastDeployAt: now(),
                 health: "unknown",
             })
-            this.ctx.event(
+            await this.ctx.event(
+                tx,
                 id,
                 "deploying",
                 `${want.version} (${image.length} bytes) replacing ${hash.slice(0, 12)}`
@@ -329,15 +390,15 @@ export class Session {
      * signature verified; undefined (refusal recorded, rollout stopped) when
      * any check fails. Runs before DeployStart, so the device keeps its program.
      */
-    private checkedImage(want: Desired): Buffer | undefined {
+    private async checkedImage(want: Desired): Promise<Buffer | undefined> {
         const { store, now } = this.ctx
+        const v = await store.versionByName(want.version)
         try {
             const image = this.ctx.artifacts.get(want.hash)
-            const v = store.versionByName(want.version)
             verifyRelease(image, v?.signature ?? "", this.ctx.releaseKey)
             return image
         } catch (e) {
-            refuseArtifact(
+            await refuseArtifact(
                 store,
                 this.ctx.event,
                 this.device.id,
@@ -362,13 +423,15 @@ export class Session {
         this.arm("write")
     }
 
-    private fail(why: string) {
+    /** Records an error; with `deploying` (default: a deploy runs) a failed deploy. */
+    private async fail(why: string, deploying = this.target !== undefined) {
         const { store, now } = this.ctx
         const id = this.device.id
-        const deploying = this.target !== undefined
-        store.atomically(() => {
-            const st = store.state(id)
-            store.updateState(id, {
+        this.target = undefined
+        this.arm("idle")
+        await store.atomically(async tx => {
+            const st = await tx.state(id)
+            await tx.updateState(id, {
                 lastError: why,
                 lastErrorAt: now(),
                 ...(deploying
@@ -378,10 +441,13 @@ export class Session {
                       }
                     : {}),
             })
-            this.ctx.event(id, deploying ? "deploy-failed" : "error", why)
+            await this.ctx.event(
+                tx,
+                id,
+                deploying ? "deploy-failed" : "error",
+                why
+            )
         })
-        this.target = undefined
-        this.arm("idle")
     }
 
     private onClose(reason: string) {
@@ -390,9 +456,10 @@ export class Session {
         clearTimeout(this.timer)
         clearTimeout(this.holdTimer)
         clearTimeout(this.idleTimer)
-        if (this.target)
-            this.fail(`connection ended during the deploy (${reason})`)
-        clearTimeout(this.holdTimer) // fail() armed "idle"
+        if (this.target) {
+            const why = `connection ended during the deploy (${reason})`
+            this.work(() => this.fail(why, true))
+        }
         this.ctx.ended(this, reason)
     }
 }

@@ -79,48 +79,78 @@ export interface Rollout {
     reason: string
 }
 
-/** Storage the service and the CLI use. Every method is synchronous. */
+/**
+ * Storage the service, the CLI and the console use. Every method is
+ * asynchronous, so that a server database (PostgreSQL) can stand behind it;
+ * several service instances may share one store.
+ */
 export interface FleetStore {
-    addVersion(v: VersionRecord): void
-    versions(): VersionRecord[]
-    versionByName(name: string): VersionRecord | undefined
-    versionByHash(hash: string): VersionRecord | undefined
+    addVersion(v: VersionRecord): Promise<void>
+    versions(): Promise<VersionRecord[]>
+    versionByName(name: string): Promise<VersionRecord | undefined>
+    versionByHash(hash: string): Promise<VersionRecord | undefined>
     /** Records the release signature of a version published without one. */
-    setVersionSignature(name: string, signature: string): void
+    setVersionSignature(name: string, signature: string): Promise<void>
 
-    upsertDevice(d: DeviceRecord): void
-    device(id: string): DeviceRecord | undefined
-    devices(): DeviceRecord[]
+    upsertDevice(d: DeviceRecord): Promise<void>
+    device(id: string): Promise<DeviceRecord | undefined>
+    devices(): Promise<DeviceRecord[]>
 
     /** State of a device (a default one when never seen). */
-    state(id: string): DeviceState
+    state(id: string): Promise<DeviceState>
     /** Merges `patch` into the device's state. */
     updateState(
         id: string,
         patch: Partial<Omit<DeviceState, "id">>
-    ): DeviceState
-    states(): DeviceState[]
+    ): Promise<DeviceState>
+    states(): Promise<DeviceState[]>
 
-    addRollout(r: Omit<Rollout, "id">): Rollout
-    updateRollout(id: number, patch: Partial<Omit<Rollout, "id">>): Rollout
+    addRollout(r: Omit<Rollout, "id">): Promise<Rollout>
+    updateRollout(
+        id: number,
+        patch: Partial<Omit<Rollout, "id">>
+    ): Promise<Rollout>
     /** All rollouts, oldest first. */
-    rollouts(): Rollout[]
+    rollouts(): Promise<Rollout[]>
 
     /** Appends to the event log (shown by `fleet log`). */
-    logEvent(deviceId: string, kind: string, detail: string): void
-    events(
-        limit?: number
-    ): { at: number; deviceId: string; kind: string; detail: string }[]
+    logEvent(deviceId: string, kind: string, detail: string): Promise<void>
+    events(limit?: number): Promise<FleetEvent[]>
     /** Rows in the event log (bounded, see {@link EventRetention}). */
-    eventCount(): number
+    eventCount(): Promise<number>
 
     /**
-     * Runs `fn` as one transaction: every change it makes is committed
-     * together or not at all (nested calls join the outer one).
+     * Takes the lease `name` for `owner` until `now + ttlMs`, or renews it
+     * when `owner` holds it already. False when another owner holds it and
+     * it has not expired. Used so that one instance of several deploys to a
+     * device, and one runs the fleet's health check.
      */
-    atomically<T>(fn: () => T): T
+    lease(
+        name: string,
+        owner: string,
+        ttlMs: number,
+        now: number
+    ): Promise<boolean>
+    /** Gives the lease `name` up, if `owner` holds it. */
+    releaseLease(name: string, owner: string): Promise<void>
 
-    close(): void
+    /**
+     * Runs `fn` as one transaction, serialised with every other transaction
+     * on the store (by every instance that shares it): each change made
+     * through `tx` is committed together or not at all. Inside, use `tx`
+     * only; `tx.atomically` joins the outer transaction.
+     */
+    atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>
+
+    close(): Promise<void>
+}
+
+/** A row of the event log. */
+export interface FleetEvent {
+    at: number
+    deviceId: string
+    kind: string
+    detail: string
 }
 
 /** How long the event log is kept. */
@@ -170,6 +200,8 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, device_id TEXT NOT NULL,
     kind TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `
 
 /** Mode of the database file and its `-wal` / `-shm` companions. */
@@ -185,11 +217,18 @@ function protectDatabaseFiles(file: string) {
         if (existsSync(f)) chmodSync(f, DB_FILE_MODE)
 }
 
-/** The default store: one SQLite file (`:memory:` for tests). */
+/**
+ * The default store: one SQLite file (`:memory:` for tests), through
+ * better-sqlite3. Its calls are synchronous underneath; a transaction that
+ * awaits holds the others back, so nothing else runs inside it.
+ */
 export class SqliteStore implements FleetStore {
     readonly db: Database.Database
     private readonly maxEvents: number
     private readonly maxEventAgeMs: number
+    /** Settles when the transaction now open ends; undefined when none is. */
+    private open: Promise<void> | undefined
+    private readonly inside: FleetStore
 
     /**
      * Opens (creating when missing) the database `file`, mode 0600 with its
@@ -213,71 +252,128 @@ export class SqliteStore implements FleetStore {
                 "ALTER TABLE versions ADD COLUMN signature TEXT NOT NULL DEFAULT ''"
             )
         if (onDisk) protectDatabaseFiles(file) // the WAL files exist now
+        this.inside = this.transactionView()
     }
 
-    atomically<T>(fn: () => T): T {
-        return this.db.transaction(fn)()
+    /**
+     * Runs a synchronous step once no transaction is open. The check and
+     * the step run in one turn, so no transaction can open between them.
+     */
+    private async run<T>(step: () => T): Promise<T> {
+        while (this.open) await this.open
+        return step()
+    }
+
+    async atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T> {
+        while (this.open) await this.open
+        let done!: () => void
+        this.open = new Promise<void>(r => (done = r))
+        // IMMEDIATE: another process sharing the file waits for the write lock now
+        this.db.exec("BEGIN IMMEDIATE")
+        try {
+            const out = await fn(this.inside)
+            this.db.exec("COMMIT")
+            return out
+        } catch (e) {
+            if (this.db.inTransaction) this.db.exec("ROLLBACK")
+            throw e
+        } finally {
+            this.open = undefined
+            done()
+        }
+    }
+
+    /** The store as seen inside the open transaction: no waiting. */
+    private transactionView(): FleetStore {
+        const view: FleetStore = Object.create(this)
+        const direct = async <T>(step: () => T) => step()
+        Object.defineProperty(view, "run", { value: direct })
+        Object.defineProperty(view, "atomically", {
+            value: <T>(fn: (tx: FleetStore) => Promise<T>) => fn(view),
+        })
+        return view
     }
 
     addVersion(v: VersionRecord) {
-        this.db
-            .prepare(
-                "INSERT INTO versions (name, hash, size, note, published_at, signature) VALUES (?, ?, ?, ?, ?, ?)"
-            )
-            .run(v.name, v.hash, v.size, v.note, v.publishedAt, v.signature)
+        return this.run(() => {
+            this.db
+                .prepare(
+                    "INSERT INTO versions (name, hash, size, note, published_at, signature) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                .run(v.name, v.hash, v.size, v.note, v.publishedAt, v.signature)
+        })
     }
-    versions(): VersionRecord[] {
-        return this.db
-            .prepare("SELECT * FROM versions ORDER BY published_at, rowid")
-            .all()
-            .map(rowToVersion)
+    versions() {
+        return this.run(() =>
+            this.db
+                .prepare("SELECT * FROM versions ORDER BY published_at, rowid")
+                .all()
+                .map(rowToVersion)
+        )
     }
     versionByName(name: string) {
-        const r = this.db
-            .prepare("SELECT * FROM versions WHERE name = ?")
-            .get(name)
-        return r ? rowToVersion(r) : undefined
+        return this.run(() => {
+            const r = this.db
+                .prepare("SELECT * FROM versions WHERE name = ?")
+                .get(name)
+            return r ? rowToVersion(r) : undefined
+        })
     }
     versionByHash(hash: string) {
-        const r = this.db
-            .prepare("SELECT * FROM versions WHERE hash = ?")
-            .get(hash)
-        return r ? rowToVersion(r) : undefined
+        return this.run(() => {
+            const r = this.db
+                .prepare("SELECT * FROM versions WHERE hash = ?")
+                .get(hash)
+            return r ? rowToVersion(r) : undefined
+        })
     }
 
     setVersionSignature(name: string, signature: string) {
-        this.db
-            .prepare("UPDATE versions SET signature = ? WHERE name = ?")
-            .run(signature, name)
+        return this.run(() => {
+            this.db
+                .prepare("UPDATE versions SET signature = ? WHERE name = ?")
+                .run(signature, name)
+        })
     }
 
     upsertDevice(d: DeviceRecord) {
-        this.db
-            .prepare(
-                `INSERT INTO devices (id, key, groups_json, platform_id, created_at) VALUES (?, ?, ?, ?, ?)
+        return this.run(() => {
+            this.db
+                .prepare(
+                    `INSERT INTO devices (id, key, groups_json, platform_id, created_at) VALUES (?, ?, ?, ?, ?)
                  ON CONFLICT(id) DO UPDATE SET key = excluded.key, groups_json = excluded.groups_json,
                  platform_id = excluded.platform_id`
-            )
-            .run(
-                d.id,
-                d.key,
-                JSON.stringify(d.groups),
-                d.platformId,
-                d.createdAt
-            )
+                )
+                .run(
+                    d.id,
+                    d.key,
+                    JSON.stringify(d.groups),
+                    d.platformId,
+                    d.createdAt
+                )
+        })
     }
     device(id: string) {
-        const r = this.db.prepare("SELECT * FROM devices WHERE id = ?").get(id)
-        return r ? rowToDevice(r) : undefined
+        return this.run(() => {
+            const r = this.db
+                .prepare("SELECT * FROM devices WHERE id = ?")
+                .get(id)
+            return r ? rowToDevice(r) : undefined
+        })
     }
-    devices(): DeviceRecord[] {
-        return this.db
-            .prepare("SELECT * FROM devices ORDER BY id")
-            .all()
-            .map(rowToDevice)
+    devices() {
+        return this.run(() =>
+            this.db
+                .prepare("SELECT * FROM devices ORDER BY id")
+                .all()
+                .map(rowToDevice)
+        )
     }
 
-    state(id: string): DeviceState {
+    state(id: string) {
+        return this.run(() => this.stateNow(id))
+    }
+    private stateNow(id: string): DeviceState {
         const r = this.db
             .prepare("SELECT json FROM device_state WHERE id = ?")
             .get(id) as { json: string } | undefined
@@ -285,68 +381,76 @@ export class SqliteStore implements FleetStore {
             ? { ...emptyState(id), ...JSON.parse(r.json), id }
             : emptyState(id)
     }
-    updateState(
-        id: string,
-        patch: Partial<Omit<DeviceState, "id">>
-    ): DeviceState {
-        return this.atomically(() => {
-            const next = { ...this.state(id), ...patch, id }
-            this.db
-                .prepare(
-                    "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
-                )
-                .run(id, JSON.stringify(next))
-            return next
-        })
+    updateState(id: string, patch: Partial<Omit<DeviceState, "id">>) {
+        return this.run(() =>
+            this.db.transaction(() => {
+                const next = { ...this.stateNow(id), ...patch, id }
+                this.db
+                    .prepare(
+                        "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
+                    )
+                    .run(id, JSON.stringify(next))
+                return next
+            })()
+        )
     }
-    states(): DeviceState[] {
-        return (
-            this.db
-                .prepare("SELECT id FROM device_state ORDER BY id")
-                .all() as { id: string }[]
-        ).map(r => this.state(r.id))
+    states() {
+        return this.run(() =>
+            (
+                this.db
+                    .prepare("SELECT id, json FROM device_state ORDER BY id")
+                    .all() as { id: string; json: string }[]
+            ).map(r => ({
+                ...emptyState(r.id),
+                ...JSON.parse(r.json),
+                id: r.id,
+            }))
+        )
     }
 
-    addRollout(r: Omit<Rollout, "id">): Rollout {
-        const info = this.db
-            .prepare(
-                "INSERT INTO rollouts (version, scope_json, status, created_at, updated_at, reason) VALUES (?, ?, ?, ?, ?, ?)"
-            )
-            .run(
-                r.version,
-                JSON.stringify(r.scope),
-                r.status,
-                r.createdAt,
-                r.updatedAt,
-                r.reason
-            )
-        return { ...r, id: Number(info.lastInsertRowid) }
+    addRollout(r: Omit<Rollout, "id">) {
+        return this.run(() => {
+            const info = this.db
+                .prepare(
+                    "INSERT INTO rollouts (version, scope_json, status, created_at, updated_at, reason) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                .run(
+                    r.version,
+                    JSON.stringify(r.scope),
+                    r.status,
+                    r.createdAt,
+                    r.updatedAt,
+                    r.reason
+                )
+            return { ...r, id: Number(info.lastInsertRowid) }
+        })
     }
-    updateRollout(id: number, patch: Partial<Omit<Rollout, "id">>): Rollout {
-        return this.atomically(() => this.updateRolloutNow(id, patch))
+    updateRollout(id: number, patch: Partial<Omit<Rollout, "id">>) {
+        return this.run(() =>
+            this.db.transaction(() => {
+                const cur = this.rolloutsNow().find(r => r.id === id)
+                if (!cur) throw new RangeError(`no rollout ${id}`)
+                const n = { ...cur, ...patch, id }
+                this.db
+                    .prepare(
+                        "UPDATE rollouts SET version = ?, scope_json = ?, status = ?, updated_at = ?, reason = ? WHERE id = ?"
+                    )
+                    .run(
+                        n.version,
+                        JSON.stringify(n.scope),
+                        n.status,
+                        n.updatedAt,
+                        n.reason,
+                        id
+                    )
+                return n
+            })()
+        )
     }
-    private updateRolloutNow(
-        id: number,
-        patch: Partial<Omit<Rollout, "id">>
-    ): Rollout {
-        const cur = this.rollouts().find(r => r.id === id)
-        if (!cur) throw new RangeError(`no rollout ${id}`)
-        const n = { ...cur, ...patch, id }
-        this.db
-            .prepare(
-                "UPDATE rollouts SET version = ?, scope_json = ?, status = ?, updated_at = ?, reason = ? WHERE id = ?"
-            )
-            .run(
-                n.version,
-                JSON.stringify(n.scope),
-                n.status,
-                n.updatedAt,
-                n.reason,
-                id
-            )
-        return n
+    rollouts() {
+        return this.run(() => this.rolloutsNow())
     }
-    rollouts(): Rollout[] {
+    private rolloutsNow(): Rollout[] {
         return this.db
             .prepare("SELECT * FROM rollouts ORDER BY id")
             .all()
@@ -364,42 +468,70 @@ export class SqliteStore implements FleetStore {
     /** Appends an event and drops the rows beyond the count and age limits. */
     logEvent(deviceId: string, kind: string, detail: string) {
         const at = Date.now()
-        this.atomically(() => {
-            const info = this.db
-                .prepare(
-                    "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
-                )
-                .run(at, deviceId, kind, detail)
-            const seq = Number(info.lastInsertRowid)
-            this.db
-                .prepare("DELETE FROM events WHERE seq <= ? OR at < ?")
-                .run(seq - this.maxEvents, at - this.maxEventAgeMs)
-        })
+        return this.run(() =>
+            this.db.transaction(() => {
+                const info = this.db
+                    .prepare(
+                        "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
+                    )
+                    .run(at, deviceId, kind, detail)
+                const seq = Number(info.lastInsertRowid)
+                this.db
+                    .prepare("DELETE FROM events WHERE seq <= ? OR at < ?")
+                    .run(seq - this.maxEvents, at - this.maxEventAgeMs)
+            })()
+        )
     }
     /** Rows in the event log. */
-    eventCount(): number {
-        return (
-            this.db.prepare("SELECT COUNT(*) AS n FROM events").get() as {
-                n: number
-            }
-        ).n
+    eventCount() {
+        return this.run(
+            () =>
+                (
+                    this.db
+                        .prepare("SELECT COUNT(*) AS n FROM events")
+                        .get() as { n: number }
+                ).n
+        )
     }
     events(limit = 100) {
-        return (
-            this.db
-                .prepare("SELECT * FROM events ORDER BY seq DESC LIMIT ?")
-                .all(limit) as any[]
+        return this.run(() =>
+            (
+                this.db
+                    .prepare("SELECT * FROM events ORDER BY seq DESC LIMIT ?")
+                    .all(limit) as any[]
+            )
+                .reverse()
+                .map(r => ({
+                    at: r.at,
+                    deviceId: r.device_id,
+                    kind: r.kind,
+                    detail: r.detail,
+                }))
         )
-            .reverse()
-            .map(r => ({
-                at: r.at,
-                deviceId: r.device_id,
-                kind: r.kind,
-                detail: r.detail,
-            }))
     }
 
-    close() {
+    lease(name: string, owner: string, ttlMs: number, now: number) {
+        return this.run(() => {
+            const info = this.db
+                .prepare(
+                    `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+                     ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+                     WHERE leases.owner = excluded.owner OR leases.expires_at <= ?`
+                )
+                .run(name, owner, now + ttlMs, now)
+            return info.changes === 1
+        })
+    }
+    releaseLease(name: string, owner: string) {
+        return this.run(() => {
+            this.db
+                .prepare("DELETE FROM leases WHERE name = ? AND owner = ?")
+                .run(name, owner)
+        })
+    }
+
+    async close() {
+        while (this.open) await this.open
         this.db.close()
     }
 }

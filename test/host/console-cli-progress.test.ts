@@ -55,7 +55,7 @@ test("TtyProgress redraws one line on a terminal and prints only the lines elsew
     assert.equal(pipe.err, "")
 })
 
-test("fleet status draws each rollout as a bar", () => {
+test("fleet status draws each rollout as a bar", async () => {
     const state = join(dir, "fleet")
     prepareStateDir(state)
     const store = new SqliteStore(join(state, "fleet.db"))
@@ -64,7 +64,7 @@ test("fleet status draws each rollout as a bar", () => {
         ["v1", hash("1")],
         ["v2", hash("2")],
     ])
-        store.addVersion({
+        await store.addVersion({
             name,
             hash: h,
             size: 416,
@@ -73,25 +73,25 @@ test("fleet status draws each rollout as a bar", () => {
             signature: "",
         })
     for (const id of ["a", "b", "c", "d"]) {
-        store.upsertDevice({
+        await store.upsertDevice({
             id,
             key: "00".repeat(32),
             groups: [],
             platformId: "",
             createdAt: 0,
         })
-        store.updateState(id, { currentHash: hash("1") })
+        await store.updateState(id, { currentHash: hash("1") })
     }
-    assign(store, "v1", parseScope("all"))
-    assign(store, "v2", parseScope("50%"))
+    await assign(store, "v1", parseScope("all"))
+    await assign(store, "v2", parseScope("50%"))
     // of the two canary devices one runs v2, the other's deploy failed
     const [ok, bad] = [...percentMembers("v2", 50, ["a", "b", "c", "d"])]
-    store.updateState(ok, { currentHash: hash("2") })
-    store.updateState(bad, {
+    await store.updateState(ok, { currentHash: hash("2") })
+    await store.updateState(bad, {
         lastDeployHash: hash("2"),
         lastDeployResult: "failed",
     })
-    store.close()
+    await store.close()
     const r = spawnSync(
         process.execPath,
         ["--import", "tsx", "host/fleet/cli.ts", "status", "--state", state],

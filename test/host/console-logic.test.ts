@@ -11,6 +11,7 @@ import { buildFirmware } from "../../host/build.ts"
 import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
 import { rolloutProgress } from "../../host/fleet/rollout-progress.ts"
 import { desiredForAll } from "../../host/fleet/desired-all.ts"
+import { readFleetData, stateIn } from "../../host/fleet/fleet-data.ts"
 import { desiredFor, percentMembers } from "../../host/fleet/rollout.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import {
@@ -148,14 +149,14 @@ test("access: the token by query or cookie for reads, by header only for actions
 })
 
 /** A store with devices a..f on v1, versions v1 and v2 (fake hashes). */
-function fleet() {
+async function fleet() {
     const store = new SqliteStore(":memory:")
     const h = (c: string) => c.repeat(64)
     for (const [name, hash] of [
         ["v1", h("1")],
         ["v2", h("2")],
     ])
-        store.addVersion({
+        await store.addVersion({
             name,
             hash,
             size: 1,
@@ -165,24 +166,24 @@ function fleet() {
         })
     const ids = ["a", "b", "c", "d", "e", "f"]
     for (const id of ids) {
-        store.upsertDevice({
+        await store.upsertDevice({
             id,
             key: "00".repeat(32),
             groups: id < "d" ? ["lab"] : [],
             platformId: "",
             createdAt: 0,
         })
-        store.updateState(id, { currentHash: h("1") })
+        await store.updateState(id, { currentHash: h("1") })
     }
     return { store, h, ids }
 }
 
-test("rollout progress: target, updated, failed (deploy failed, or crashed on the version) and devices a newer rollout took over", () => {
-    const { store, h, ids } = fleet()
-    runAction(store, "assign", { version: "v1", scope: "all" })
-    runAction(store, "assign", { version: "v2", scope: "50%" })
+test("rollout progress: target, updated, failed (deploy failed, or crashed on the version) and devices a newer rollout took over", async () => {
+    const { store, h, ids } = await fleet()
+    await runAction(store, "assign", { version: "v1", scope: "all" })
+    await runAction(store, "assign", { version: "v2", scope: "50%" })
     const canary = [...percentMembers("v2", 50, ids)]
-    let [p1, p2] = rolloutProgress(store)
+    let [p1, p2] = rolloutProgress(await readFleetData(store))
     assert.deepEqual(
         [p1.target, p1.updated, p1.superseded, p1.done],
         [3, 3, 3, true],
@@ -192,78 +193,87 @@ test("rollout progress: target, updated, failed (deploy failed, or crashed on th
         [p2.target, p2.updated, p2.failed, p2.done, p2.percent],
         [3, 0, 0, false, 50]
     )
-    store.updateState(canary[0], { currentHash: h("2") })
-    store.updateState(canary[1], { currentHash: h("2"), health: "crashed" })
-    store.updateState(canary[2], {
+    await store.updateState(canary[0], { currentHash: h("2") })
+    await store.updateState(canary[1], {
+        currentHash: h("2"),
+        health: "crashed",
+    })
+    await store.updateState(canary[2], {
         lastDeployHash: h("2"),
         lastDeployResult: "refused",
     })
-    ;[, p2] = rolloutProgress(store)
+    ;[, p2] = rolloutProgress(await readFleetData(store))
     assert.deepEqual([p2.updated, p2.failed, p2.broken], [2, 2, 1])
     // stopped: only devices that run v2 stay with it
-    runAction(store, "stop", {})
-    ;[p1, p2] = rolloutProgress(store)
+    await runAction(store, "stop", {})
+    ;[p1, p2] = rolloutProgress(await readFleetData(store))
     assert.equal(p2.status, "stopped")
     assert.deepEqual([p2.target, p2.updated], [3, 2])
     // a device rollout of v1 takes one over
-    runAction(store, "assign", { version: "v1", scope: `device:${canary[0]}` })
-    ;[, p2] = rolloutProgress(store)
+    await runAction(store, "assign", {
+        version: "v1",
+        scope: `device:${canary[0]}`,
+    })
+    ;[, p2] = rolloutProgress(await readFleetData(store))
     assert.equal(p2.superseded, 1)
-    store.close()
+    await store.close()
 })
 
-test("actions: the CLI's functions and words; bad input is refused before anything changes", () => {
-    const { store } = fleet()
+test("actions: the CLI's functions and words; bad input is refused before anything changes", async () => {
+    const { store } = await fleet()
     assert.equal(
-        runAction(store, "assign", { version: "v1", scope: "all" }),
+        await runAction(store, "assign", { version: "v1", scope: "all" }),
         "rollout 1: v1 to all"
     )
     assert.equal(
-        runAction(store, "assign", { version: "v2", scope: "25%" }),
+        await runAction(store, "assign", { version: "v2", scope: "25%" }),
         "rollout 2: v2 to 25%"
     )
     assert.equal(
-        runAction(store, "widen", { percent: "60%" }),
+        await runAction(store, "widen", { percent: "60%" }),
         "rollout 2: v2 to 60%"
     )
     assert.equal(
-        runAction(store, "stop", { rollout: 2, reason: "battery" }),
+        await runAction(store, "stop", { rollout: 2, reason: "battery" }),
         "rollout 2 (v2) stopped"
     )
-    assert.equal(store.rollouts()[1].reason, "battery")
+    assert.equal((await store.rollouts())[1].reason, "battery")
     assert.equal(
-        runAction(store, "rollback", { rollout: 2 }),
+        await runAction(store, "rollback", { rollout: 2 }),
         "rollout 2 (v2) rolled back"
     )
-    runAction(store, "assign", { version: "v2", scope: "group:lab" })
+    await runAction(store, "assign", { version: "v2", scope: "group:lab" })
     assert.equal(
-        runAction(store, "rollback", { device: "a" }),
+        await runAction(store, "rollback", { device: "a" }),
         "a returns to v1 (rollout 4)"
     )
-    const n = store.rollouts().length
-    assert.throws(
+    const n = (await store.rollouts()).length
+    await assert.rejects(
         () => runAction(store, "assign", { version: "v9", scope: "all" }),
         /no published version v9/
     )
-    assert.throws(
+    await assert.rejects(
         () => runAction(store, "assign", { version: "v1", scope: "everyone" }),
         RangeError
     )
-    assert.throws(
+    await assert.rejects(
         () => runAction(store, "assign", { version: 1, scope: "all" }),
         ActionError
     )
-    assert.throws(
+    await assert.rejects(
         () => runAction(store, "widen", { percent: "lots" }),
         ActionError
     )
-    assert.throws(() => runAction(store, "stop", { rollout: -1 }), ActionError)
-    assert.throws(
+    await assert.rejects(
+        () => runAction(store, "stop", { rollout: -1 }),
+        ActionError
+    )
+    await assert.rejects(
         () => runAction(store, "stop", { rollout: 99 }),
         /no rollout 99/
     )
-    assert.equal(store.rollouts().length, n)
-    store.close()
+    assert.equal((await store.rollouts()).length, n)
+    await store.close()
 })
 
 test("signature states: verified against the release key, bad with another key, signed without one, unsigned", async () => {
@@ -271,7 +281,7 @@ test("signature states: verified against the release key, bad with another key, 
     try {
         const store = new SqliteStore(":memory:")
         const artifacts = new ArtifactStore(join(dir, "artifacts"))
-        const v = publishSigned(
+        const v = await publishSigned(
             store,
             artifacts,
             "v1",
@@ -295,7 +305,7 @@ test("signature states: verified against the release key, bad with another key, 
             }),
             "unsigned"
         )
-        store.close()
+        await store.close()
     } finally {
         rmSync(dir, { recursive: true, force: true })
     }
@@ -366,7 +376,7 @@ test("readings feed: points and markers from the emulator's admin API, no token 
     }
 })
 
-test("desiredForAll gives desiredFor's answers for every device, on 200 random fleets", () => {
+test("desiredForAll gives desiredFor's answers for every device, on 200 random fleets", async () => {
     // mulberry32: a small PRNG whose low bits are as random as its high ones
     let seed = 12345
     const rnd = (n: number) => {
@@ -390,7 +400,7 @@ test("desiredForAll gives desiredFor's answers for every device, on 200 random f
         )
         const ids = Array.from({ length: 1 + rnd(25) }, (_, i) => `d${i}`)
         for (const id of ids) {
-            store.upsertDevice({
+            await store.upsertDevice({
                 id,
                 key: "00",
                 groups: rnd(2) ? ["lab"] : ["field"],
@@ -398,7 +408,10 @@ test("desiredForAll gives desiredFor's answers for every device, on 200 random f
                 createdAt: 0,
             })
             const k = rnd(versions.length + 1)
-            if (k) store.updateState(id, { currentHash: String(k).repeat(64) })
+            if (k)
+                await store.updateState(id, {
+                    currentHash: String(k).repeat(64),
+                })
         }
         for (let r = rnd(6); r > 0; r--) {
             const scope = [
@@ -410,7 +423,7 @@ test("desiredForAll gives desiredFor's answers for every device, on 200 random f
             const status = (
                 ["active", "active", "stopped", "rolled-back"] as const
             )[rnd(4)]
-            store.addRollout({
+            await store.addRollout({
                 version: versions[rnd(versions.length)],
                 scope,
                 status,
@@ -419,13 +432,14 @@ test("desiredForAll gives desiredFor's answers for every device, on 200 random f
                 reason: "",
             })
         }
-        const all = desiredForAll(store)
+        const data = await readFleetData(store)
+        const all = desiredForAll(data)
         for (const id of ids)
             assert.deepEqual(
                 all.get(id),
-                desiredFor(store, id),
+                desiredFor(data, id, stateIn(data, id).currentHash),
                 `round ${round}, ${id}`
             )
-        store.close()
+        await store.close()
     }
 })

@@ -67,9 +67,9 @@ before(async () => {
             createdAt: Date.now(),
         })
     )
-    publishSigned(store, artifacts, "v1.0.0", v1)
-    v2hash = publishSigned(store, artifacts, "v2.0.0", v2).hash
-    assign(store, "v1.0.0", { kind: "all" })
+    await publishSigned(store, artifacts, "v1.0.0", v1)
+    v2hash = (await publishSigned(store, artifacts, "v2.0.0", v2)).hash
+    await assign(store, "v1.0.0", { kind: "all" })
     svc = await startFleetService({
         store,
         artifacts,
@@ -77,14 +77,17 @@ before(async () => {
         holdMs: 50,
         controlSocket: controlSocketPath(state),
     })
-    members = simMembers({
+    const versionNames = new Map(
+        (await store.versions()).map(v => [v.hash, v.name])
+    )
+    members = await simMembers({
         ids: IDS,
         service: svc,
         program: v1,
         target: { port: platform.port, ca: platform.ca },
         productKey: PK,
         secretOf: secret,
-        versionOf: h => store.versionByHash(h)?.name,
+        versionOf: h => versionNames.get(h),
     })
     // the console opens the database on its own, as `npm run console` does
     consoleStore = new SqliteStore(join(state, "fleet.db"))
@@ -107,8 +110,8 @@ after(async () => {
     await con?.close()
     await svc?.close()
     await platform?.close()
-    consoleStore?.close()
-    store?.close()
+    await consoleStore?.close()
+    await store?.close()
     rmSync(dir, { recursive: true, force: true })
 })
 
@@ -164,7 +167,7 @@ test("the console needs its token: every request without it is refused; actions 
     // a POST with the cookie alone changes nothing (another site could send that)
     const json = { "Content-Type": "application/json" }
     const body = JSON.stringify({ version: "v2.0.0", scope: "all" })
-    const n = store.rollouts().length
+    const n = (await store.rollouts()).length
     const viaCookie = await fetch(`${base()}/api/assign`, {
         method: "POST",
         headers: { ...json, cookie },
@@ -205,7 +208,7 @@ test("the console needs its token: every request without it is refused; actions 
             .end(body)
     )
     assert.equal(rebound.status, 403)
-    assert.equal(store.rollouts().length, n, "no action went through")
+    assert.equal((await store.rollouts()).length, n, "no action went through")
 
     // in the browser: refused without the token (a fresh profile: no cookie)
     const other = await browser.browser.createBrowserContext()
@@ -251,14 +254,14 @@ test("the fleet view shows every device; a rollout started and widened from the 
     await until(
         `document.getElementById("toast").textContent === "cancelled: assign"`
     )
-    assert.equal(store.rollouts().length, 1, "cancelled: no rollout")
+    assert.equal((await store.rollouts()).length, 1, "cancelled: no rollout")
     // confirmed: rollout 2, a canary of 3 devices, none updated yet
     await page.click("#assign-button")
     await until(`document.getElementById("confirm").open`)
     await page.click("#confirm-ok")
     await until(`document.querySelector('tr[data-rollout="2"] .bar')`)
     assert.deepEqual(await bar(2), { updated: 0, target: 3, failed: 0 })
-    assert.equal(store.rollouts()[1].version, "v2.0.0")
+    assert.equal((await store.rollouts())[1].version, "v2.0.0")
 
     const seen: number[] = [0]
     const checkInAll = async (midShot?: number) => {
@@ -350,7 +353,7 @@ test("the fleet view shows every device; a rollout started and widened from the 
         await page.$eval('tr[data-rollout="2"] .state', el => el.textContent!),
         /stopped: stopped from the console/
     )
-    assert.equal(store.rollouts()[1].status, "stopped")
+    assert.equal((await store.rollouts())[1].status, "stopped")
     assert.ok(
         await page.$$eval("#devices tbody tr", rs =>
             rs.every(r => r.getAttribute("data-current") === "v2.0.0")
@@ -433,7 +436,7 @@ test("a device's page shows its event log and the failed handshakes the running 
     assert.match(log, /deploy/)
     // someone tries dev-3's id with another key: the running service counts it, the page shows it
     const thief = new FakeDevice({
-        connectionString: svc.connectionString("dev-3"),
+        connectionString: await svc.connectionString("dev-3"),
         key: newDeviceKey(),
         program: Buffer.alloc(0),
     })
@@ -451,7 +454,7 @@ test("a device's page shows its event log and the failed handshakes the running 
     )
     texts.push(await page.content())
     const secrets = [
-        ...IDS.map(id => store.device(id)!.key),
+        ...(await store.devices()).map(d => d.key),
         ...IDS.map(secret),
         ...platform.auths().flatMap(a => (a.token ? [a.token] : [])),
     ]

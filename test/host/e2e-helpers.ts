@@ -57,13 +57,13 @@ export async function startDevice(
 
 /** Polls `cond` every 100 ms; fails with `what` after `timeoutMs`. */
 export async function waitUntil(
-    cond: () => boolean,
+    cond: () => boolean | Promise<boolean>,
     timeoutMs: number,
     what: string,
     sim?: SimSession
 ) {
     const end = Date.now() + timeoutMs
-    while (!cond()) {
+    while (!(await cond())) {
         if (Date.now() > end) {
             const recent = sim
                 ? `\nrecent device lines:\n${sim.lines.slice(-20).join("\n")}`

@@ -33,7 +33,7 @@ const key = newDeviceKey()
 before(async () => {
     v1 = padImage(await buildFleetApp("v1"))
     v2 = padImage(await buildFleetApp("v2"))
-    served = prepareServiceState("fleet-crash-test-", {
+    served = await prepareServiceState("fleet-crash-test-", {
         images: { v1, v2 },
         devices: { d1: key },
         assigned: "v2",
@@ -49,12 +49,12 @@ after(async () => {
 const serve = () => serveState(served)
 
 /** Reads the database as another process sees it. */
-function readDb<T>(fn: (db: SqliteStore) => T): T {
+async function readDb<T>(fn: (db: SqliteStore) => Promise<T>): Promise<T> {
     const db = new SqliteStore(join(state, "fleet.db"))
     try {
-        return fn(db)
+        return await fn(db)
     } finally {
-        db.close()
+        await db.close()
     }
 }
 
@@ -86,7 +86,7 @@ test("SIGKILL during a deploy: on restart the attempt counts as failed, nothing 
     }
     const first = device.connect()
     await midDeploy
-    const during = readDb(db => db.state("d1"))
+    const during = await readDb(async db => await db.state("d1"))
     assert.equal(during.lastDeployResult, "in-progress")
     assert.equal(during.connected, true)
     await svc.stop("SIGKILL")
@@ -99,22 +99,22 @@ test("SIGKILL during a deploy: on restart the attempt counts as failed, nothing 
 
     svc = await serve()
     await svc.waitForLine(/d1: deploy interrupted by a service stop/)
-    readDb(db => {
+    await readDb(async db => {
         assert.deepEqual(db.db.pragma("integrity_check"), [
             { integrity_check: "ok" },
         ])
-        const st = db.state("d1")
+        const st = await db.state("d1")
         assert.equal(st.connected, false)
         assert.equal(st.lastDeployResult, "failed")
         assert.equal(st.deployFailures, 1)
         assert.equal(st.lastDeployHash, imageHash(v2))
         assert.match(st.lastError, /service stopped during the deploy/)
         assert.equal(
-            db.rollouts().at(-1)!.status,
+            (await db.rollouts()).at(-1)!.status,
             "active",
             "the rollout goes on"
         )
-        assert.ok(db.events().some(e => e.kind === "deploy-failed"))
+        assert.ok((await db.events()).some(e => e.kind === "deploy-failed"))
     })
 
     ;(device as any).handle = handle
@@ -123,8 +123,8 @@ test("SIGKILL during a deploy: on restart the attempt counts as failed, nothing 
     assert.equal((await again.ended).authenticated, true)
     assert.deepEqual(device.installed, [imageHash(v2)])
     assert.deepEqual(device.program, v2)
-    readDb(db => {
-        const st = db.state("d1")
+    await readDb(async db => {
+        const st = await db.state("d1")
         assert.equal(st.lastDeployResult, "ok")
         assert.equal(st.deployFailures, 0)
         assert.equal(st.currentHash, imageHash(v2))

@@ -83,11 +83,11 @@ function errorLine(r: { code: number | null; lines: string[] }) {
     return errors[0]
 }
 
-before(() => {
+before(async () => {
     dir = mkdtempSync(join(tmpdir(), "fleet-enrol-test-"))
     store = new SqliteStore(join(dir, "fleet.db"))
     key = newDeviceKey().toString("hex")
-    store.upsertDevice({
+    await store.upsertDevice({
         id: "dev1",
         key,
         groups: [],
@@ -96,8 +96,8 @@ before(() => {
     })
 })
 
-after(() => {
-    store?.close()
+after(async () => {
+    await store?.close()
     rmSync(dir, { recursive: true, force: true })
 })
 
@@ -244,7 +244,7 @@ test("enrolled: the device connects with the string it was sent; the CLI learns 
             )
         )
         assert.equal(devices.length, 1)
-        assert.ok(store.state("dev1").lastSeen > 0)
+        assert.ok((await store.state("dev1")).lastSeen > 0)
     } finally {
         await svc?.close()
         await bus.close()

@@ -48,13 +48,13 @@ before(async () => {
     fleet = tempFleet("fleet-firmware-test-")
     const { store, artifacts } = fleet
     for (const version of ["1.0.0", "2.0.0"])
-        publishSigned(
+        await publishSigned(
             store,
             artifacts,
             `v${version}`,
             await buildFirmware("src/main.ts", { version })
         )
-    registerDevice(store, "reporter1")
+    await registerDevice(store, "reporter1")
     svc = await startFleetService({
         store,
         artifacts,
@@ -69,7 +69,7 @@ before(async () => {
     )
     await waitForReadings(platform, 1, 30_000, sim)
     await sendFramesToSimBus([
-        setConnectionStringFrame(svc.connectionString("reporter1")),
+        setConnectionStringFrame(await svc.connectionString("reporter1")),
     ])
 })
 
@@ -77,7 +77,7 @@ after(async () => {
     await sim?.stop()
     await platform?.close()
     await svc?.close()
-    fleet?.remove()
+    await fleet?.remove()
 })
 
 const informed = (version: string) => () =>
@@ -100,7 +100,7 @@ async function runsAndReports(version: string) {
 
 test("release v1.0.0 reaches the reporting device over the network; it keeps reporting with its token", async () => {
     const auths = successfulAuths(platform).length
-    assign(fleet.store, "v1.0.0", { kind: "all" })
+    await assign(fleet.store, "v1.0.0", { kind: "all" })
     await runsAndReports("v1.0.0")
     assert.equal(
         successfulAuths(platform).length,
@@ -116,7 +116,7 @@ test("release v1.0.0 reaches the reporting device over the network; it keeps rep
 test("v2.0.0 assigned to the device: it restarts into v2 and reports version v2.0.0", async () => {
     const auths = successfulAuths(platform).length
     const readings = readingCount(platform)
-    assign(fleet.store, "v2.0.0", parseScope("device:reporter1"))
+    await assign(fleet.store, "v2.0.0", parseScope("device:reporter1"))
     await runsAndReports("v2.0.0")
     assert.equal(
         successfulAuths(platform).length,
@@ -128,7 +128,7 @@ test("v2.0.0 assigned to the device: it restarts into v2 and reports version v2.
 
 test("rollback: the device returns to v1.0.0", async () => {
     const informs = platform.informs().length
-    rollback(fleet.store)
+    await rollback(fleet.store)
     await waitUntil(
         () =>
             platform

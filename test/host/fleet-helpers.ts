@@ -32,26 +32,27 @@ export function testReleaseKeys() {
 export const releaseKeys = testReleaseKeys()
 
 /** Publishes `image` as `name`, signed with the shared test key. */
-export function publishSigned(
+export async function publishSigned(
     store: FleetStore,
     artifacts: ArtifactStore,
     name: string,
     image: Buffer
 ) {
-    return publishVersion(store, artifacts, image, {
+    const { version } = await publishVersion(store, artifacts, image, {
         name,
         signature: signRelease(image, releaseKeys.privateKey),
         releaseKey: releaseKeys.publicKey,
-    }).version
+    })
+    return version
 }
 
 /** Registers device `id` (no groups, no platform id) with `key`; returns the key. */
-export function registerDevice(
+export async function registerDevice(
     store: FleetStore,
     id: string,
     key: Buffer = newDeviceKey()
-): Buffer {
-    store.upsertDevice({
+): Promise<Buffer> {
+    await store.upsertDevice({
         id,
         key: key.toString("hex"),
         groups: [],
@@ -72,7 +73,7 @@ export interface TempFleet {
     readonly store: SqliteStore
     readonly artifacts: ArtifactStore
     /** Closes the database and deletes the directory. */
-    remove(): void
+    remove(): Promise<void>
 }
 
 /** Makes a {@link TempFleet} in a directory named from `prefix`. */
@@ -83,8 +84,8 @@ export function tempFleet(prefix: string): TempFleet {
         dir,
         store,
         artifacts: new ArtifactStore(join(dir, "artifacts")),
-        remove() {
-            store.close()
+        async remove() {
+            await store.close()
             rmSync(dir, { recursive: true, force: true })
         },
     }
@@ -105,25 +106,25 @@ export interface ServiceState {
  * name), `devices` registered with their keys, version `assigned` rolled
  * out to all; and the release public key in a file beside it.
  */
-export function prepareServiceState(
+export async function prepareServiceState(
     prefix: string,
     o: {
         images: Record<string, Buffer>
         devices: Record<string, Buffer>
         assigned: string
     }
-): ServiceState {
+): Promise<ServiceState> {
     const dir = mkdtempSync(join(tmpdir(), prefix))
     const state = join(dir, "state")
     prepareStateDir(state)
     const store = new SqliteStore(join(state, "fleet.db"))
     const artifacts = new ArtifactStore(join(state, "artifacts"))
     for (const [name, image] of Object.entries(o.images))
-        publishSigned(store, artifacts, name, image)
+        await publishSigned(store, artifacts, name, image)
     for (const [id, key] of Object.entries(o.devices))
-        registerDevice(store, id, key)
-    assign(store, o.assigned, { kind: "all" })
-    store.close()
+        await registerDevice(store, id, key)
+    await assign(store, o.assigned, { kind: "all" })
+    await store.close()
     const pub = join(dir, "release.pub")
     writeFileSync(pub, releaseKeys.publicPem)
     return { dir, state, pub }

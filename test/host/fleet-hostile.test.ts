@@ -40,7 +40,7 @@ const key = newDeviceKey()
 
 before(async () => {
     v1 = padImage(await buildFleetApp("v1"))
-    served = prepareServiceState("fleet-hostile-test-", {
+    served = await prepareServiceState("fleet-hostile-test-", {
         images: { v1 },
         devices: { d1: key },
         assigned: "v1",
@@ -337,7 +337,7 @@ test("failed handshakes change no device record; status shows them from memory",
         }
         assert.deepEqual(snapshot(), beforeRows)
     } finally {
-        db.close()
+        await db.close()
     }
     const r = spawnSync(
         process.execPath,
@@ -355,10 +355,13 @@ test("the event log stays within --events-max", async () => {
     const db = new SqliteStore(join(state, "fleet.db"))
     try {
         // connected + disconnected per check-in: twice the limit was written
-        assert.ok(db.eventCount() <= EVENTS_MAX, `${db.eventCount()} rows`)
-        assert.ok(db.eventCount() >= EVENTS_MAX - 2)
+        assert.ok(
+            (await db.eventCount()) <= EVENTS_MAX,
+            `${await db.eventCount()} rows`
+        )
+        assert.ok((await db.eventCount()) >= EVENTS_MAX - 2)
     } finally {
-        db.close()
+        await db.close()
     }
 })
 

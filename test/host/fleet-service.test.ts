@@ -44,12 +44,12 @@ async function setup(
 ) {
     const store = new SqliteStore(":memory:")
     const artifacts = new ArtifactStore(join(dir, `a${n++}`))
-    for (const id of ids) registerDevice(store, id)
+    for (const id of ids) await registerDevice(store, id)
     for (const [name, img] of [
         ["v1", v1],
         ["v2", v2],
     ] as const)
-        publishSigned(store, artifacts, name, img)
+        await publishSigned(store, artifacts, name, img)
     const svc = await startFleetService({
         store,
         artifacts,
@@ -58,13 +58,18 @@ async function setup(
         ...opts,
     })
     const devices = Object.fromEntries(
-        ids.map(id => [
-            id,
-            new FakeDevice({
-                connectionString: svc.connectionString(id),
-                program: v1,
-            }),
-        ])
+        await Promise.all(
+            ids.map(
+                async id =>
+                    [
+                        id,
+                        new FakeDevice({
+                            connectionString: await svc.connectionString(id),
+                            program: v1,
+                        }),
+                    ] as const
+            )
+        )
     )
     return { store, artifacts, svc, devices }
 }
@@ -72,13 +77,13 @@ async function setup(
 test("a device in sync is asked for its hash only, then the service lets go of the socket", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
-        assign(store, "v1", { kind: "all" })
+        await assign(store, "v1", { kind: "all" })
         const s = devices.d1.connect()
         const end = await s.ended
         assert.equal(end.authenticated, true)
         assert.equal(end.reason, "closed by server")
         assert.deepEqual(s.commands, [Cmd.GetHash])
-        const st = store.state("d1")
+        const st = await store.state("d1")
         assert.equal(st.currentHash, imageHash(v1))
         assert.equal(st.connected, false)
         assert.ok(st.lastSeen > 0)
@@ -90,9 +95,9 @@ test("a device in sync is asked for its hash only, then the service lets go of t
 test("a device with a wrong key gets nothing: no command, no reply to its auth, the failure counted in memory", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
-        assign(store, "v2", { kind: "all" })
+        await assign(store, "v2", { kind: "all" })
         const thief = new FakeDevice({
-            connectionString: svc.connectionString("d1"),
+            connectionString: await svc.connectionString("d1"),
             key: newDeviceKey(),
             program: v1,
         })
@@ -104,12 +109,13 @@ test("a device with a wrong key gets nothing: no command, no reply to its auth, 
         // counted in memory only: an unauthenticated peer changes no record
         assert.equal(svc.handshakeFailures().d1.count, 1)
         assert.match(svc.handshakeFailures().d1.lastReason, /wrong key/)
-        assert.equal(store.state("d1").lastError, "")
-        assert.equal(store.state("d1").connected, false)
+        assert.equal((await store.state("d1")).lastError, "")
+        assert.equal((await store.state("d1")).connected, false)
         // an unknown device id is refused before the websocket opens
-        const cs = svc
-            .connectionString("d1")
-            .replace("/wssk/d1", "/wssk/nobody")
+        const cs = (await svc.connectionString("d1")).replace(
+            "/wssk/d1",
+            "/wssk/nobody"
+        )
         const stranger = new FakeDevice({ connectionString: cs, program: v1 })
         assert.match(
             (await stranger.connect().ended).reason,
@@ -123,8 +129,8 @@ test("a device with a wrong key gets nothing: no command, no reply to its auth, 
 test("a new assignment is deployed in 32-byte-aligned chunks, verified by hash, and recorded", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
-        assign(store, "v1", { kind: "all" })
-        assign(store, "v2", parseScope("device:d1"))
+        await assign(store, "v1", { kind: "all" })
+        await assign(store, "v2", parseScope("device:d1"))
         const s = devices.d1.connect()
         await s.ended
         assert.deepEqual(devices.d1.installed, [imageHash(v2)])
@@ -139,7 +145,7 @@ test("a new assignment is deployed in 32-byte-aligned chunks, verified by hash, 
         )
         const writes = s.commands.filter(c => c === Cmd.DeployWrite).length
         assert.equal(writes, Math.ceil(v2.length / 192))
-        const st = store.state("d1")
+        const st = await store.state("d1")
         assert.equal(st.lastDeployResult, "ok")
         assert.equal(st.currentHash, imageHash(v2))
         assert.equal(st.health, "unknown", "healthy only once it reports")
@@ -155,7 +161,7 @@ test("a new assignment is deployed in 32-byte-aligned chunks, verified by hash, 
 test("a damaged artifact is refused before DeployStart: the device keeps its program", async () => {
     const { store, artifacts, svc, devices } = await setup(["d1"])
     try {
-        assign(store, "v2", { kind: "all" })
+        await assign(store, "v2", { kind: "all" })
         const p = artifacts.path(imageHash(v2))
         const stored = readFileSync(p)
         writeFileSync(p, stored.subarray(0, stored.length - 96)) // truncated on disk
@@ -163,11 +169,11 @@ test("a damaged artifact is refused before DeployStart: the device keeps its pro
         await s.ended
         assert.deepEqual(s.commands, [Cmd.GetHash])
         assert.deepEqual(devices.d1.program, v1)
-        const st = store.state("d1")
+        const st = await store.state("d1")
         assert.equal(st.lastDeployResult, "refused")
         assert.match(st.lastError, /damaged in storage/)
         assert.equal(
-            store.rollouts().at(-1)!.status,
+            (await store.rollouts()).at(-1)!.status,
             "stopped",
             "the rollout stops itself"
         )
@@ -180,18 +186,18 @@ test("canary: 40% of a five-device fleet gets v2, exactly those; rollback return
     const ids = ["d1", "d2", "d3", "d4", "d5"]
     const { store, svc, devices } = await setup(ids)
     try {
-        assign(store, "v1", { kind: "all" })
-        assign(store, "v2", parseScope("40%"))
+        await assign(store, "v1", { kind: "all" })
+        await assign(store, "v2", parseScope("40%"))
         await Promise.all(ids.map(id => devices[id].connect().ended))
         const onV2 = ids.filter(id => devices[id].hash() === imageHash(v2))
         assert.equal(onV2.length, 2)
         for (const id of ids)
             assert.equal(
-                store.state(id).currentHash,
+                (await store.state(id)).currentHash,
                 devices[id].hash(),
                 `${id} recorded`
             )
-        rollback(store)
+        await rollback(store)
         await Promise.all(ids.map(id => devices[id].connect().ended))
         assert.ok(ids.every(id => devices[id].hash() === imageHash(v1)))
         for (const id of onV2)
@@ -209,7 +215,7 @@ test("a device that refuses a write fails the deploy; the failure count stops re
         maxDeployFailures: 2,
     })
     try {
-        assign(store, "v2", { kind: "all" })
+        await assign(store, "v2", { kind: "all" })
         const d = devices.d1
         // a device that answers every DeployWrite with Error
         const orig = (d as any).handle.bind(d)
@@ -219,7 +225,7 @@ test("a device that refuses a write fails the deploy; the failure count stops re
             send: (c: number, p?: Buffer) => void
         ) => (cmd === Cmd.DeployWrite ? send(Cmd.Error) : orig(cmd, p, send))
         for (let i = 0; i < 2; i++) await d.connect().ended
-        const st = store.state("d1")
+        const st = await store.state("d1")
         assert.equal(st.lastDeployResult, "failed")
         assert.equal(st.deployFailures, 2)
         assert.match(st.lastError, /device refused write/)
@@ -234,10 +240,10 @@ test("a device that refuses a write fails the deploy; the failure count stops re
 test("an exception report after an update marks the device crashed and stops the rollout", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
-        assign(store, "v1", { kind: "all" })
-        const r = assign(store, "v2", parseScope("device:d1"))
+        await assign(store, "v1", { kind: "all" })
+        const r = await assign(store, "v2", parseScope("device:d1"))
         await devices.d1.connect().ended
-        assert.equal(store.state("d1").lastDeployResult, "ok")
+        assert.equal((await store.state("d1")).lastDeployResult, "ok")
         const s = devices.d1.connect({
             onOpen: send =>
                 send(
@@ -246,10 +252,10 @@ test("an exception report after an update marks the device crashed and stops the
                 ),
         })
         await s.ended
-        const st = store.state("d1")
+        const st = await store.state("d1")
         assert.equal(st.health, "crashed")
         assert.match(st.lastException, /Unhandled exception/)
-        const after = store.rollouts().find(x => x.id === r.id)!
+        const after = (await store.rollouts()).find(x => x.id === r.id)!
         assert.equal(after.status, "stopped")
         assert.match(after.reason, /d1 crashed after updating to v2/)
     } finally {
@@ -267,15 +273,15 @@ test("silence after an update is seen through the report source; a report makes 
         now: () => clock,
     })
     try {
-        assign(store, "v2", { kind: "all" })
+        await assign(store, "v2", { kind: "all" })
         await devices.d1.connect().ended
         await devices.d2.connect().ended
         reported = clock + 10
         clock += 31_000
         await svc.checkHealth()
-        assert.equal(store.state("d1").health, "ok")
-        assert.equal(store.state("d2").health, "silent")
-        assert.equal(store.rollouts().at(-1)!.status, "stopped")
+        assert.equal((await store.state("d1")).health, "ok")
+        assert.equal((await store.state("d2")).health, "silent")
+        assert.equal((await store.rollouts()).at(-1)!.status, "stopped")
     } finally {
         await svc.close()
     }
@@ -284,7 +290,7 @@ test("silence after an update is seen through the report source; a report makes 
 test("an artifact swapped in state/ together with its hash is refused before DeployStart: the release signature does not match, the rollout stops", async () => {
     const { store, artifacts, svc, devices } = await setup(["d1"])
     try {
-        const r = assign(store, "v2", { kind: "all" })
+        const r = await assign(store, "v2", { kind: "all" })
         // someone who can write state/ (but has no release key) swaps v2
         // for an image of their own and puts its hash in the database
         const evil = Buffer.from(v2)
@@ -299,10 +305,10 @@ test("an artifact swapped in state/ together with its hash is refused before Dep
         await s.ended
         assert.deepEqual(s.commands, [Cmd.GetHash], "no DeployStart")
         assert.deepEqual(devices.d1.program, v1)
-        const st = store.state("d1")
+        const st = await store.state("d1")
         assert.equal(st.lastDeployResult, "refused")
         assert.match(st.lastError, /signature does not match/)
-        const after = store.rollouts().find(x => x.id === r.id)!
+        const after = (await store.rollouts()).find(x => x.id === r.id)!
         assert.equal(after.status, "stopped")
         assert.match(after.reason, /signature does not match/)
     } finally {
@@ -316,14 +322,14 @@ test("a version without a release signature (published before signing existed) i
         store.db
             .prepare("UPDATE versions SET signature = '' WHERE name = 'v2'")
             .run()
-        assign(store, "v2", { kind: "all" })
+        await assign(store, "v2", { kind: "all" })
         const s = devices.d1.connect()
         await s.ended
         assert.deepEqual(s.commands, [Cmd.GetHash])
-        assert.match(store.state("d1").lastError, /not signed/)
+        assert.match((await store.state("d1")).lastError, /not signed/)
         // publishing the same image under its name again, signed, fixes it
-        publishSigned(store, artifacts, "v2", v2)
-        assign(store, "v2", { kind: "all" })
+        await publishSigned(store, artifacts, "v2", v2)
+        await assign(store, "v2", { kind: "all" })
         await devices.d1.connect().ended
         assert.deepEqual(devices.d1.program, v2)
     } finally {
@@ -337,19 +343,19 @@ test("an authenticated device that goes quiet is closed after the idle timeout, 
         idleTimeoutMs: 500,
     })
     try {
-        assign(store, "v1", { kind: "all" })
+        await assign(store, "v1", { kind: "all" })
         // the fake device answers GetHash and then sends nothing (no pings)
         const s = devices.d1.connect()
         const end = await s.ended
         assert.equal(end.authenticated, true)
         assert.equal(end.reason, "closed by server")
         assert.deepEqual(s.commands, [Cmd.GetHash])
-        assert.equal(store.state("d1").connected, false)
+        assert.equal((await store.state("d1")).connected, false)
         assert.ok(
-            store
-                .events()
-                .some(e => e.kind === "disconnected" && /idle/.test(e.detail)),
-            JSON.stringify(store.events())
+            (await store.events()).some(
+                e => e.kind === "disconnected" && /idle/.test(e.detail)
+            ),
+            JSON.stringify(await store.events())
         )
     } finally {
         await svc.close()

@@ -46,13 +46,13 @@ export async function startSimFleet(
     const lines: string[] = []
     try {
         for (const v of ["v1", "v2"] as const)
-            publishSigned(
+            await publishSigned(
                 fleet.store,
                 fleet.artifacts,
                 v,
                 await buildFleetApp(v)
             )
-        registerDevice(fleet.store, "sim1")
+        await registerDevice(fleet.store, "sim1")
         const svc = await startFleetService({
             store: fleet.store,
             artifacts: fleet.artifacts,
@@ -67,11 +67,11 @@ export async function startSimFleet(
             lines,
             async close() {
                 await svc.close()
-                fleet.remove()
+                await fleet.remove()
             },
         }
     } catch (e) {
-        fleet.remove()
+        await fleet.remove()
         throw e
     }
 }

@@ -34,47 +34,48 @@ after(async () => {
     await fleet?.close()
 })
 
-const deployed = (version: string) => () =>
-    store.state("sim1").lastDeployResult === "ok" &&
-    store.state("sim1").currentHash === store.versionByName(version)!.hash
+const deployed = (version: string) => async () =>
+    (await store.state("sim1")).lastDeployResult === "ok" &&
+    (await store.state("sim1")).currentHash ===
+        (await store.versionByName(version))!.hash
 
 test("the simulated device connects with its connection string and reports its program hash", async () => {
-    sim = await startFleetAppSim(fleet.svc.connectionString("sim1"))
+    sim = await startFleetAppSim(await fleet.svc.connectionString("sim1"))
     await sim.waitForLine(/connected to 127\.0\.0\.1/, 20_000)
     await waitUntil(
-        () => store.state("sim1").currentHash !== "",
+        async () => (await store.state("sim1")).currentHash !== "",
         20_000,
         "GetHash answer",
         sim
     )
     assert.equal(
-        store.state("sim1").currentHash,
-        store.versionByName("v1")!.hash
+        (await store.state("sim1")).currentHash,
+        (await store.versionByName("v1"))!.hash
     )
 })
 
 test("v2 assigned: the device receives it over the network and restarts into it", async () => {
-    assign(store, "v1", { kind: "all" })
-    assign(store, "v2", parseScope("device:sim1"))
+    await assign(store, "v1", { kind: "all" })
+    await assign(store, "v2", parseScope("device:sim1"))
     await sim!.waitForLine(/fleet-app v2 running/, CHECK_IN_MS)
     await waitUntil(deployed("v2"), 20_000, "v2 recorded", sim)
     assert.ok(lines.some(l => /sim1: deployed v2/.test(l)))
 })
 
 test("rollback returns the device to v1", async () => {
-    rollback(store)
+    await rollback(store)
     await sim!.waitForLine(/fleet-app v1 running/, CHECK_IN_MS)
     await waitUntil(deployed("v1"), 20_000, "v1 recorded", sim)
 })
 
 test("a damaged artifact is refused and the device stays on its working version", async () => {
     const from = sim!.lines.length
-    const p = artifacts.path(store.versionByName("v2")!.hash)
+    const p = artifacts.path((await store.versionByName("v2"))!.hash)
     const stored = readFileSync(p)
     writeFileSync(p, stored.subarray(0, stored.length - 64))
-    assign(store, "v2", { kind: "all" })
+    await assign(store, "v2", { kind: "all" })
     await waitUntil(
-        () => store.state("sim1").lastDeployResult === "refused",
+        async () => (await store.state("sim1")).lastDeployResult === "refused",
         CHECK_IN_MS,
         "refusal",
         sim
@@ -84,8 +85,8 @@ test("a damaged artifact is refused and the device stays on its working version"
         lines.join("\n")
     )
     assert.equal(
-        store.state("sim1").currentHash,
-        store.versionByName("v1")!.hash
+        (await store.state("sim1")).currentHash,
+        (await store.versionByName("v1"))!.hash
     )
     await sim!.waitForLine(/fleet-app v1 running/, 5_000)
     assert.ok(!sim!.lines.slice(from).some(l => /fleet-app v2/.test(l)))

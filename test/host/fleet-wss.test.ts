@@ -38,26 +38,27 @@ after(async () => {
 
 test("the simulated device takes v2 over wss:// from the service's own TLS endpoint", async () => {
     const { store } = fleet.fleet
-    const cs = fleet.svc.connectionString("sim1")
+    const cs = await fleet.svc.connectionString("sim1")
     assert.match(cs, /^wss:\/\/wssk:[0-9a-f]{64}@127\.0\.0\.1:\d+\/wssk\/sim1$/)
     sim = await startFleetAppSim(cs, { NODE_EXTRA_CA_CERTS: caFile })
     await waitUntil(
-        () => store.state("sim1").currentHash !== "",
+        async () => (await store.state("sim1")).currentHash !== "",
         CHECK_IN_MS,
         "GetHash answer over wss",
         sim
     )
     assert.equal(
-        store.state("sim1").currentHash,
-        store.versionByName("v1")!.hash
+        (await store.state("sim1")).currentHash,
+        (await store.versionByName("v1"))!.hash
     )
-    assign(store, "v1", { kind: "all" })
-    assign(store, "v2", parseScope("device:sim1"))
+    await assign(store, "v1", { kind: "all" })
+    await assign(store, "v2", parseScope("device:sim1"))
     await sim.waitForLine(/fleet-app v2 running/, CHECK_IN_MS)
     await waitUntil(
-        () =>
-            store.state("sim1").lastDeployResult === "ok" &&
-            store.state("sim1").currentHash === store.versionByName("v2")!.hash,
+        async () =>
+            (await store.state("sim1")).lastDeployResult === "ok" &&
+            (await store.state("sim1")).currentHash ===
+                (await store.versionByName("v2"))!.hash,
         20_000,
         "v2 recorded",
         sim

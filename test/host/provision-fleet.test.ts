@@ -58,7 +58,7 @@ before(async () => {
     mkdirSync(state, { mode: 0o700 })
     store = new SqliteStore(join(state, "fleet.db"))
     key = newDeviceKey().toString("hex")
-    store.upsertDevice({
+    await store.upsertDevice({
         id: "board1",
         key,
         groups: [],
@@ -75,7 +75,7 @@ before(async () => {
 
 after(async () => {
     await svc?.close()
-    store?.close()
+    await store?.close()
     rmSync(dir, { recursive: true, force: true })
 })
 
@@ -175,7 +175,7 @@ test("provision write with a fleetId: settings written, then the device enrolled
         const cs = parseConnectionString(bus.connectionStrings[0])
         assert.equal(cs.key.toString("hex"), key)
         assert.equal(cs.port, svc.port)
-        assert.ok(store.state("board1").lastSeen > 0)
+        assert.ok((await store.state("board1")).lastSeen > 0)
     } finally {
         await bus.close()
     }
