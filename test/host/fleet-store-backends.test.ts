@@ -45,6 +45,12 @@ async function freshPgDatabase(): Promise<string> {
     return server.url.replace(/\/fleet$/, `/${name}`)
 }
 
+/** Runs raw SQL on a store's database (to plant old rows). */
+async function rawExec(s: FleetStore, sql: string) {
+    if (s instanceof SqliteStore) s.db.exec(sql)
+    else await (s as PostgresStore).pool.query(sql)
+}
+
 interface Backend {
     name: string
     /**
@@ -179,6 +185,24 @@ for (const b of backends)
                 ["e7", "e8", "e9", "e10", "e11"]
             )
             assert.equal((await s.events(2)).length, 2)
+            await s.close()
+            await o.close()
+        })
+
+        test("the event log is bounded by age", async () => {
+            const day = 24 * 3600 * 1000
+            const [s, o] = await b.pair({ maxAgeMs: day })
+            await rawExec(
+                s,
+                `INSERT INTO events (at, device_id, kind, detail) VALUES (${Date.now() - 2 * day}, 'd1', 'old', '')`
+            )
+            assert.equal(await s.eventCount(), 1)
+            await s.logEvent("d1", "new", "")
+            assert.deepEqual(
+                (await s.events()).map(e => e.kind),
+                ["new"],
+                "older than the age limit: dropped"
+            )
             await s.close()
             await o.close()
         })
