@@ -1,5 +1,6 @@
 // Fleet service pieces without a network: artifact checks and the
-// content-addressed store, the SQLite storage, rollout logic.
+// content-addressed store, rollout logic (the storage itself:
+// fleet-store-backends.test.ts, on SQLite and PostgreSQL).
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs"
@@ -38,13 +39,13 @@ before(async () => {
 })
 after(() => rmSync(dir, { recursive: true, force: true }))
 
-function memStore(
+async function memStore(
     ids: string[],
     groups: Record<string, string[]> = {}
-): FleetStore {
+): Promise<FleetStore> {
     const s = new SqliteStore(":memory:")
     for (const id of ids)
-        s.upsertDevice({
+        await s.upsertDevice({
             id,
             key: "11".repeat(32),
             groups: groups[id] ?? [],
@@ -54,8 +55,8 @@ function memStore(
     return s
 }
 
-function publish(s: FleetStore, name: string, image: Buffer) {
-    s.addVersion({
+async function publish(s: FleetStore, name: string, image: Buffer) {
+    await s.addVersion({
         name,
         hash: imageHash(image),
         size: padImage(image).length,
@@ -115,46 +116,6 @@ test("the artifact store keeps images by hash and refuses one damaged in storage
     assert.throws(() => store.put(v1.subarray(0, 300)), ArtifactError)
 })
 
-test("SQLite storage round-trips versions, devices, states, rollouts and events on disk", () => {
-    const file = join(dir, "fleet.db")
-    let s = new SqliteStore(file)
-    publish(s, "v1", v1)
-    s.upsertDevice({
-        id: "d1",
-        key: "aa".repeat(32),
-        groups: ["lab"],
-        platformId: "pk/d1",
-        createdAt: 5,
-    })
-    s.updateState("d1", { connected: true, currentHash: imageHash(v1) })
-    s.updateState("d1", { lastError: "x" })
-    const r = assign(s, "v1", { kind: "all" }, 10)
-    s.logEvent("d1", "connected", "")
-    s.close()
-    s = new SqliteStore(file)
-    assert.equal(s.versionByName("v1")!.hash, imageHash(v1))
-    assert.equal(s.versionByHash(imageHash(v1))!.name, "v1")
-    assert.deepEqual(s.device("d1")!.groups, ["lab"])
-    const st = s.state("d1")
-    assert.equal(st.connected, true)
-    assert.equal(st.currentHash, imageHash(v1))
-    assert.equal(st.lastError, "x")
-    assert.equal(s.state("never").health, "unknown")
-    assert.deepEqual(s.rollouts(), [{ ...r }])
-    assert.equal(s.events()[0].kind, "connected")
-    assert.throws(
-        () => publish(s, "v1", v2),
-        /UNIQUE/,
-        "a version name is published once"
-    )
-    assert.throws(
-        () => publish(s, "again", v1),
-        /UNIQUE/,
-        "the same image under another name"
-    )
-    s.close()
-})
-
 test("canary percentages cover exactly that share, and widening keeps the canary", () => {
     const ids = Array.from({ length: 10 }, (_, i) => `dev${i}`)
     const c20 = percentMembers("v2", 20, ids)
@@ -170,86 +131,60 @@ test("canary percentages cover exactly that share, and widening keeps the canary
     )
 })
 
-test("assignment: newest covering rollout wins; groups; device; rollback; stop", () => {
-    const s = memStore(["a", "b", "c", "d"], { a: ["lab"], b: ["lab"] })
-    publish(s, "v1", v1)
-    publish(s, "v2", v2)
-    assert.equal(desiredFor(s, "a"), undefined, "no rollout: left alone")
-    assign(s, "v1", parseScope("all"))
-    const g = assign(s, "v2", parseScope("group:lab"))
-    assert.equal(desiredFor(s, "a")!.version, "v2")
-    assert.equal(desiredFor(s, "b")!.version, "v2")
-    assert.equal(desiredFor(s, "c")!.version, "v1")
+test("assignment: newest covering rollout wins; groups; device; rollback; stop", async () => {
+    const s = await memStore(["a", "b", "c", "d"], { a: ["lab"], b: ["lab"] })
+    await publish(s, "v1", v1)
+    await publish(s, "v2", v2)
+    assert.equal(await desiredFor(s, "a"), undefined, "no rollout: left alone")
+    await assign(s, "v1", parseScope("all"))
+    const g = await assign(s, "v2", parseScope("group:lab"))
+    assert.equal((await desiredFor(s, "a"))!.version, "v2")
+    assert.equal((await desiredFor(s, "b"))!.version, "v2")
+    assert.equal((await desiredFor(s, "c"))!.version, "v1")
     // stop: devices already on v2 keep it, the others get no v2
-    s.updateState("a", { currentHash: imageHash(v2) })
-    stop(s, "by hand", g.id)
-    assert.equal(desiredFor(s, "a")!.version, "v2")
-    assert.equal(desiredFor(s, "b")!.version, "v1")
+    await s.updateState("a", { currentHash: imageHash(v2) })
+    await stop(s, "by hand", g.id)
+    assert.equal((await desiredFor(s, "a"))!.version, "v2")
+    assert.equal((await desiredFor(s, "b"))!.version, "v1")
     // roll back one device, then the whole rollout
-    const rb = rollback(s, { deviceId: "a" })
+    const rb = await rollback(s, { deviceId: "a" })
     assert.equal(rb.to, "v1")
-    assert.equal(desiredFor(s, "a")!.version, "v1")
-    rollback(s, { id: g.id })
-    assert.equal(desiredFor(s, "b")!.version, "v1")
-    assert.throws(
-        () => assign(s, "v9", { kind: "all" }),
+    assert.equal((await desiredFor(s, "a"))!.version, "v1")
+    await rollback(s, { id: g.id })
+    assert.equal((await desiredFor(s, "b"))!.version, "v1")
+    await assert.rejects(
+        async () => await assign(s, "v9", { kind: "all" }),
         /no published version/
     )
-    assert.throws(
-        () => assign(s, "v2", parseScope("group:nobody")),
+    await assert.rejects(
+        async () => await assign(s, "v2", parseScope("group:nobody")),
         /no device/
     )
     assert.throws(() => parseScope("half"), RangeError)
 })
 
-test("a canary rollout covers exactly its share of the fleet; widen to all", () => {
+test("a canary rollout covers exactly its share of the fleet; widen to all", async () => {
     const ids = ["a", "b", "c", "d", "e"]
-    const s = memStore(ids)
-    publish(s, "v1", v1)
-    publish(s, "v2", v2)
-    assign(s, "v1", { kind: "all" })
-    const r = assign(s, "v2", parseScope("40%"))
-    const on = (v: string) => ids.filter(id => desiredFor(s, id)!.version === v)
-    assert.equal(on("v2").length, 2)
-    assert.equal(on("v1").length, 3)
-    const canary = on("v2")
-    widen(s, 100, r.id)
-    assert.deepEqual(on("v2"), ids)
-    assert.ok(canary.every(id => on("v2").includes(id)))
-    assert.throws(() => widen(s, 50, r.id), /widen/)
-    const view = fleetView(s)
+    const s = await memStore(ids)
+    await publish(s, "v1", v1)
+    await publish(s, "v2", v2)
+    await assign(s, "v1", { kind: "all" })
+    const r = await assign(s, "v2", parseScope("40%"))
+    const on = async (v: string) => {
+        const out: string[] = []
+        for (const id of ids)
+            if ((await desiredFor(s, id))?.version === v) out.push(id)
+        return out
+    }
+    assert.equal((await on("v2")).length, 2)
+    assert.equal((await on("v1")).length, 3)
+    const canary = await on("v2")
+    await widen(s, 100, r.id)
+    assert.deepEqual(await on("v2"), ids)
+    const all = await on("v2")
+    assert.ok(canary.every(id => all.includes(id)))
+    await assert.rejects(async () => await widen(s, 50, r.id), /widen/)
+    const view = await fleetView(s)
     assert.equal(view.length, 5)
     assert.ok(view.every(row => row.desired === "v2" && row.current === "?"))
-})
-
-test("the event log is bounded by count and by age; state changes are transactions", () => {
-    const s = new SqliteStore(":memory:", {
-        maxEvents: 5,
-        maxAgeMs: 24 * 3600 * 1000,
-    })
-    s.db
-        .prepare(
-            "INSERT INTO events (at, device_id, kind, detail) VALUES (?, 'd1', 'old', '')"
-        )
-        .run(Date.now() - 2 * 24 * 3600 * 1000)
-    s.logEvent("d1", "new", "")
-    assert.deepEqual(
-        s.events().map(e => e.kind),
-        ["new"],
-        "older than the age limit: dropped"
-    )
-    for (let i = 0; i < 12; i++) s.logEvent("d1", `e${i}`, "")
-    assert.equal(s.eventCount(), 5)
-    assert.equal(s.events().at(-1)!.kind, "e11")
-    // a failure inside a transaction leaves nothing of it behind
-    assert.throws(() =>
-        s.atomically(() => {
-            s.updateState("d1", { connected: true })
-            s.logEvent("d1", "half", "")
-            throw new Error("killed here")
-        })
-    )
-    assert.equal(s.state("d1").connected, false)
-    assert.ok(!s.events().some(e => e.kind === "half"))
-    s.close()
 })
