@@ -70,20 +70,24 @@ function freePort(): Promise<number> {
     })
 }
 
-/**
- * How to run the server's programs: PostgreSQL refuses to run as root,
- * so as root they run as the `postgres` system user (runuser), which
- * must own the directory.
- */
-function runner(dir: string): (cmd: string, args: string[]) => string[] {
-    if (process.getuid?.() !== 0) return (cmd, args) => [cmd, ...args]
-    const ids = execFileSync("id", ["-u", "postgres"], { encoding: "utf8" })
-    const uid = Number(ids.trim())
-    const gid = Number(
-        execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }).trim()
-    )
-    chownTree(dir, uid, gid)
-    return (cmd, args) => ["runuser", "-u", "postgres", "--", cmd, ...args]
+/** True when running as root: PostgreSQL refuses to, so its programs run as `postgres`. */
+const asRoot = () => process.getuid?.() === 0
+
+/** `cmd args` as the `postgres` system user when running as root (runuser). */
+function as(cmd: string, args: string[]): string[] {
+    return asRoot()
+        ? ["runuser", "-u", "postgres", "--", cmd, ...args]
+        : [cmd, ...args]
+}
+
+/** Under root: gives `dir` (and all in it) to the `postgres` user. */
+function handOver(dir: string) {
+    if (!asRoot()) return
+    const id = (flag: string) =>
+        Number(
+            execFileSync("id", [flag, "postgres"], { encoding: "utf8" }).trim()
+        )
+    chownTree(dir, id("-u"), id("-g"))
 }
 
 function chownTree(p: string, uid: number, gid: number) {
@@ -119,8 +123,10 @@ export async function startLocalPostgres(
     const dir = resolve(opts.dir ?? mkdtempSync(join(tmpdir(), "fleet-pg-")))
     const data = join(dir, "data")
     const sock = join(dir, "sock")
-    mkdirSync(sock, { recursive: true })
-    const as = runner(dir)
+    mkdirSync(dir, { recursive: true })
+    // the server's unix socket: reachable by its owner only
+    mkdirSync(sock, { recursive: true, mode: 0o700 })
+    handOver(dir)
     if (!existsSync(join(data, "PG_VERSION"))) {
         run(
             as(join(bin, "initdb"), [
@@ -142,7 +148,7 @@ export async function startLocalPostgres(
             join(data, "pg_hba.conf"),
             "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
         )
-        if (process.getuid?.() === 0) runner(dir)
+        handOver(dir)
     }
     const port = opts.port ?? (await freePort())
     const timeoutS = Math.ceil((opts.timeoutMs ?? 60_000) / 1000)
