@@ -10,6 +10,7 @@ import {
     mkdirSync,
     mkdtempSync,
     readdirSync,
+    readFileSync,
     rmSync,
     writeFileSync,
 } from "node:fs"
@@ -158,21 +159,32 @@ export async function startLocalPostgres(
             ? "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             : "",
     ].join(" ")
-    run(
-        as(join(bin, "pg_ctl"), [
-            "-D",
-            data,
-            "-l",
-            join(dir, "server.log"),
-            "-o",
-            serverOpts,
-            "-w",
-            "-t",
-            String(timeoutS),
-            "start",
-        ]),
-        `start on port ${port} (log: ${join(dir, "server.log")})`
-    )
+    const log = join(dir, "server.log")
+    try {
+        run(
+            as(join(bin, "pg_ctl"), [
+                "-D",
+                data,
+                "-l",
+                log,
+                "-o",
+                serverOpts,
+                "-w",
+                "-t",
+                String(timeoutS),
+                "start",
+            ]),
+            `start on 127.0.0.1:${port}`
+        )
+    } catch (e) {
+        const tail = existsSync(log)
+            ? readFileSync(log, "utf8").trim().split("\n").slice(-2).join(" | ")
+            : ""
+        if (!opts.dir) rmSync(dir, { recursive: true, force: true })
+        throw new Error(
+            `${(e as Error).message}${tail ? ` | log: ${tail}` : ""}`
+        )
+    }
     const stop = async ({ remove = false } = {}) => {
         run(
             as(join(bin, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]),
