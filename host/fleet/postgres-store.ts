@@ -190,6 +190,20 @@ export class PostgresStore implements FleetStore {
         )
     }
 
+    async putImage(hash: string, image: Buffer) {
+        await this.db.query(
+            "INSERT INTO images (hash, image) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
+            [hash, image]
+        )
+    }
+    async image(hash: string) {
+        const res = await this.db.query(
+            "SELECT image FROM images WHERE hash = $1",
+            [hash]
+        )
+        return res.rows.length ? (res.rows[0].image as Buffer) : undefined
+    }
+
     async upsertDevice(d: DeviceRecord) {
         await this.db.query(
             `INSERT INTO devices (id, key, groups_json, platform_id, created_at) VALUES ($1, $2, $3, $4, $5)

@@ -92,6 +92,13 @@ export interface FleetStore {
     versionByHash(hash: string): Promise<VersionRecord | undefined>
     /** Records the release signature of a version published without one. */
     setVersionSignature(name: string, signature: string): Promise<void>
+    /**
+     * Keeps a published image under its hash, so that every instance
+     * sharing the store can deploy it (the same image twice is kept once).
+     */
+    putImage(hash: string, image: Buffer): Promise<void>
+    /** The image kept under `hash`, as stored: callers re-hash and re-check it. */
+    image(hash: string): Promise<Buffer | undefined>
 
     upsertDevice(d: DeviceRecord): Promise<void>
     device(id: string): Promise<DeviceRecord | undefined>
@@ -306,6 +313,24 @@ export class SqliteStore implements FleetStore {
             this.db
                 .prepare("UPDATE versions SET signature = ? WHERE name = ?")
                 .run(signature, name)
+        })
+    }
+
+    putImage(hash: string, image: Buffer) {
+        return this.run(() => {
+            this.db
+                .prepare(
+                    "INSERT INTO images (hash, image) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING"
+                )
+                .run(hash, image)
+        })
+    }
+    image(hash: string) {
+        return this.run(() => {
+            const r = this.db
+                .prepare("SELECT image FROM images WHERE hash = ?")
+                .get(hash) as { image: Buffer } | undefined
+            return r?.image
         })
     }
 
