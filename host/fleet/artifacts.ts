@@ -189,4 +189,20 @@ export class ArtifactStore {
         inspectImage(image)
         return image
     }
+
+    /**
+     * As {@link get}, but an image missing here is first copied from
+     * `shared` (the fleet store, where an instance on another machine
+     * published it), checked as {@link put} checks an image.
+     */
+    async getShared(
+        hash: string,
+        shared: { image(hash: string): Promise<Buffer | undefined> }
+    ): Promise<Buffer> {
+        if (!this.has(hash)) {
+            const image = await shared.image(hash)
+            if (image) this.put(image)
+        }
+        return this.get(hash)
+    }
 }

@@ -25,7 +25,8 @@
  *   status | versions | rollouts | log           show the fleet
  *
  * State: `--state DIR` (default `state/fleet`, mode 0700; refused when group
- * or others can write it): `fleet.db` (SQLite, 0600) and
+ * or others can write it): `fleet.db` (SQLite, 0600; or `--db URL`, a
+ * PostgreSQL database several instances share, see open-store.ts) and
  * `artifacts/<hash>.devs` (0600). Release keys: `keygen` writes
  * `release-key.pem` (private, 0600) and `release-key.pub` to
  * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
@@ -69,13 +70,15 @@ import {
 import { textBar } from "../cli-progress.ts"
 import { rolloutProgress } from "./rollout-progress.ts"
 import { prepareStateDir } from "./state-dir.ts"
-import { SqliteStore, type DeviceRecord } from "./storage.ts"
+import { openFleetStore } from "./open-store.ts"
+import type { DeviceRecord } from "./storage.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
 
 const { values: o, positionals: args } = parseArgs({
     allowPositionals: true,
     options: {
         state: { type: "string", default: "state/fleet" },
+        db: { type: "string" },
         port: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
         listen: { type: "string", default: "127.0.0.1" },
@@ -164,12 +167,16 @@ function platformReports(adminUrl: string) {
     }
 }
 
-/** Opens the state directory (checked, created 0700), its database and artifacts. */
-function openState() {
+/**
+ * Opens the state directory (checked, created 0700) with its artifacts,
+ * and the fleet database: `--db` (a PostgreSQL URL or a SQLite file), by
+ * default the directory's `fleet.db`.
+ */
+async function openState() {
     const note = prepareStateDir(o.state!)
     if (note) console.error(`fleet: ${note}`)
     const artifacts = new ArtifactStore(join(o.state!, "artifacts"))
-    const store = new SqliteStore(join(o.state!, "fleet.db"), {
+    const store = await openFleetStore(o.db ?? join(o.state!, "fleet.db"), {
         maxEvents: intOption("events-max"),
         maxAgeMs:
             o["events-max-age-days"] === undefined
@@ -186,7 +193,7 @@ async function serve() {
     const tlsFiles = [o["tls-cert"], o["tls-key"]]
     if (tlsFiles.filter(Boolean).length === 1)
         throw new RangeError("TLS needs both --tls-cert and --tls-key")
-    const { store, artifacts } = openState()
+    const { store, artifacts } = await openState()
     // last resort: an unexpected error is logged and the service goes on
     process.on("uncaughtException", e =>
         log(`unexpected error (still serving): ${e.stack ?? e}`)
@@ -232,7 +239,7 @@ async function serve() {
 }
 
 /** What a state command works on. */
-type State = ReturnType<typeof openState>
+type State = Awaited<ReturnType<typeof openState>>
 
 /** `add-device ID`: registers (or updates) a device; prints its connection string. */
 async function addDevice({ store }: State) {
@@ -413,7 +420,7 @@ const STATE_COMMANDS: Record<string, (s: State) => Promise<void>> = {
 
 /** Runs state command `name` on the state directory, then closes it. */
 async function stateCommand(name: string) {
-    const state = openState()
+    const state = await openState()
     try {
         await STATE_COMMANDS[name](state)
     } finally {
@@ -439,6 +446,7 @@ async function enrol() {
     const r = await enrolDevice({
         id,
         stateDir: o.state!,
+        db: o.db,
         service,
         jacdacPort: intOption("jacdac-port"),
         busDeviceId: o["device-id"],

@@ -37,7 +37,8 @@ import {
 } from "../jacdac/services.ts"
 import { formatConnectionString } from "./protocol.ts"
 import { DEVICE_PATH } from "./service.ts"
-import { SqliteStore } from "./storage.ts"
+import { openFleetStore } from "./open-store.ts"
+import { SqliteStore, type FleetStore } from "./storage.ts"
 
 /** Dev tools' Jacdac TCP port (`devs devtools` always listens there). */
 export const DEFAULT_JACDAC_PORT = 8082
@@ -73,6 +74,8 @@ export interface ServiceAddress {
 export interface EnrolPlan {
     id: string
     stateDir: string
+    /** The fleet database when it is not the state directory's (`--db`). */
+    db?: string
     service: ServiceAddress
     /** the device's connection string (holds its key: never print it) */
     connectionString: string
@@ -142,10 +145,17 @@ export function checkReachable(
     })
 }
 
-/** Opens the fleet state read for enrolment; undefined when there is none. */
-function openStore(stateDir: string): SqliteStore | undefined {
-    const db = join(stateDir, "fleet.db")
-    return existsSync(db) ? new SqliteStore(db) : undefined
+/**
+ * Opens the fleet database for enrolment (`db`, or the state directory's);
+ * undefined when the state directory has none.
+ */
+async function openStore(o: {
+    stateDir: string
+    db?: string
+}): Promise<FleetStore | undefined> {
+    if (o.db) return openFleetStore(o.db)
+    const file = join(o.stateDir, "fleet.db")
+    return existsSync(file) ? new SqliteStore(file) : undefined
 }
 
 /**
@@ -156,9 +166,10 @@ function openStore(stateDir: string): SqliteStore | undefined {
 export async function prepareEnrol(o: {
     id: string
     stateDir: string
+    db?: string
     service?: ServiceAddress
 }): Promise<EnrolPlan> {
-    const store = openStore(o.stateDir)
+    const store = await openStore(o)
     if (!store)
         throw new EnrolError(
             `no fleet state in ${o.stateDir}: add the device first (npm run fleet -- add-device ${o.id})`,
@@ -198,6 +209,7 @@ export async function prepareEnrol(o: {
     return {
         id: o.id,
         stateDir: o.stateDir,
+        db: o.db,
         service,
         connectionString: formatConnectionString({
             host: service.host,
@@ -345,7 +357,7 @@ async function waitForContact(
     ms: number
 ): Promise<number | undefined> {
     const end = Date.now() + ms
-    const store = openStore(plan.stateDir)
+    const store = await openStore(plan)
     if (!store) return undefined
     try {
         for (;;) {
@@ -361,7 +373,12 @@ async function waitForContact(
 
 /** Prepares and enrols: the whole of `fleet enrol ID`. */
 export async function enrolDevice(
-    o: { id: string; stateDir: string; service?: ServiceAddress } & BusOptions
+    o: {
+        id: string
+        stateDir: string
+        db?: string
+        service?: ServiceAddress
+    } & BusOptions
 ): Promise<EnrolResult & { plan: EnrolPlan }> {
     const plan = await prepareEnrol(o)
     return { ...(await enrolOnBus(plan, o)), plan }

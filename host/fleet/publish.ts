@@ -5,6 +5,7 @@
 import type { KeyObject } from "node:crypto"
 import {
     inspectImage,
+    padImage,
     type ArtifactStore,
     type ImageInfo,
 } from "./artifacts.ts"
@@ -34,6 +35,7 @@ export async function publishVersion(
     const info = inspectImage(image)
     verifyRelease(image, o.signature, o.releaseKey)
     artifacts.put(image)
+    await store.putImage(info.hash, padImage(image))
     const old = await store.versionByName(o.name)
     if (old && old.hash === info.hash && !old.signature) {
         // published before releases were signed: the same image, now signed

@@ -439,7 +439,7 @@ export class Session {
         const { store, now } = this.ctx
         const v = await store.versionByName(want.version)
         try {
-            const image = this.ctx.artifacts.get(want.hash)
+            const image = await this.ctx.artifacts.getShared(want.hash, store)
             verifyRelease(image, v?.signature ?? "", this.ctx.releaseKey)
             return image
         } catch (e) {

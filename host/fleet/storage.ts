@@ -5,6 +5,7 @@
  */
 import Database from "better-sqlite3"
 import { chmodSync, closeSync, existsSync, openSync } from "node:fs"
+import { migrateSqlite } from "./store/sqlite-migrate.ts"
 
 /** A published firmware version. */
 export interface VersionRecord {
@@ -97,6 +98,13 @@ export interface FleetStore {
     versionByHash(hash: string): Promise<VersionRecord | undefined>
     /** Records the release signature of a version published without one. */
     setVersionSignature(name: string, signature: string): Promise<void>
+    /**
+     * Keeps a published image under its hash, so that every instance
+     * sharing the store can deploy it (the same image twice is kept once).
+     */
+    putImage(hash: string, image: Buffer): Promise<void>
+    /** The image kept under `hash`, as stored: callers re-hash and re-check it. */
+    image(hash: string): Promise<Buffer | undefined>
 
     upsertDevice(d: DeviceRecord): Promise<void>
     device(id: string): Promise<DeviceRecord | undefined>
@@ -190,27 +198,6 @@ export function emptyState(id: string): DeviceState {
     }
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS versions (
-    name TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
-    note TEXT NOT NULL, published_at INTEGER NOT NULL, signature TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS devices (
-    id TEXT PRIMARY KEY, key TEXT NOT NULL, groups_json TEXT NOT NULL,
-    platform_id TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS device_state (
-    id TEXT PRIMARY KEY, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS rollouts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, version TEXT NOT NULL REFERENCES versions(name),
-    scope_json TEXT NOT NULL, status TEXT NOT NULL, created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, device_id TEXT NOT NULL,
-    kind TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_at ON events (at);
-CREATE TABLE IF NOT EXISTS leases (
-    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
-`
-
 /** Mode of the database file and its `-wal` / `-shm` companions. */
 export const DB_FILE_MODE = 0o600
 
@@ -250,14 +237,7 @@ export class SqliteStore implements FleetStore {
         this.db.pragma("journal_mode = WAL")
         this.db.pragma("busy_timeout = 5000")
         this.db.pragma("foreign_keys = ON")
-        this.db.exec(SCHEMA)
-        const cols = this.db.prepare("PRAGMA table_info(versions)").all() as {
-            name: string
-        }[]
-        if (!cols.some(c => c.name === "signature"))
-            this.db.exec(
-                "ALTER TABLE versions ADD COLUMN signature TEXT NOT NULL DEFAULT ''"
-            )
+        migrateSqlite(this.db)
         if (onDisk) protectDatabaseFiles(file) // the WAL files exist now
         this.inside = this.transactionView()
     }
@@ -340,6 +320,24 @@ export class SqliteStore implements FleetStore {
             this.db
                 .prepare("UPDATE versions SET signature = ? WHERE name = ?")
                 .run(signature, name)
+        })
+    }
+
+    putImage(hash: string, image: Buffer) {
+        return this.run(() => {
+            this.db
+                .prepare(
+                    "INSERT INTO images (hash, image) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING"
+                )
+                .run(hash, image)
+        })
+    }
+    image(hash: string) {
+        return this.run(() => {
+            const r = this.db
+                .prepare("SELECT image FROM images WHERE hash = ?")
+                .get(hash) as { image: Buffer } | undefined
+            return r?.image
         })
     }
 

@@ -24,9 +24,12 @@ let sim: SimSession
 
 before(async () => {
     platform = await startTestPlatform()
+    // room for twice the outage's readings: on a loaded machine the backlog
+    // drains seconds after the outage ends, and a full queue would (rightly)
+    // drop the oldest
     sim = await startDevice(
         platform,
-        deviceSettings(platform, { BUFFER_SIZE: "64" })
+        deviceSettings(platform, { BUFFER_SIZE: "128" })
     )
     await waitUntil(
         () => readingMessages(platform).length >= 2,

@@ -1,5 +1,6 @@
 // Fleet service pieces without a network: artifact checks and the
-// content-addressed store, the SQLite storage, rollout logic.
+// content-addressed store, rollout logic (the storage itself:
+// fleet-store-backends.test.ts, on SQLite and PostgreSQL).
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs"
@@ -117,46 +118,6 @@ test("the artifact store keeps images by hash and refuses one damaged in storage
     assert.throws(() => store.put(v1.subarray(0, 300)), ArtifactError)
 })
 
-test("SQLite storage round-trips versions, devices, states, rollouts and events on disk", async () => {
-    const file = join(dir, "fleet.db")
-    let s = new SqliteStore(file)
-    await publish(s, "v1", v1)
-    await s.upsertDevice({
-        id: "d1",
-        key: "aa".repeat(32),
-        groups: ["lab"],
-        platformId: "pk/d1",
-        createdAt: 5,
-    })
-    await s.updateState("d1", { connected: true, currentHash: imageHash(v1) })
-    await s.updateState("d1", { lastError: "x" })
-    const r = await assign(s, "v1", { kind: "all" }, 10)
-    await s.logEvent("d1", "connected", "")
-    await s.close()
-    s = new SqliteStore(file)
-    assert.equal((await s.versionByName("v1"))!.hash, imageHash(v1))
-    assert.equal((await s.versionByHash(imageHash(v1)))!.name, "v1")
-    assert.deepEqual((await s.device("d1"))!.groups, ["lab"])
-    const st = await s.state("d1")
-    assert.equal(st.connected, true)
-    assert.equal(st.currentHash, imageHash(v1))
-    assert.equal(st.lastError, "x")
-    assert.equal((await s.state("never")).health, "unknown")
-    assert.deepEqual(await s.rollouts(), [{ ...r }])
-    assert.equal((await s.events())[0].kind, "connected")
-    await assert.rejects(
-        () => publish(s, "v1", v2),
-        /UNIQUE/,
-        "a version name is published once"
-    )
-    await assert.rejects(
-        () => publish(s, "again", v1),
-        /UNIQUE/,
-        "the same image under another name"
-    )
-    await s.close()
-})
-
 test("canary percentages cover exactly that share, and widening keeps the canary", () => {
     const ids = Array.from({ length: 10 }, (_, i) => `dev${i}`)
     const c20 = percentMembers("v2", 20, ids)
@@ -228,34 +189,3 @@ test("a canary rollout covers exactly its share of the fleet; widen to all", asy
     assert.ok(view.every(row => row.desired === "v2" && row.current === "?"))
 })
 
-test("the event log is bounded by count and by age; state changes are transactions", async () => {
-    const s = new SqliteStore(":memory:", {
-        maxEvents: 5,
-        maxAgeMs: 24 * 3600 * 1000,
-    })
-    s.db
-        .prepare(
-            "INSERT INTO events (at, device_id, kind, detail) VALUES (?, 'd1', 'old', '')"
-        )
-        .run(Date.now() - 2 * 24 * 3600 * 1000)
-    await s.logEvent("d1", "new", "")
-    assert.deepEqual(
-        (await s.events()).map(e => e.kind),
-        ["new"],
-        "older than the age limit: dropped"
-    )
-    for (let i = 0; i < 12; i++) await s.logEvent("d1", `e${i}`, "")
-    assert.equal(await s.eventCount(), 5)
-    assert.equal((await s.events()).at(-1)!.kind, "e11")
-    // a failure inside a transaction leaves nothing of it behind
-    await assert.rejects(() =>
-        s.atomically(async tx => {
-            await tx.updateState("d1", { connected: true })
-            await tx.logEvent("d1", "half", "")
-            throw new Error("killed here")
-        })
-    )
-    assert.equal((await s.state("d1")).connected, false)
-    assert.ok(!(await s.events()).some(e => e.kind === "half"))
-    await s.close()
-})
