@@ -4,7 +4,13 @@
  * SQLite through better-sqlite3) for large fleets.
  */
 import Database from "better-sqlite3"
-import { chmodSync, closeSync, existsSync, openSync } from "node:fs"
+import {
+    chmodSync,
+    closeSync,
+    existsSync,
+    openSync,
+    realpathSync,
+} from "node:fs"
 import { migrateSqlite } from "./store/sqlite-migrate.ts"
 
 /** A published firmware version. */
@@ -211,6 +217,23 @@ function protectDatabaseFiles(file: string) {
         if (existsSync(f)) chmodSync(f, DB_FILE_MODE)
 }
 
+/** Whether a transaction is open on a database file, for every store of it. */
+interface Gate {
+    /** Settles when the transaction now open ends; undefined when none is. */
+    open: Promise<void> | undefined
+    /** Stores of this process that use it. */
+    users: number
+}
+
+/**
+ * The gates of the files open in this process: SqliteStores of one file
+ * (several service instances in one process, as tests run them) take
+ * turns. Without it one store's BEGIN would wait for the file's lock
+ * synchronously, blocking the thread, while another store's transaction,
+ * which holds that lock, awaits: nothing would move until busy_timeout.
+ */
+const gates = new Map<string, Gate>()
+
 /**
  * The default store: one SQLite file (`:memory:` for tests), through
  * better-sqlite3. Its calls are synchronous underneath; a transaction that
@@ -220,8 +243,9 @@ export class SqliteStore implements FleetStore {
     readonly db: Database.Database
     private readonly maxEvents: number
     private readonly maxEventAgeMs: number
-    /** Settles when the transaction now open ends; undefined when none is. */
-    private open: Promise<void> | undefined
+    /** Shared by the stores of this file in this process. */
+    private readonly gate: Gate
+    private readonly gateKey: string | undefined
     private readonly inside: FleetStore
 
     /**
@@ -239,6 +263,13 @@ export class SqliteStore implements FleetStore {
         this.db.pragma("foreign_keys = ON")
         migrateSqlite(this.db)
         if (onDisk) protectDatabaseFiles(file) // the WAL files exist now
+        this.gateKey = onDisk ? realpathSync(file) : undefined
+        this.gate = (this.gateKey && gates.get(this.gateKey)) || {
+            open: undefined,
+            users: 0,
+        }
+        this.gate.users++
+        if (this.gateKey) gates.set(this.gateKey, this.gate)
         this.inside = this.transactionView()
     }
 
@@ -247,14 +278,14 @@ export class SqliteStore implements FleetStore {
      * the step run in one turn, so no transaction can open between them.
      */
     private async run<T>(step: () => T): Promise<T> {
-        while (this.open) await this.open
+        while (this.gate.open) await this.gate.open
         return step()
     }
 
     async atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T> {
-        while (this.open) await this.open
+        while (this.gate.open) await this.gate.open
         let done!: () => void
-        this.open = new Promise<void>(r => (done = r))
+        this.gate.open = new Promise<void>(r => (done = r))
         // IMMEDIATE: another process sharing the file waits for the write lock now
         this.db.exec("BEGIN IMMEDIATE")
         try {
@@ -265,7 +296,7 @@ export class SqliteStore implements FleetStore {
             if (this.db.inTransaction) this.db.exec("ROLLBACK")
             throw e
         } finally {
-            this.open = undefined
+            this.gate.open = undefined
             done()
         }
     }
@@ -536,8 +567,10 @@ export class SqliteStore implements FleetStore {
     }
 
     async close() {
-        while (this.open) await this.open
+        while (this.gate.open) await this.gate.open
+        if (!this.db.open) return
         this.db.close()
+        if (--this.gate.users === 0 && this.gateKey) gates.delete(this.gateKey)
     }
 }
 

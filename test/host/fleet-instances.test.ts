@@ -28,7 +28,11 @@ import {
     registerDevice,
     releaseKeys,
 } from "./fleet-helpers.ts"
-import { SHARED_STORES, type SharedStore } from "./shared-store.ts"
+import {
+    SHARED_STORES,
+    stopSharedStores,
+    type SharedStore,
+} from "./shared-store.ts"
 
 let dir: string
 let v1: Buffer
@@ -39,7 +43,10 @@ before(async () => {
     v1 = padImage(await buildFleetApp("v1"))
     v2 = padImage(await buildFleetApp("v2"))
 })
-after(() => rmSync(dir, { recursive: true, force: true }))
+after(async () => {
+    await stopSharedStores()
+    rmSync(dir, { recursive: true, force: true })
+})
 
 /** Waits for `cond`, polling; fails with `what` after `ms` (generous: a busy machine). */
 async function until(
@@ -168,6 +175,10 @@ for (const kind of SHARED_STORES) {
                     })
                 )
             }
+            assert.ok(
+                !lines.some(l => /Error|SQLITE_BUSY/.test(l)),
+                "no store error on either instance"
+            )
             for (const id of ids) {
                 assert.deepEqual(devices[id].installed, [imageHash(v2)], id)
                 const st = await storeB.state(id)
