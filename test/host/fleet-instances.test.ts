@@ -106,7 +106,7 @@ async function twoInstances(
     )
     const on = async (svc: FleetService, id: string) =>
         ({ connectionString: await svc.connectionString(id) }) as const
-    return { storeA, storeB, a, b, devices, lines, on }
+    return { storeA, storeB, a, b, devices, lines, on, start }
 }
 
 /** Deploy events of `id`, oldest first, from the shared event log. */
@@ -303,6 +303,72 @@ for (const kind of SHARED_STORES) {
         } finally {
             if (!aClosed) await a.close()
             await b.close().catch(() => {})
+            await shared.remove()
+        }
+    })
+
+    test(`${kind.name}: a disconnect on one instance leaves the device connected when it is on the other now; a starting instance leaves a live instance's deploy alone`, async () => {
+        const shared = await kind.create()
+        const long = { holdMs: 600_000, stepTimeoutMs: 600_000 }
+        const { storeA, storeB, a, b, devices, lines, on, start } =
+            await twoInstances(shared, ["d1"], { a: long, b: long })
+        const device = devices.d1
+        let c: FleetService | undefined
+        try {
+            await assign(storeA, "v1", { kind: "all" })
+            const onA = device.connect()
+            await until(
+                async () => (await storeA.state("d1")).connectedTo === a.owner,
+                "d1 on a"
+            )
+            // held on b; it will hang in the middle of the deploy below
+            const onB = device.connect({
+                ...(await on(b, "d1")),
+                stallOn: Cmd.DeployWrite,
+            })
+            await until(
+                async () => (await storeA.state("d1")).connectedTo === b.owner,
+                "d1 on b"
+            )
+            await a.close()
+            await onA.ended
+            let st = await storeB.state("d1")
+            assert.equal(st.connected, true, "still connected, to b")
+            assert.equal(st.connectedTo, b.owner)
+            // b deploys to it (the held session sees the new assignment)
+            // and the device hangs mid-deploy; an instance that starts now
+            // settles nothing of b's
+            await assign(storeB, "v2", { kind: "all" })
+            await until(
+                async () =>
+                    (await storeB.state("d1")).lastDeployResult ===
+                    "in-progress",
+                "b's deploy to start"
+            )
+            c = await start(await shared.open(), "c")
+            st = await storeB.state("d1")
+            assert.equal(st.lastDeployResult, "in-progress")
+            assert.equal(st.connected, true)
+            assert.ok(
+                !lines.some(l => /^c: .*interrupted/.test(l)),
+                "c settled nothing"
+            )
+            await b.close()
+            await onB.ended
+            st = await storeB.state("d1")
+            assert.equal(st.connected, false)
+            assert.equal(
+                st.lastDeployResult,
+                "failed",
+                "b's own close fails it"
+            )
+        } catch (e) {
+            console.error(lines.join("\n"))
+            throw e
+        } finally {
+            await a.close()
+            await b.close()
+            await c?.close()
             await shared.remove()
         }
     })
