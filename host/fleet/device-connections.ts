@@ -91,11 +91,6 @@ export class DeviceConnections {
         if (this.live.size === 0) this.allEnded?.()
     }
 
-    /** Whether a session of this instance deploys to `deviceId` now. */
-    deploying(deviceId: string): boolean {
-        return !!this.byDevice.get(deviceId)?.deploying
-    }
-
     /** Ids of devices connected now. */
     connectedIds(): string[] {
         return [...this.byDevice.keys()]

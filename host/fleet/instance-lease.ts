@@ -42,6 +42,8 @@ export class InstanceLeases {
     readonly deployMs: number
     readonly healthMs: number
     readonly aliveMs: number
+    /** Devices whose deploy lease this instance took and has not given up. */
+    private readonly deploys = new Set<string>()
 
     constructor(
         private readonly store: FleetStore,
@@ -59,18 +61,30 @@ export class InstanceLeases {
      * Takes or renews the deploy lease of `deviceId`; false while another
      * instance holds it. Through `tx` inside a transaction.
      */
-    deploy(deviceId: string, tx: FleetStore = this.store): Promise<boolean> {
-        return tx.lease(
+    async deploy(
+        deviceId: string,
+        tx: FleetStore = this.store
+    ): Promise<boolean> {
+        const ok = await tx.lease(
             deployLease(deviceId),
             this.owner,
             this.deployMs,
             this.now()
         )
+        if (ok) this.deploys.add(deviceId)
+        else this.deploys.delete(deviceId)
+        return ok
     }
 
     /** Gives the deploy lease of `deviceId` up (when this instance holds it). */
-    releaseDeploy(deviceId: string, tx: FleetStore = this.store) {
-        return tx.releaseLease(deployLease(deviceId), this.owner)
+    async releaseDeploy(deviceId: string, tx: FleetStore = this.store) {
+        await tx.releaseLease(deployLease(deviceId), this.owner)
+        this.deploys.delete(deviceId)
+    }
+
+    /** Whether this instance took the deploy lease of `deviceId` and still has it. */
+    holdsDeploy(deviceId: string): boolean {
+        return this.deploys.has(deviceId)
     }
 
     /** Takes or renews the health check's lease; false while another instance holds it. */

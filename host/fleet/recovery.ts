@@ -16,6 +16,7 @@ import type { FleetStore } from "./storage.ts"
  * with an event each) and disconnected every device whose connection's
  * instance is gone, in one transaction.
  * `busy` tells the devices this instance deploys to now (left alone).
+ * A lease taken here is given up at once.
  * @returns the ids of the devices whose deploy was interrupted
  */
 export function settleInterruptedWork(

@@ -399,7 +399,8 @@ class FleetServer implements FleetService {
             this.store,
             this.now(),
             this.leases,
-            id => this.connections.deploying(id)
+            // its own deploys, from taking the lease to giving it up
+            id => this.leases.holdsDeploy(id)
         )
         for (const id of interrupted)
             this.log(

@@ -117,10 +117,6 @@ export class Session {
         return this.closed
     }
 
-    /** Whether a deploy runs on this session now. */
-    get deploying(): boolean {
-        return this.target !== undefined
-    }
 
     /**
      * Closes with a code and reason and ends the session at once (the
