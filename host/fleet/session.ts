@@ -26,7 +26,7 @@ import type { InstanceLeases } from "./instance-lease.ts"
 import { desiredNow, type Desired } from "./rollout.ts"
 import { markBroken, refuseArtifact, type EventSink } from "./rollout-guard.ts"
 import { verifyRelease } from "./signing.ts"
-import type { DeviceRecord, FleetStore } from "./storage.ts"
+import type { DeviceRecord, DeviceState, FleetStore } from "./storage.ts"
 
 /** Websocket close codes the service uses (RFC 6455 section 7.4.1). */
 export const CloseCode = {
@@ -116,7 +116,6 @@ export class Session {
     get ended(): boolean {
         return this.closed
     }
-
 
     /**
      * Closes with a code and reason and ends the session at once (the
@@ -320,7 +319,6 @@ export class Session {
         const id = this.device.id
         if (payload.length < 32) return this.fail("short hash")
         const hash = payload.subarray(0, 32).toString("hex")
-        const hashAt = now()
         if (this.step === "verify") {
             // the deploy ends here: a close from now on does not fail it
             const t = this.target!
@@ -381,7 +379,7 @@ export class Session {
             return
         }
         if (this.closed) return this.ctx.leases.releaseDeploy(id)
-        if ((await store.state(id)).lastDeployAt >= hashAt) {
+        if (deployMark(await store.state(id)) !== deployMark(st)) {
             // another instance deployed to it since it told its hash: ask again
             await this.ctx.leases.releaseDeploy(id)
             if (this.closed) return
@@ -535,4 +533,9 @@ export class Session {
         }
         this.ctx.ended(this, reason)
     }
+}
+
+/** What changes in a device's state when a deploy to it starts or ends. */
+function deployMark(st: DeviceState): string {
+    return `${st.lastDeployResult} ${st.lastDeployHash} ${st.lastDeployAt}`
 }
