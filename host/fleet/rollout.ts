@@ -92,17 +92,23 @@ export function desiredFor(
     return undefined
 }
 
-/** {@link desiredFor} read from `store` now (use a transaction's `tx` inside one). */
-export async function desiredNow(
+/**
+ * {@link desiredFor} read from `store` now, in one transaction (joined
+ * when `store` is a transaction's `tx`): rollouts, devices and the
+ * device's state from one moment, whatever other instances change.
+ */
+export function desiredNow(
     store: FleetStore,
     deviceId: string,
     opts: { exclude?: number } = {}
 ): Promise<Desired | undefined> {
-    const [data, st] = await Promise.all([
-        readRolloutInputs(store),
-        store.state(deviceId),
-    ])
-    return desiredFor(data, deviceId, st.currentHash, opts)
+    return store.atomically(async tx => {
+        const [data, st] = await Promise.all([
+            readRolloutInputs(tx),
+            tx.state(deviceId),
+        ])
+        return desiredFor(data, deviceId, st.currentHash, opts)
+    })
 }
 
 /** Parses `device:ID`, `group:NAME`, `percent:N` / `N%`, `all`. */
