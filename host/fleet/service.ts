@@ -414,8 +414,9 @@ class FleetServer implements FleetService {
         if (this.checking) return
         this.checking = true
         try {
+            if (this.closing) return
             await this.leases.heartbeat()
-            if (await this.checkHealth()) await this.settle()
+            if (!this.closing && (await this.checkHealth())) await this.settle()
         } catch (e) {
             this.log(`health check failed: ${(e as Error).message}`)
         } finally {
@@ -485,8 +486,6 @@ class FleetServer implements FleetService {
                         connectedTo: "",
                     })
         })
-        // a health check in progress ends before the lease is given up
-        while (this.checking) await new Promise(r => setTimeout(r, 10))
         await this.leases.close()
     }
 }
