@@ -10,8 +10,8 @@ import type { FleetStore } from "./storage.ts"
 
 /**
  * Marks failed every in-progress deploy whose deploy lease is free or
- * expired, or held by the instance the device was connected to when that
- * instance is gone (its own lease expired: the deploy lease goes with it)
+ * expired, or held by an instance that is gone (its own lease expired: the
+ * deploy lease goes with it; `deployBy`, else the connection's instance)
  * (counted as a failed attempt, so the retry limit still holds,
  * with an event each) and disconnected every device whose connection's
  * instance is gone, in one transaction.
@@ -38,8 +38,13 @@ export function settleInterruptedWork(
                 !!st.connectedTo && (await instanceGone(st.connectedTo))
             // "": written before instances had ids, or by none
             const disconnect = st.connected && (gone || !st.connectedTo)
-            if (st.lastDeployResult === "in-progress" && gone)
-                await tx.releaseLease(deployLease(st.id), st.connectedTo)
+            const deployer = st.deployBy || st.connectedTo
+            if (
+                st.lastDeployResult === "in-progress" &&
+                deployer &&
+                (await instanceGone(deployer))
+            )
+                await tx.releaseLease(deployLease(st.id), deployer)
             if (
                 st.lastDeployResult === "in-progress" &&
                 !busy(st.id) &&

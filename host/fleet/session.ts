@@ -408,6 +408,7 @@ export class Session {
             await tx.updateState(id, {
                 lastDeployResult: "in-progress",
                 lastDeployHash: want.hash,
+                deployBy: this.ctx.leases.owner,
                 lastDeployAt: startedAt,
                 health: "unknown",
             })

@@ -61,6 +61,8 @@ export interface DeviceState {
     lastDeployAt: number
     /** Hash the last deploy was for. */
     lastDeployHash: string
+    /** Owner id of the instance that ran (or runs) the last deploy ("" when unknown). */
+    deployBy: string
     lastError: string
     lastErrorAt: number
     health: Health
@@ -195,6 +197,7 @@ export function emptyState(id: string): DeviceState {
         lastDeployResult: "",
         lastDeployAt: 0,
         lastDeployHash: "",
+        deployBy: "",
         lastError: "",
         lastErrorAt: 0,
         health: "unknown",
