@@ -16,6 +16,7 @@ import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs"
 import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
 import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
+import { BUILD_CACHE_ENV } from "./build.ts"
 import { startsSimulator } from "./test-imports.ts"
 
 const root = join(import.meta.dirname, "..")
@@ -148,6 +149,27 @@ async function runTypecheck(tally: Tally) {
     }
 }
 
+/** The type check, then the device and host tests. */
+async function runAll(
+    fast: boolean,
+    filters: string[],
+    deviceFiles: string[],
+    hostFiles: string[],
+    tally: Tally
+) {
+    if (!filters.length) await runTypecheck(tally)
+    if (fast)
+        // device and host tests side by side, the device tests two at a time
+        await Promise.all([
+            runDeviceTests(deviceFiles, tally, 2),
+            runHostTests(hostFiles, tally),
+        ])
+    else {
+        await runDeviceTests(deviceFiles, tally)
+        await runHostTests(hostFiles, tally)
+    }
+}
+
 async function main() {
     const args = process.argv.slice(2)
     const fast = args.includes("--fast")
@@ -168,16 +190,14 @@ async function main() {
         )
     }
     const tally: Tally = { passed: 0, failed: 0, failures: [] }
-    if (!filters.length) await runTypecheck(tally)
-    if (fast)
-        // device and host tests side by side, the device tests two at a time
-        await Promise.all([
-            runDeviceTests(deviceFiles, tally, 2),
-            runHostTests(hostFiles, tally),
-        ])
-    else {
-        await runDeviceTests(deviceFiles, tally)
-        await runHostTests(hostFiles, tally)
+    // the host test files (and the tools they start) share their firmware
+    // builds through this run's own cache: each program compiles once a run
+    const cache = mkdtempSync(join(tmpdir(), "devs-build-cache-"))
+    process.env[BUILD_CACHE_ENV] = cache
+    try {
+        await runAll(fast, filters, deviceFiles, hostFiles, tally)
+    } finally {
+        rmSync(cache, { recursive: true, force: true })
     }
     console.log("")
     for (const f of tally.failures) console.log(`FAILED: ${f}`)
