@@ -28,8 +28,10 @@ export function percentMembers(
     const n = Math.ceil(
         (Math.min(100, Math.max(0, percent)) * deviceIds.length) / 100
     )
+    // each rank hashed once (not twice per comparison)
+    const rank = new Map(deviceIds.map(id => [id, canaryRank(version, id)]))
     const order = [...deviceIds].sort((a, b) =>
-        canaryRank(version, a) < canaryRank(version, b) ? -1 : 1
+        rank.get(a)! < rank.get(b)! ? -1 : 1
     )
     return new Set(order.slice(0, n))
 }
@@ -49,6 +51,8 @@ export function covers(
         case "group":
             return device.groups.includes(s.value)
         case "percent":
+            // 100 % is every device: no canary order needed
+            if (s.value >= 100) return true
             return percentMembers(r.version, s.value, allIds).has(device.id)
     }
 }
@@ -71,13 +75,19 @@ export function desiredFor(
 ): Desired | undefined {
     const device = store.device(deviceId)
     if (!device) return undefined
-    const allIds = store.devices().map(d => d.id)
+    // the fleet's ids only for a percentage below 100 (the one scope that
+    // needs them): reading every device per check-in made it O(fleet)
+    let allIds: string[] | undefined
+    const idsFor = (r: Rollout) =>
+        r.scope.kind === "percent" && r.scope.value < 100
+            ? (allIds ??= store.devices().map(d => d.id))
+            : []
     const current = store.state(deviceId).currentHash
     const rollouts = store.rollouts()
     for (let i = rollouts.length - 1; i >= 0; i--) {
         const r = rollouts[i]
         if (r.id === opts.exclude || r.status === "rolled-back") continue
-        if (!covers(r, device, allIds)) continue
+        if (!covers(r, device, idsFor(r))) continue
         const v = store.versionByName(r.version)
         if (!v) continue
         if (r.status === "stopped" && v.hash !== current) continue
