@@ -55,6 +55,9 @@ export interface SessionContext {
     ended(s: Session, reason: string): void
 }
 
+/** A connection's messages update the device's `lastSeen` at most this often. */
+const LAST_SEEN_EVERY_MS = 1000
+
 type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
 
 /** A device connection, from the hello to its close. */
@@ -67,6 +70,8 @@ export class Session {
     private holdTimer?: NodeJS.Timeout
     private idleTimer?: NodeJS.Timeout
     private closed = false
+    /** When this session last wrote the device's `lastSeen`. */
+    private lastSeenWritten = 0
 
     constructor(
         private readonly ctx: SessionContext,
@@ -184,10 +189,11 @@ export class Session {
         this.ctx.authenticated(this)
         this.ws.send(this.channel.seal(Buffer.alloc(AUTH_BYTES)))
         const id = this.device.id
+        this.lastSeenWritten = this.ctx.now()
         this.ctx.store.atomically(() => {
             this.ctx.store.updateState(id, {
                 connected: true,
-                lastSeen: this.ctx.now(),
+                lastSeen: this.lastSeenWritten,
             })
             this.ctx.event(id, "connected", "")
         })
@@ -205,7 +211,11 @@ export class Session {
             this.close(CloseCode.Policy, "bad message")
             return
         }
-        store.updateState(id, { lastSeen: now() })
+        // at most once a second: every deploy answer was a database commit
+        if (now() - this.lastSeenWritten >= LAST_SEEN_EVERY_MS) {
+            this.lastSeenWritten = now()
+            store.updateState(id, { lastSeen: this.lastSeenWritten })
+        }
         const cmd = msg[0]
         const payload = msg.subarray(1)
         switch (cmd) {
