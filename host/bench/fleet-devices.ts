@@ -52,12 +52,14 @@ function connect(d: Running) {
     if (stopping) return
     const start = Date.now()
     let last = start
+    let authMs = 0
     let pinged = false
     let installedBefore = d.fake.installed.length
     let deployed = false
     const s = d.fake.connect({
         onOpen: () => {
             last = Date.now()
+            authMs = last - start
             report.auths.push(last)
         },
         onCommand: (cmd, _p, send) => {
@@ -66,7 +68,12 @@ function connect(d: Running) {
                 pinged = true
                 send(Cmd.PingCloud, Buffer.from([1, 2, 3, 4]))
             } else if (cmd === Cmd.PingCloud)
-                report.checkIns.push({ start, ms: last - start, deployed })
+                report.checkIns.push({
+                    start,
+                    ms: last - start,
+                    authMs,
+                    deployed,
+                })
             else if (cmd === Cmd.DeployStart) deployed = true
             else if (
                 cmd === Cmd.GetHash &&

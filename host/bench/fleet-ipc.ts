@@ -26,6 +26,8 @@ export interface CheckIn {
     /** When the device started connecting (ms since the epoch). */
     start: number
     ms: number
+    /** Of `ms`, until the service had proved the device's key (TCP, upgrade, hello, auth). */
+    authMs: number
     /** Whether the service started a deploy on this connection. */
     deployed: boolean
 }
