@@ -5,7 +5,15 @@
  * runs in its own temporary copy of the project (see `shadowProject`).
  */
 import { execFileSync } from "node:child_process"
-import { readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import {
+    existsSync,
+    readdirSync,
+    readFileSync,
+    renameSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs"
 import { isAbsolute, join, relative, resolve } from "node:path"
 import { devs, projectRoot, shadowProject } from "./devs.ts"
 
@@ -30,18 +38,107 @@ export interface BuildResult {
     output: string
 }
 
+/**
+ * Environment variable naming a directory for build results: with it set,
+ * `tryBuildFirmware` keeps each result there under a hash of its options
+ * and of every file the build reads from the repository, and a build with
+ * the same hash is read back instead of compiled again. `npm test` sets it
+ * to a fresh directory for the run, so each distinct program is compiled
+ * once per run (the host test files build the same fixtures and boards).
+ */
+export const BUILD_CACHE_ENV = "DEVS_BUILD_CACHE"
+
+/** Repository inputs of a build besides the entry (which is hashed too). */
+const BUILD_INPUTS = [
+    "src",
+    "boards",
+    "test/fixtures",
+    "package.json",
+    "devsconfig.json",
+    "node_modules/@devicescript/cli/package.json",
+]
+
+function hashInputs(o: BuildOptions, entry: string): string {
+    const h = createHash("sha256")
+    h.update(JSON.stringify([o.board ?? null, o.version ?? null, entry]))
+    const add = (rel: string) => {
+        const abs = join(projectRoot, rel)
+        if (!existsSync(abs)) return h.update(`\0missing ${rel}\0`)
+        const dirents = (() => {
+            try {
+                return readdirSync(abs, { withFileTypes: true })
+            } catch {
+                return undefined
+            }
+        })()
+        if (!dirents) {
+            h.update(`\0file ${rel}\0`)
+            h.update(readFileSync(abs))
+            return
+        }
+        for (const d of dirents.map(d => d.name).sort()) add(join(rel, d))
+    }
+    for (const rel of [...BUILD_INPUTS, entry]) add(rel)
+    return h.digest("hex")
+}
+
+interface CachedBuild {
+    ok: boolean
+    output: string
+    bytecode?: string
+}
+
 /** Builds; a compile error is a result (`ok: false`), not an exception. */
 export async function tryBuildFirmware(
     o: BuildOptions = {}
 ): Promise<BuildResult> {
+    const cache = process.env[BUILD_CACHE_ENV]
+    if (!cache) return buildUncached(o)
+    checkBoard(o)
+    const file = join(cache, `${hashInputs(o, entryOf(o))}.json`)
+    if (existsSync(file)) {
+        const c: CachedBuild = JSON.parse(readFileSync(file, "utf8"))
+        return {
+            ok: c.ok,
+            output: c.output,
+            bytecode:
+                c.bytecode === undefined
+                    ? undefined
+                    : Buffer.from(c.bytecode, "base64"),
+        }
+    }
+    const r = await buildUncached(o)
+    const c: CachedBuild = {
+        ok: r.ok,
+        output: r.output,
+        bytecode: r.bytecode?.toString("base64"),
+    }
+    // written whole then renamed: a concurrent reader sees all or nothing
+    const tmp = `${file}.${process.pid}.tmp`
+    writeFileSync(tmp, JSON.stringify(c))
+    renameSync(tmp, file)
+    return r
+}
+
+function checkBoard(o: BuildOptions) {
     if (o.board !== undefined && !/^\w+$/.test(o.board))
         throw new RangeError(
             `board id '${o.board}': letters, digits and _ only`
         )
+}
+
+/** The entry relative to the repository; throws when outside it. */
+function entryOf(o: BuildOptions): string {
     const abs = resolve(projectRoot, o.entry ?? "src/main.ts")
-    let entry = relative(projectRoot, abs)
+    const entry = relative(projectRoot, abs)
     if (entry.startsWith("..") || isAbsolute(entry))
         throw new RangeError("entry must be inside the repository")
+    return entry
+}
+
+async function buildUncached(o: BuildOptions): Promise<BuildResult> {
+    checkBoard(o)
+    let entry = entryOf(o)
     const dir = shadowProject("devs-build-", {
         ownPackageJson: o.version !== undefined,
     })

@@ -10,12 +10,22 @@
  *   --fast: leave out the host test files that start the DeviceScript
  *           simulator (found from their imports, see test-imports.ts): the
  *           firmware tests in the VM and the host unit tests
+ *
+ * Firmware test files light on the heap share a VM run (SHARED_VM_GROUPS),
+ * and host test files share their firmware builds (BUILD_CACHE_ENV).
  */
 import { spawn } from "node:child_process"
-import { readdirSync, readFileSync, mkdtempSync, rmSync } from "node:fs"
+import {
+    readdirSync,
+    readFileSync,
+    mkdtempSync,
+    rmSync,
+    writeFileSync,
+} from "node:fs"
 import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
 import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
+import { BUILD_CACHE_ENV } from "./build.ts"
 import { startsSimulator } from "./test-imports.ts"
 
 const root = join(import.meta.dirname, "..")
@@ -42,23 +52,87 @@ function selected(files: string[], filters: string[]) {
 }
 
 /**
- * Runs the firmware test files in the VM, `workers` at a time. With more
- * than one, each worker builds in its own shadow project (the CLI writes
- * `.devicescript/` where it runs) and a file's output is printed when it
- * is done.
+ * Firmware test files that share one VM run (one compile, one start of the
+ * CLI, which is most of a file's time), checked to pass together. The
+ * others keep a VM of their own: batch and http-response ran out of the
+ * test-mode heap (64 KB) beside other files, and reporter-refusals did not
+ * finish in 10 minutes beside the other Reporter tests.
+ */
+const SHARED_VM_GROUPS = [
+    ["backoff", "crypto", "time", "version", "settings-schema", "token"],
+    ["http-request", "channel-response", "payload", "sign", "config"],
+    ["http-body-sink", "reading-queue", "token-store", "http-client"],
+].map(g => g.map(name => join(root, "test/device", `${name}.test.ts`)))
+
+/** `files` as VM runs: the shared groups' selected files, then one run each. */
+function vmRuns(files: string[]): string[][] {
+    const runs: string[][] = []
+    const grouped = new Set<string>()
+    for (const g of SHARED_VM_GROUPS) {
+        const run = g.filter(f => files.includes(f))
+        if (run.length < 2) continue
+        runs.push(run)
+        run.forEach(f => grouped.add(f))
+    }
+    return runs.concat(files.filter(f => !grouped.has(f)).map(f => [f]))
+}
+
+/**
+ * Runs the firmware test files in the VM, `workers` at a time, each worker
+ * in its own shadow project (the CLI writes `.devicescript/` where it
+ * runs). With more than one, a run's output is printed when it is done.
  */
 async function runDeviceTests(files: string[], tally: Tally, workers = 1) {
-    const queue = [...files]
+    const queue = vmRuns(files)
     const worker = async () => {
-        const cwd = workers > 1 ? shadowProject("devs-test-") : root
+        const cwd = shadowProject("devs-test-")
         try {
-            for (let file; (file = queue.shift());)
-                await runDeviceTest(file, tally, cwd, workers === 1)
+            for (let run; (run = queue.shift());)
+                if (run.length === 1)
+                    await runDeviceTest(run[0], tally, cwd, workers === 1)
+                else await runDeviceGroup(run, tally, cwd, workers === 1)
         } finally {
-            if (cwd !== root) rmSync(cwd, { recursive: true, force: true })
+            rmSync(cwd, { recursive: true, force: true })
         }
     }
     await Promise.all(Array.from({ length: workers }, worker))
+}
+
+/**
+ * Runs several firmware test files in one VM: an entry that imports them
+ * all, so their suites run one after another and print one summary. When
+ * the run ends without a clean summary (compile error, crash, out of heap,
+ * timeout), each file runs again on its own and those results count, so
+ * the failure is told against its file.
+ */
+async function runDeviceGroup(
+    files: string[],
+    tally: Tally,
+    cwd: string,
+    live: boolean
+) {
+    const rels = files.map(f => relative(root, f))
+    const title = `\n# device: ${rels.join(" + ")}`
+    const entry = "devs-test-group.ts"
+    writeFileSync(
+        join(cwd, entry),
+        rels.map(r => `import "./${r.replace(/\.ts$/, "")}"\n`).join("")
+    )
+    if (live) console.log(title)
+    const { code, output } = await devsRunTest(entry, { echo: live, cwd })
+    rmSync(join(cwd, entry), { force: true })
+    if (!live) console.log(`${title}\n${output}`)
+    const summary = parseDevsSummary(output)
+    if (!summary || (code !== 0 && !summary.error)) {
+        console.log(
+            `\n# device: (exit ${code}, no clean summary) the files again one by one`
+        )
+        for (const f of files) await runDeviceTest(f, tally, cwd, live)
+        return
+    }
+    tally.passed += summary.pass
+    tally.failed += summary.error
+    if (summary.error) tally.failures.push(rels.join(" + "))
 }
 
 /** Runs one firmware test file in the VM and adds its results to `tally`. */
@@ -148,6 +222,27 @@ async function runTypecheck(tally: Tally) {
     }
 }
 
+/** The type check, then the device and host tests. */
+async function runAll(
+    fast: boolean,
+    filters: string[],
+    deviceFiles: string[],
+    hostFiles: string[],
+    tally: Tally
+) {
+    if (!filters.length) await runTypecheck(tally)
+    if (fast)
+        // device and host tests side by side, the device tests two at a time
+        await Promise.all([
+            runDeviceTests(deviceFiles, tally, 2),
+            runHostTests(hostFiles, tally),
+        ])
+    else {
+        await runDeviceTests(deviceFiles, tally)
+        await runHostTests(hostFiles, tally)
+    }
+}
+
 async function main() {
     const args = process.argv.slice(2)
     const fast = args.includes("--fast")
@@ -168,16 +263,14 @@ async function main() {
         )
     }
     const tally: Tally = { passed: 0, failed: 0, failures: [] }
-    if (!filters.length) await runTypecheck(tally)
-    if (fast)
-        // device and host tests side by side, the device tests two at a time
-        await Promise.all([
-            runDeviceTests(deviceFiles, tally, 2),
-            runHostTests(hostFiles, tally),
-        ])
-    else {
-        await runDeviceTests(deviceFiles, tally)
-        await runHostTests(hostFiles, tally)
+    // the host test files (and the tools they start) share their firmware
+    // builds through this run's own cache: each program compiles once a run
+    const cache = mkdtempSync(join(tmpdir(), "devs-build-cache-"))
+    process.env[BUILD_CACHE_ENV] = cache
+    try {
+        await runAll(fast, filters, deviceFiles, hostFiles, tally)
+    } finally {
+        rmSync(cache, { recursive: true, force: true })
     }
     console.log("")
     for (const f of tally.failures) console.log(`FAILED: ${f}`)

@@ -23,6 +23,8 @@ export interface OpenWebSocketOptions {
     onClose?: (code: number, reason: string) => void
     /** Called on protocol and socket errors after the connection opened. */
     onError?: (e: Error) => void
+    /** Local address to connect from (e.g. 127.0.0.2: one of many loopback peers). */
+    localAddress?: string
 }
 
 /** A connection being opened: the socket at once, `opened` when usable. */
@@ -43,6 +45,7 @@ export function connectWebSocket(
 ): WebSocketConnection {
     const ws = new WebSocket(url, o.protocols ?? [], {
         perMessageDeflate: false,
+        localAddress: o.localAddress,
     })
     let refusal: string | undefined
     let isOpen = false

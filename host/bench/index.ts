@@ -1,17 +1,27 @@
 /**
  * `npm run bench [-- SECTION...]`: the project's performance figures,
  * measured now on this machine; sections `hashing`, `step-limit`,
- * `channel`, `bytecode` (default: all). Speed is measured here, never
- * asserted in tests.
+ * `channel`, `bytecode` (default: all of these), and `fleet`, only when
+ * asked (it takes minutes): `npm run bench -- fleet --devices N [--db URL]`.
+ * Speed is measured here, never asserted in tests.
  */
+import { parseArgs } from "node:util"
 import { bytecodeFigures } from "./bytecode.ts"
 import { channelFigures } from "./channel.ts"
 import { printFigures } from "./figures.ts"
+import { fleetFigures } from "./fleet.ts"
 import { hashingFigures } from "./hashing.ts"
 import { stepLimitFigures } from "./step-limit.ts"
 
-const SECTIONS = ["hashing", "step-limit", "channel", "bytecode"]
-const asked = process.argv.slice(2)
+const DEFAULT_SECTIONS = ["hashing", "step-limit", "channel", "bytecode"]
+const SECTIONS = [...DEFAULT_SECTIONS, "fleet"]
+const { values: o, positionals: asked } = parseArgs({
+    allowPositionals: true,
+    options: {
+        devices: { type: "string", default: "100" },
+        db: { type: "string" },
+    },
+})
 const unknown = asked.filter(a => !SECTIONS.includes(a))
 if (unknown.length) {
     console.error(
@@ -19,7 +29,8 @@ if (unknown.length) {
     )
     process.exit(2)
 }
-const run = (s: string) => !asked.length || asked.includes(s)
+const run = (s: string) =>
+    asked.length ? asked.includes(s) : DEFAULT_SECTIONS.includes(s)
 
 if (run("hashing"))
     printFigures(
@@ -42,3 +53,22 @@ if (run("channel")) {
     )
 }
 if (run("bytecode")) printFigures("Bytecode", await bytecodeFigures())
+if (run("fleet")) {
+    const devices = Number(o.devices)
+    if (!Number.isInteger(devices) || devices < 1) {
+        console.error(`bench: --devices ${o.devices}: a whole number >= 1`)
+        process.exit(2)
+    }
+    const r = await fleetFigures({
+        devices,
+        db: o.db,
+        serviceNodeFlags: process.env.BENCH_SERVICE_NODE_FLAGS?.split(" "),
+        log: l =>
+            console.log(`  ${new Date().toISOString().slice(11, 19)} ${l}`),
+    })
+    printFigures(
+        `Fleet service (fleet serve as its own process, ${devices} fake devices in 2 processes)`,
+        r.figures
+    )
+    console.log(`\n  README row: ${r.tableRow}`)
+}

@@ -26,6 +26,8 @@ export interface FakeDeviceOptions {
     key?: Buffer
     /** The program it runs. */
     program: Buffer
+    /** Local address to connect from (default: the system's choice). */
+    localAddress?: string
 }
 
 /** What happened on one connection. */
@@ -34,6 +36,8 @@ export interface FakeSession {
     commands: number[]
     /** Resolves when the connection ends, with whether auth succeeded. */
     ended: Promise<{ authenticated: boolean; reason: string }>
+    /** Drops the connection (no close frame, as a device that resets). */
+    drop(): void
 }
 
 export class FakeDevice {
@@ -57,6 +61,12 @@ export class FakeDevice {
     connect(
         opts: {
             onOpen?: (send: (cmd: number, p?: Buffer) => void) => void
+            /** Called after each command from the service was handled (and answered). */
+            onCommand?: (
+                cmd: number,
+                payload: Buffer,
+                send: (cmd: number, p?: Buffer) => void
+            ) => void
             /** Connect with this string instead (another service instance). */
             connectionString?: string
             /** On receiving this command, drop the connection (a lost network). */
@@ -114,11 +124,14 @@ export class FakeDevice {
             commands.push(msg[0])
             if (msg[0] === opts.dropOn) return finish("dropped")
             if (msg[0] === opts.stallOn) stalled = true
-            if (!stalled) this.handle(msg[0], msg.subarray(1), send)
+            if (stalled) return
+            this.handle(msg[0], msg.subarray(1), send)
+            opts.onCommand?.(msg[0], msg.subarray(1), send)
         }
         const url = `${cs.tls ? "wss" : "ws"}://${cs.host}:${cs.port}${cs.path}`
         const { ws, opened } = connectWebSocket(url, {
             protocols: [`devs-key-${clientNonce.toString("hex")}`],
+            localAddress: this.options.localAddress,
             onMessage,
             onClose: code =>
                 finish(
@@ -129,7 +142,7 @@ export class FakeDevice {
             onError: e => finish(`error: ${e.message}`),
         })
         opened.catch(e => finish((e as Error).message))
-        return { commands, ended }
+        return { commands, ended, drop: () => finish("dropped by the device") }
     }
 
     private handle(
@@ -177,6 +190,8 @@ export class FakeDevice {
             }
             case Cmd.PingDevice:
                 send(cmd)
+                break
+            case Cmd.PingCloud: // the service's answer to our ping
                 break
             case Cmd.SetStreaming:
                 break

@@ -33,8 +33,10 @@ export function percentMembers(
     const n = Math.ceil(
         (Math.min(100, Math.max(0, percent)) * deviceIds.length) / 100
     )
+    // each rank hashed once (not twice per comparison)
+    const rank = new Map(deviceIds.map(id => [id, canaryRank(version, id)]))
     const order = [...deviceIds].sort((a, b) =>
-        canaryRank(version, a) < canaryRank(version, b) ? -1 : 1
+        rank.get(a)! < rank.get(b)! ? -1 : 1
     )
     return new Set(order.slice(0, n))
 }
@@ -54,6 +56,8 @@ export function covers(
         case "group":
             return device.groups.includes(s.value)
         case "percent":
+            // 100 % is every device: no canary order needed
+            if (s.value >= 100) return true
             return percentMembers(r.version, s.value, allIds).has(device.id)
     }
 }
@@ -78,12 +82,18 @@ export function desiredFor(
 ): Desired | undefined {
     const device = data.devices.find(d => d.id === deviceId)
     if (!device) return undefined
-    const allIds = data.devices.map(d => d.id)
+    // the fleet's ids only for a percentage below 100 (the one scope that
+    // needs them): a canary order per check-in made it O(fleet log fleet)
+    let allIds: string[] | undefined
+    const idsFor = (r: Rollout) =>
+        r.scope.kind === "percent" && r.scope.value < 100
+            ? (allIds ??= data.devices.map(d => d.id))
+            : []
     const { rollouts } = data
     for (let i = rollouts.length - 1; i >= 0; i--) {
         const r = rollouts[i]
         if (r.id === opts.exclude || r.status === "rolled-back") continue
-        if (!covers(r, device, allIds)) continue
+        if (!covers(r, device, idsFor(r))) continue
         const v = data.versions.find(x => x.name === r.version)
         if (!v) continue
         if (r.status === "stopped" && v.hash !== currentHash) continue

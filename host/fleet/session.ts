@@ -68,6 +68,9 @@ export interface SessionContext {
     serial(deviceId: string, task: () => Promise<void>): void
 }
 
+/** A connection's messages update the device's `lastSeen` at most this often. */
+const LAST_SEEN_EVERY_MS = 1000
+
 type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
 
 /** A device connection, from the hello to its close. */
@@ -84,6 +87,8 @@ export class Session {
     private armed = 0
     private rechecking = false
     private closed = false
+    /** When this session last wrote the device's `lastSeen`. */
+    private lastSeenWritten = 0
 
     constructor(
         private readonly ctx: SessionContext,
@@ -239,12 +244,13 @@ export class Session {
         this.ctx.authenticated(this)
         this.ws.send(this.channel.seal(Buffer.alloc(AUTH_BYTES)))
         const id = this.device.id
+        this.lastSeenWritten = this.ctx.now()
         this.work(() =>
             this.ctx.store.atomically(async tx => {
                 await tx.updateState(id, {
                     connected: true,
                     connectedTo: this.ctx.leases.owner,
-                    lastSeen: this.ctx.now(),
+                    lastSeen: this.lastSeenWritten,
                 })
                 await this.ctx.event(tx, id, "connected", "")
             })
@@ -264,7 +270,11 @@ export class Session {
             this.close(CloseCode.Policy, "bad message")
             return
         }
-        await store.updateState(id, { lastSeen: now() })
+        // at most once a second: every deploy answer was a database commit
+        if (now() - this.lastSeenWritten >= LAST_SEEN_EVERY_MS) {
+            this.lastSeenWritten = now()
+            await store.updateState(id, { lastSeen: this.lastSeenWritten })
+        }
         const cmd = msg[0]
         const payload = msg.subarray(1)
         switch (cmd) {

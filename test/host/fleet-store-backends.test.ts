@@ -109,6 +109,11 @@ for (const b of backends)
             const [s, other] = await b.pair()
             await s.addVersion(version("v1", "aa"))
             await s.setVersionSignature("v1", "sig")
+            const image = Buffer.from([0, 1, 2, 255, 0, 128])
+            await s.putImage("aa", image)
+            await s.putImage("aa", Buffer.from([9])) // kept once
+            assert.deepEqual(await other.image("aa"), image, "images: bytes")
+            assert.equal(await other.image("bb"), undefined)
             await s.upsertDevice({
                 id: "d1",
                 key: "aa".repeat(32),

@@ -118,6 +118,27 @@ test("the artifact store keeps images by hash and refuses one damaged in storage
     assert.throws(() => store.put(v1.subarray(0, 300)), ArtifactError)
 })
 
+test("an image published on another machine is copied from the shared store, checked; a damaged one is refused", async () => {
+    const shared = new SqliteStore(":memory:")
+    const hash = imageHash(v1)
+    await shared.putImage(hash, padImage(v1))
+    await shared.putImage(hash, padImage(v2)) // kept once: the first stays
+    const here = new ArtifactStore(join(dir, "artifacts-elsewhere"))
+    assert.ok(!here.has(hash))
+    assert.deepEqual(await here.getShared(hash, shared), padImage(v1))
+    assert.ok(here.has(hash), "kept here for the next deploy")
+    const damaged = Buffer.from(padImage(v2))
+    damaged[damaged.length - 40] ^= 1
+    const other = "cd".repeat(32)
+    await shared.putImage(other, damaged)
+    await assert.rejects(() => here.getShared(other, shared), ArtifactError)
+    await assert.rejects(
+        () => here.getShared("ef".repeat(32), shared),
+        /missing/
+    )
+    await shared.close()
+})
+
 test("canary percentages cover exactly that share, and widening keeps the canary", () => {
     const ids = Array.from({ length: 10 }, (_, i) => `dev${i}`)
     const c20 = percentMembers("v2", 20, ids)
@@ -188,4 +209,3 @@ test("a canary rollout covers exactly its share of the fleet; widen to all", asy
     assert.equal(view.length, 5)
     assert.ok(view.every(row => row.desired === "v2" && row.current === "?"))
 })
-
