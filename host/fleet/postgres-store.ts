@@ -6,7 +6,6 @@ import pg from "pg"
 import {
     DEFAULT_EVENTS_MAX,
     DEFAULT_EVENTS_MAX_AGE_MS,
-    emptyState,
     type DeviceRecord,
     type DeviceState,
     type EventRetention,
@@ -17,6 +16,13 @@ import {
 } from "./storage.ts"
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL, forDialect } from "./store/schema.ts"
 import { describeDatabase } from "./store/db-url.ts"
+import {
+    emptyState,
+    rowToDevice,
+    rowToRollout,
+    rowToVersion,
+    toState,
+} from "./store/rows.ts"
 
 /** Advisory lock key every store transaction takes (serialises them all). */
 export const TRANSACTION_LOCK = 0x666c_7478 // "fltx"
@@ -362,41 +368,4 @@ function oneLine(e: unknown, url: string): string {
         if (pw) msg = msg.split(pw).join("***")
     } catch {}
     return msg.replace(/\s+/g, " ").trim() || "unknown error"
-}
-
-function toState(id: string, json: string): DeviceState {
-    return { ...emptyState(id), ...JSON.parse(json), id }
-}
-
-function rowToVersion(r: any): VersionRecord {
-    return {
-        name: r.name,
-        hash: r.hash,
-        size: r.size,
-        note: r.note,
-        publishedAt: r.published_at,
-        signature: r.signature,
-    }
-}
-
-function rowToDevice(r: any): DeviceRecord {
-    return {
-        id: r.id,
-        key: r.key,
-        groups: JSON.parse(r.groups_json),
-        platformId: r.platform_id,
-        createdAt: r.created_at,
-    }
-}
-
-function rowToRollout(r: any): Rollout {
-    return {
-        id: r.id,
-        version: r.version,
-        scope: JSON.parse(r.scope_json),
-        status: r.status,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-        reason: r.reason,
-    }
 }

@@ -11,7 +11,16 @@ import {
     openSync,
     realpathSync,
 } from "node:fs"
+import {
+    emptyState,
+    rowToDevice,
+    rowToRollout,
+    rowToVersion,
+    toState,
+} from "./store/rows.ts"
 import { migrateSqlite } from "./store/sqlite-migrate.ts"
+
+export { emptyState }
 
 /** A published firmware version. */
 export interface VersionRecord {
@@ -185,27 +194,6 @@ export interface EventRetention {
 
 export const DEFAULT_EVENTS_MAX = 10_000
 export const DEFAULT_EVENTS_MAX_AGE_MS = 30 * 24 * 3600 * 1000
-
-/** A fresh state record. */
-export function emptyState(id: string): DeviceState {
-    return {
-        id,
-        connected: false,
-        connectedTo: "",
-        lastSeen: 0,
-        currentHash: "",
-        lastDeployResult: "",
-        lastDeployAt: 0,
-        lastDeployHash: "",
-        deployBy: "",
-        lastError: "",
-        lastErrorAt: 0,
-        health: "unknown",
-        lastException: "",
-        lastExceptionAt: 0,
-        deployFailures: 0,
-    }
-}
 
 /** Mode of the database file and its `-wal` / `-shm` companions. */
 export const DB_FILE_MODE = 0o600
@@ -416,9 +404,7 @@ export class SqliteStore implements FleetStore {
         const r = this.db
             .prepare("SELECT json FROM device_state WHERE id = ?")
             .get(id) as { json: string } | undefined
-        return r
-            ? { ...emptyState(id), ...JSON.parse(r.json), id }
-            : emptyState(id)
+        return r ? toState(id, r.json) : emptyState(id)
     }
     updateState(id: string, patch: Partial<Omit<DeviceState, "id">>) {
         return this.run(() =>
@@ -439,11 +425,7 @@ export class SqliteStore implements FleetStore {
                 this.db
                     .prepare("SELECT id, json FROM device_state ORDER BY id")
                     .all() as { id: string; json: string }[]
-            ).map(r => ({
-                ...emptyState(r.id),
-                ...JSON.parse(r.json),
-                id: r.id,
-            }))
+            ).map(r => toState(r.id, r.json))
         )
     }
 
@@ -493,15 +475,7 @@ export class SqliteStore implements FleetStore {
         return this.db
             .prepare("SELECT * FROM rollouts ORDER BY id")
             .all()
-            .map((r: any) => ({
-                id: r.id,
-                version: r.version,
-                scope: JSON.parse(r.scope_json),
-                status: r.status,
-                createdAt: r.created_at,
-                updatedAt: r.updated_at,
-                reason: r.reason,
-            }))
+            .map(rowToRollout)
     }
 
     /** Appends an event and drops the rows beyond the count and age limits. */
@@ -574,26 +548,5 @@ export class SqliteStore implements FleetStore {
         if (!this.db.open) return
         this.db.close()
         if (--this.gate.users === 0 && this.gateKey) gates.delete(this.gateKey)
-    }
-}
-
-function rowToVersion(r: any): VersionRecord {
-    return {
-        name: r.name,
-        hash: r.hash,
-        size: r.size,
-        note: r.note,
-        publishedAt: r.published_at,
-        signature: r.signature,
-    }
-}
-
-function rowToDevice(r: any): DeviceRecord {
-    return {
-        id: r.id,
-        key: r.key,
-        groups: JSON.parse(r.groups_json),
-        platformId: r.platform_id,
-        createdAt: r.created_at,
     }
 }

@@ -1,0 +1,72 @@
+/**
+ * Rows of the fleet database as records, the same for SQLite and
+ * PostgreSQL (the schema is one, see schema.ts).
+ */
+import type {
+    DeviceRecord,
+    DeviceState,
+    Rollout,
+    VersionRecord,
+} from "../storage.ts"
+
+/** A fresh state record. */
+export function emptyState(id: string): DeviceState {
+    return {
+        id,
+        connected: false,
+        connectedTo: "",
+        lastSeen: 0,
+        currentHash: "",
+        lastDeployResult: "",
+        lastDeployAt: 0,
+        lastDeployHash: "",
+        deployBy: "",
+        lastError: "",
+        lastErrorAt: 0,
+        health: "unknown",
+        lastException: "",
+        lastExceptionAt: 0,
+        deployFailures: 0,
+    }
+}
+
+/** A device state from its stored JSON (fields added since default). */
+export function toState(id: string, json: string): DeviceState {
+    return { ...emptyState(id), ...JSON.parse(json), id }
+}
+
+/** A record from its row. */
+export function rowToVersion(r: any): VersionRecord {
+    return {
+        name: r.name,
+        hash: r.hash,
+        size: r.size,
+        note: r.note,
+        publishedAt: r.published_at,
+        signature: r.signature,
+    }
+}
+
+/** A record from its row. */
+export function rowToDevice(r: any): DeviceRecord {
+    return {
+        id: r.id,
+        key: r.key,
+        groups: JSON.parse(r.groups_json),
+        platformId: r.platform_id,
+        createdAt: r.created_at,
+    }
+}
+
+/** A record from its row. */
+export function rowToRollout(r: any): Rollout {
+    return {
+        id: r.id,
+        version: r.version,
+        scope: JSON.parse(r.scope_json),
+        status: r.status,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+        reason: r.reason,
+    }
+}
