@@ -12,7 +12,7 @@
  * transaction, so service instances that share a store never disagree.
  */
 import { createHash } from "node:crypto"
-import { readRolloutInputs, type RolloutInputs } from "./fleet-data.ts"
+import type { RolloutInputs } from "./fleet-data.ts"
 import type { DeviceRecord, FleetStore, Rollout, Scope } from "./storage.ts"
 
 /** Stable per-device order for a version's canary (same order when widened). */
@@ -113,11 +113,28 @@ export function desiredNow(
     opts: { exclude?: number } = {}
 ): Promise<Desired | undefined> {
     return store.atomically(async tx => {
-        const [data, st] = await Promise.all([
-            readRolloutInputs(tx),
+        const [rollouts, versions, device, st] = await Promise.all([
+            tx.rollouts(),
+            tx.versions(),
+            tx.device(deviceId),
             tx.state(deviceId),
         ])
-        return desiredFor(data, deviceId, st.currentHash, opts)
+        if (!device) return undefined
+        // every device only for a canary (its order is the fleet's): this
+        // runs on each check-in and each held connection's recheck
+        const canary = rollouts.some(
+            r =>
+                r.status !== "rolled-back" &&
+                r.scope.kind === "percent" &&
+                r.scope.value < 100
+        )
+        const devices = canary ? await tx.devices() : [device]
+        return desiredFor(
+            { rollouts, versions, devices },
+            deviceId,
+            st.currentHash,
+            opts
+        )
     })
 }
 
