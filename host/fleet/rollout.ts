@@ -113,12 +113,11 @@ export function desiredNow(
     opts: { exclude?: number } = {}
 ): Promise<Desired | undefined> {
     return store.atomically(async tx => {
-        const [rollouts, versions, device, st] = await Promise.all([
-            tx.rollouts(),
-            tx.versions(),
-            tx.device(deviceId),
-            tx.state(deviceId),
-        ])
+        // one after another: a PostgreSQL transaction is one connection
+        const rollouts = await tx.rollouts()
+        const versions = await tx.versions()
+        const device = await tx.device(deviceId)
+        const st = await tx.state(deviceId)
         if (!device) return undefined
         // every device only for a canary (its order is the fleet's): this
         // runs on each check-in and each held connection's recheck
