@@ -133,9 +133,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
                 return sendJson(res, 200, await snapshot())
             case "/api/device": {
                 const id = u.searchParams.get("id") ?? ""
-                const device = (await snapshot()).devices.find(
-                    d => d.id === id
-                )
+                const device = (await snapshot()).devices.find(d => d.id === id)
                 if (!device)
                     return sendJson(res, 404, { error: `no device ${id}` })
                 return sendJson(res, 200, {

@@ -80,11 +80,7 @@ export async function fleetSnapshot(
 }
 
 /** A device's recent events (newest last), from the bounded event log. */
-export async function deviceEvents(
-    store: FleetStore,
-    id: string,
-    limit = 100
-) {
+export async function deviceEvents(store: FleetStore, id: string, limit = 100) {
     return (await store.events(5000))
         .filter(e => e.deviceId === id)
         .slice(-limit)
