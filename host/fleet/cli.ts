@@ -73,6 +73,7 @@ import { prepareStateDir } from "./state-dir.ts"
 import { openFleetStore } from "./open-store.ts"
 import type { DeviceRecord } from "./storage.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
+import { keepServing, serviceLog } from "../service-log.ts"
 
 const { values: o, positionals: args } = parseArgs({
     allowPositionals: true,
@@ -186,7 +187,7 @@ async function openState() {
     return { store, artifacts }
 }
 
-const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`)
+const log = serviceLog()
 
 async function serve() {
     const releaseKey = releasePublicKey()
@@ -194,13 +195,7 @@ async function serve() {
     if (tlsFiles.filter(Boolean).length === 1)
         throw new RangeError("TLS needs both --tls-cert and --tls-key")
     const { store, artifacts } = await openState()
-    // last resort: an unexpected error is logged and the service goes on
-    process.on("uncaughtException", e =>
-        log(`unexpected error (still serving): ${e.stack ?? e}`)
-    )
-    process.on("unhandledRejection", e =>
-        log(`unexpected rejection (still serving): ${(e as Error)?.stack ?? e}`)
-    )
+    keepServing(log)
     const svc = await startFleetService({
         store,
         artifacts,

@@ -16,6 +16,7 @@ import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import { parseJsonQuietly } from "../json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
+import { serviceLog } from "../service-log.ts"
 
 /** The largest topics file read. */
 const MAX_TOPICS_FILE_BYTES = 1024 * 1024
@@ -138,9 +139,7 @@ async function main() {
         rateGlobal: num("rate-global", a["rate-global"]),
         keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,
         maxBodyBytes: num("max-body", a["max-body"]),
-        onEvent: a.quiet
-            ? undefined
-            : line => console.log(`${new Date().toISOString()} ${line}`),
+        onEvent: a.quiet ? undefined : serviceLog(),
     })
     console.log(`IoT platform emulator
   device channel  ${p.url}
