@@ -96,18 +96,80 @@ export async function tryBuildFirmware(
     if (!cache) return buildUncached(o)
     checkBoard(o)
     const file = join(cache, `${hashInputs(o, entryOf(o))}.json`)
-    if (existsSync(file)) {
-        const c: CachedBuild = JSON.parse(readFileSync(file, "utf8"))
-        return {
-            ok: c.ok,
-            output: c.output,
-            bytecode:
-                c.bytecode === undefined
-                    ? undefined
-                    : Buffer.from(c.bytecode, "base64"),
+    return buildOnce(file, () => buildUncached(o))
+}
+
+/** How often a process waiting for another's build looks for its result. */
+const BUILD_WAIT_POLL_MS = 200
+
+/**
+ * The cached result in `file`, made by `build` in the first process (or
+ * call) that wants it: that one holds `<file>.lock` (its pid) while it
+ * builds, and the others wait for the result, or take over when the holder
+ * died without one.
+ */
+export async function buildOnce(
+    file: string,
+    build: () => Promise<BuildResult>
+): Promise<BuildResult> {
+    const lock = `${file}.lock`
+    for (;;) {
+        if (existsSync(file)) return readCachedBuild(file)
+        if (takeLock(lock)) {
+            try {
+                if (existsSync(file)) return readCachedBuild(file)
+                const r = await build()
+                writeCachedBuild(file, r)
+                return r
+            } finally {
+                rmSync(lock, { force: true })
+            }
         }
+        if (lockHolderGone(lock)) rmSync(lock, { force: true })
+        else await new Promise(r => setTimeout(r, BUILD_WAIT_POLL_MS))
     }
-    const r = await buildUncached(o)
+}
+
+function takeLock(lock: string): boolean {
+    try {
+        writeFileSync(lock, String(process.pid), { flag: "wx" })
+        return true
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST") return false
+        throw e
+    }
+}
+
+/** Whether the process named in `lock` has ended (a lock being written is held). */
+function lockHolderGone(lock: string): boolean {
+    let pid: number
+    try {
+        pid = Number(readFileSync(lock, "utf8"))
+    } catch {
+        return false // released in the meantime: the loop looks again
+    }
+    if (!Number.isInteger(pid) || pid <= 0) return false
+    try {
+        process.kill(pid, 0)
+        return false
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "ESRCH"
+    }
+}
+
+function readCachedBuild(file: string): BuildResult {
+    const c: CachedBuild = JSON.parse(readFileSync(file, "utf8"))
+    return {
+        ok: c.ok,
+        output: c.output,
+        bytecode:
+            c.bytecode === undefined
+                ? undefined
+                : Buffer.from(c.bytecode, "base64"),
+    }
+}
+
+function writeCachedBuild(file: string, r: BuildResult) {
     const c: CachedBuild = {
         ok: r.ok,
         output: r.output,
@@ -117,7 +179,6 @@ export async function tryBuildFirmware(
     const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, JSON.stringify(c))
     renameSync(tmp, file)
-    return r
 }
 
 function checkBoard(o: BuildOptions) {
