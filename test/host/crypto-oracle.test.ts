@@ -1,7 +1,12 @@
 /**
  * Node's crypto as the oracle for the firmware's hashing: random and boundary
- * inputs are generated here, hashed by the real bytecode in the DeviceScript
- * VM in one run, and every digest is compared with Node's.
+ * inputs, hashed by the real bytecode in the DeviceScript VM in one run, and
+ * every digest compared with Node's.
+ *
+ * The random bytes are not carried in the bytecode (the VM refuses an image
+ * much over ~100 KB, and each image costs a compile): both sides expand one
+ * random seed with SHA-256 in counter mode (`expand`), so the test sends the
+ * seed and the lengths. Strings go as literals, to test UTF-8.
  */
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -15,12 +20,10 @@ import {
     vmLines,
 } from "../../host/devs.ts"
 
-interface Case {
-    key: Buffer
-    message: Buffer
-    /** Pass the inputs to the firmware as strings (UTF-8) instead of bytes. */
-    asString: boolean
-}
+/** Bytes expanded from the seed (lengths), or UTF-8 text given as is. */
+type Case =
+    | { keyLength: number; messageLength: number }
+    | { keyText: string; messageText: string }
 
 const BOUNDARY_LENGTHS = [
     0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 191, 192, 1000, 4113,
@@ -42,54 +45,75 @@ function randomLength() {
 function cases(): Case[] {
     const out: Case[] = []
     for (const n of BOUNDARY_LENGTHS)
-        out.push({
-            key: randomBytes(16),
-            message: randomBytes(n),
-            asString: false,
-        })
-    for (const n of KEY_LENGTHS)
-        out.push({
-            key: randomBytes(n),
-            message: randomBytes(77),
-            asString: false,
-        })
-    for (const t of UTF8_TEXTS)
-        out.push({
-            key: Buffer.from("clé✓"),
-            message: Buffer.from(t),
-            asString: true,
-        })
+        out.push({ keyLength: 16, messageLength: n })
+    for (const n of KEY_LENGTHS) out.push({ keyLength: n, messageLength: 77 })
+    for (const t of UTF8_TEXTS) out.push({ keyText: "clé✓", messageText: t })
     for (let i = 0; i < RANDOM_PAIRS; ++i)
         out.push({
-            key: randomBytes(randomInt(0, 150)),
-            message: randomBytes(randomLength()),
-            asString: false,
+            keyLength: randomInt(0, 150),
+            messageLength: randomLength(),
         })
     return out
 }
 
-function literal(buf: Buffer, asString: boolean) {
-    return asString
-        ? JSON.stringify(buf.toString("utf8"))
-        : `hex\`${buf.toString("hex")}\``
+/**
+ * `length` bytes of SHA-256(seed ‖ `${label}:${n}`) for n = 0, 1, …: the
+ * firmware program computes the same bytes with the runtime's SHA-256.
+ */
+function expand(seed: Buffer, label: string, length: number): Buffer {
+    const blocks: Buffer[] = []
+    for (let n = 0; n * 32 < length; ++n)
+        blocks.push(
+            createHash("sha256").update(seed).update(`${label}:${n}`).digest()
+        )
+    return Buffer.concat(blocks).subarray(0, length)
 }
 
-function program(all: Case[]) {
-    const rows = all.map(
-        c =>
-            `    [${literal(c.key, c.asString)}, ${literal(c.message, c.asString)}],`
+/** The inputs of case `i`, as Node hashes them. */
+function inputs(seed: Buffer, c: Case, i: number) {
+    if ("keyText" in c)
+        return {
+            key: Buffer.from(c.keyText),
+            message: Buffer.from(c.messageText),
+        }
+    return {
+        key: expand(seed, `${i}k`, c.keyLength),
+        message: expand(seed, `${i}m`, c.messageLength),
+    }
+}
+
+function program(seed: Buffer, all: Case[]) {
+    const rows = all.map(c =>
+        "keyText" in c
+            ? `    [${JSON.stringify(c.keyText)}, ${JSON.stringify(c.messageText)}],`
+            : `    [${c.keyLength}, ${c.messageLength}],`
     )
     return `import { describe, test } from "@devicescript/test"
+import { digest } from "@devicescript/crypto"
 import { hmac, md5, sha1, toHex } from "../../src/crypto"
 
+const SEED = hex\`${seed.toString("hex")}\`
 const cases: any[][] = [
 ${rows.join("\n")}
 ]
 
+function expand(label: string, length: number): Buffer {
+    const out = Buffer.alloc(length)
+    for (let n = 0; n * 32 < length; ++n) {
+        const block = digest("sha256", SEED, label + ":" + n)
+        out.blitAt(n * 32, block, 0, Math.min(32, length - n * 32))
+    }
+    return out
+}
+
 describe("oracle", () => {
     test("digests", async () => {
         for (let i = 0; i < cases.length; ++i) {
-            const [key, message] = cases[i]
+            let [key, message] = cases[i]
+            if (typeof key === "number") {
+                key = expand(i + "k", key)
+                message = expand(i + "m", message)
+            }
             const line = [
                 toHex(await md5(message)),
                 toHex(await sha1(message)),
@@ -104,11 +128,11 @@ describe("oracle", () => {
 `
 }
 
-function expected(c: Case) {
+function expected(key: Buffer, message: Buffer) {
     const hash = (algo: string) =>
-        createHash(algo).update(c.message).digest("hex")
+        createHash(algo).update(message).digest("hex")
     const mac = (algo: string) =>
-        createHmac(algo, c.key).update(c.message).digest("hex")
+        createHmac(algo, key).update(message).digest("hex")
     return [
         hash("md5"),
         hash("sha1"),
@@ -118,33 +142,15 @@ function expected(c: Case) {
     ].join(" ")
 }
 
-/**
- * The inputs travel inside the bytecode as literals, and the VM refuses an
- * image much over ~100 KB, so the cases are split into runs of bounded size.
- */
-const BYTES_PER_RUN = 40_000
-
-function batches(all: Case[]): Case[][] {
-    const out: Case[][] = [[]]
-    let size = 0
-    for (const c of all) {
-        const n = c.key.length + c.message.length
-        if (size + n > BYTES_PER_RUN && out[out.length - 1].length) {
-            out.push([])
-            size = 0
-        }
-        out[out.length - 1].push(c)
-        size += n
-    }
-    return out
-}
-
-/** Runs one batch in the VM and returns its result lines by case index. */
-async function digestsInVm(batch: Case[]): Promise<Map<number, string>> {
+/** Runs the cases in the VM and returns its result lines by case index. */
+async function digestsInVm(
+    seed: Buffer,
+    all: Case[]
+): Promise<Map<number, string>> {
     const dir = join(projectRoot, ".devicescript", "oracle")
     mkdirSync(dir, { recursive: true })
     const file = join(dir, `oracle-${process.pid}.ts`)
-    writeFileSync(file, program(batch))
+    writeFileSync(file, program(seed, all))
     try {
         const { code, output } = await devsRunTest(relative(projectRoot, file))
         assert.equal(code, 0, `the VM run failed:\n${output.slice(-3000)}`)
@@ -165,21 +171,24 @@ async function digestsInVm(batch: Case[]): Promise<Map<number, string>> {
 }
 
 test("firmware MD5, SHA-1 and HMACs agree with Node's crypto", async () => {
+    const seed = randomBytes(16)
     const all = cases()
-    let checked = 0
-    for (const batch of batches(all)) {
-        const got = await digestsInVm(batch)
-        assert.equal(got.size, batch.length, "one result line per case")
-        batch.forEach((c, i) => {
-            assert.equal(
-                got.get(i),
-                expected(c),
-                `key ${c.key.length} bytes, message ${c.message.length} bytes` +
-                    ` (md5 sha1 hmac-md5 hmac-sha1 hmac-sha256)`
-            )
-        })
-        checked += batch.length
-    }
-    assert.equal(checked, all.length)
-    assert.ok(checked >= RANDOM_PAIRS)
+    const got = await digestsInVm(seed, all)
+    assert.equal(got.size, all.length, "one result line per case")
+    all.forEach((c, i) => {
+        const { key, message } = inputs(seed, c, i)
+        assert.equal(
+            got.get(i),
+            expected(key, message),
+            `case ${i} of seed ${seed.toString("hex")}: key ${key.length}` +
+                ` bytes, message ${message.length} bytes` +
+                ` (md5 sha1 hmac-md5 hmac-sha1 hmac-sha256)`
+        )
+    })
+    assert.ok(all.length >= RANDOM_PAIRS)
+    const bytes = all.reduce(
+        (n, c, i) => n + inputs(seed, c, i).message.length,
+        0
+    )
+    assert.ok(bytes > 100_000, `${bytes} bytes of messages hashed`)
 })
