@@ -1,4 +1,5 @@
-import { readSetting, writeSetting } from "@devicescript/settings"
+import { writeSetting } from "@devicescript/settings"
+import { readSettingBounded } from "./settings-read"
 import { SignMethod } from "./channel/sign"
 import { alinkTopic, defaultTopic } from "./payload"
 import {
@@ -167,7 +168,8 @@ export function describeConfig(c: Config): string {
 
 async function readRawSettings(): Promise<Record<string, any>> {
     const raw: Record<string, any> = {}
-    for (const k of Object.values(KEYS)) raw[k] = await readSetting(k)
+    for (const k of Object.values(KEYS))
+        raw[k] = await readSettingBounded(k, undefined)
     return raw
 }
 

@@ -5,7 +5,7 @@ import {
     startSHT30,
     startSHTC3,
 } from "@devicescript/drivers"
-import { readSetting } from "@devicescript/settings"
+import { readSettingBounded } from "./settings-read"
 import { ReadingValue } from "./payload"
 import { startSimulatedSensor } from "./sim-sensor"
 
@@ -125,7 +125,7 @@ function startSimulatedSensors(stuck: string) {
 export async function startSensors(): Promise<SensorChannel[]> {
     let found: { temperature: any; humidity: any }
     if (ds.isSimulator()) {
-        const mode: string = await readSetting(SIM_SENSOR_KEY, "")
+        const mode: string = await readSettingBounded(SIM_SENSOR_KEY, "")
         // "stuck-humidity" -> the humidity sensor stops answering
         const stuck = mode.indexOf("stuck-") === 0 ? mode.slice(6) : ""
         found = startSimulatedSensors(stuck)
@@ -133,7 +133,7 @@ export async function startSensors(): Promise<SensorChannel[]> {
             `sensors: simulated temperature and humidity${mode ? ", " + mode : ""}`
         )
     } else {
-        const setting = await readSetting(SENSOR_KEY, "")
+        const setting = await readSettingBounded(SENSOR_KEY, "")
         const declared = ds._dcfgString(BOARD_SENSOR_KEY as any)
         const plan = planSensors(setting, declared)
         if (plan.problem) console.warn(`sensors: ${plan.problem}; probing`)

@@ -1,6 +1,7 @@
 import { digest } from "@devicescript/crypto"
-import { deleteSetting, readSetting } from "@devicescript/settings"
+import { deleteSetting } from "@devicescript/settings"
 import { MAX_SETTING_BYTES, writeSettingChecked } from "../config"
+import { readSettingBounded } from "../settings-read"
 import { MAX_TOKEN_LENGTH, tokenProblem } from "./token"
 
 /** Settings key of the token record (whose token it is, its generation and parts). */
@@ -94,7 +95,7 @@ export class TokenStore {
     /** The stored token for this identity, or undefined. */
     async load(): Promise<SavedToken> {
         if (this.current) return this.current
-        const rec: any = await readSetting(TOKEN_KEY, null)
+        const rec: any = await readSettingBounded(TOKEN_KEY, null)
         if (!rec || typeof rec !== "object") return undefined
         let found: SavedToken = undefined
         if (typeof rec.token === "string") {
@@ -118,7 +119,7 @@ export class TokenStore {
         const tag = `${rec.g}:`
         let token = ""
         for (let i = 0; i < rec.n; i++) {
-            const part: any = await readSetting(tokenPartKey(i), null)
+            const part: any = await readSettingBounded(tokenPartKey(i), null)
             if (typeof part !== "string" || !part.startsWith(tag))
                 return undefined // torn write: another generation
             token += part.slice(tag.length)
@@ -142,7 +143,7 @@ export class TokenStore {
             return
         }
         this.current = { token, issuedAt }
-        const old: any = await readSetting(TOKEN_KEY, null)
+        const old: any = await readSettingBounded(TOKEN_KEY, null)
         const oldParts = old && isCount(old.n, MAX_TOKEN_PARTS) ? old.n : 0
         const g = old && isCount(old.g, 0x7ffffffe) ? old.g + 1 : 1
         const parts = splitToken(token, g)
