@@ -6,6 +6,7 @@ import {
     startSHTC3,
 } from "@devicescript/drivers"
 import { readSettingBounded } from "./settings-read"
+import { within } from "./within"
 import { ReadingValue } from "./payload"
 import { startSimulatedSensor } from "./sim-sensor"
 
@@ -171,15 +172,11 @@ async function readWithin(
     channel: SensorChannel,
     timeoutMs: number
 ): Promise<number> {
-    const done = ds.emitter<number>()
-    setTimeout(async () => {
-        try {
-            done.emit(await channel.role.reading.read())
-        } catch (e) {
-            done.emit(NaN)
-        }
-    }, 0)
-    const v = await ds.wait(done, timeoutMs)
+    const r = await within(
+        async () => await channel.role.reading.read(),
+        timeoutMs
+    )
+    const v = r ? r.value : undefined
     return typeof v === "number" && !isNaN(v) ? v : undefined
 }
 

@@ -1,5 +1,5 @@
-import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"
+import { within } from "./within"
 
 /** How long one read of a setting may wait for the settings service. */
 export const SETTING_READ_TIMEOUT_MS = 2000
@@ -8,12 +8,6 @@ export const SETTING_READ_TRIES = 3
 
 /** Reads a setting: `readSetting`'s shape, so tests can pass another. */
 export type SettingReader = (key: string, missing: any) => Promise<any>
-
-/** The outcome of one read: its value, or what it threw. */
-interface ReadOutcome {
-    value?: any
-    error?: Error
-}
 
 /**
  * The setting `key` (or `missing`), read with a bound on the wait.
@@ -31,7 +25,7 @@ export async function readSettingBounded(
     tries = SETTING_READ_TRIES
 ): Promise<any> {
     for (let i = 0; i < tries; i++) {
-        const r = await readOnce(key, missing, read, timeoutMs)
+        const r = await within(async () => await read(key, missing), timeoutMs)
         if (r) {
             if (r.error) throw r.error
             return r.value
@@ -39,22 +33,4 @@ export async function readSettingBounded(
         console.warn(`settings: no answer reading ${key} in ${timeoutMs} ms`)
     }
     throw new Error(`settings: no answer reading ${key} (${tries} tries)`)
-}
-
-/** One read in its own fiber: its outcome, or undefined after `timeoutMs`. */
-async function readOnce(
-    key: string,
-    missing: any,
-    read: SettingReader,
-    timeoutMs: number
-): Promise<ReadOutcome> {
-    const done = ds.emitter<ReadOutcome>()
-    setTimeout(async () => {
-        try {
-            done.emit({ value: await read(key, missing) })
-        } catch (e) {
-            done.emit({ error: e as Error })
-        }
-    }, 0)
-    return await ds.wait(done, timeoutMs)
 }
