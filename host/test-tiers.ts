@@ -2,8 +2,8 @@
  * Which host test files `npm test -- --fast` runs: the unit tests. It leaves
  * out the files that start the DeviceScript simulator (found from their
  * imports, see test-imports.ts) and the integration files listed here by
- * name, which build firmware for every board, drive a browser or run the
- * project's tools as processes. `npm test` runs them all.
+ * name, which build firmware for every board, drive a browser, run the
+ * project's tools as processes or kill them. `npm test` runs them all.
  */
 import { basename } from "node:path"
 import { startsSimulator } from "./test-imports.ts"
@@ -15,6 +15,9 @@ export const INTEGRATION_HOST_FILES: Record<string, string> = {
     "console.test.ts": "drives the fleet console in a browser",
     "console-readme-e2e.test.ts": "runs the README's commands in a browser",
     "fleet-cli.test.ts": "runs the fleet CLI as processes",
+    "fleet-enrol.test.ts": "runs fleet enrol as processes",
+    "fleet-crash.test.ts": "kills a fleet service process mid-deploy",
+    "fleet-instance-kill.test.ts": "kills one of two fleet service processes",
 }
 
 /** Why `--fast` leaves the host test `file` out, or undefined if it runs it. */
