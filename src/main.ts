@@ -21,8 +21,12 @@ const CONFIG_RETRY_MS = 30000
 /** Waits until the settings make a valid configuration (never crash-loops). */
 async function waitForConfig(): Promise<Config> {
     for (;;) {
-        const r = await readConfig()
-        if (r.config) return r.config
+        try {
+            const r = await readConfig()
+            if (r.config) return r.config
+        } catch (e) {
+            console.warn(`config: ${(e as Error).message}`)
+        }
         console.log(
             `config: waiting for valid settings, reading them again in ${CONFIG_RETRY_MS / 1000} s`
         )

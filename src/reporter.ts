@@ -314,11 +314,22 @@ export class Reporter {
         this.topicRefused = false
     }
 
-    /** While the topic is refused: takes a corrected TOPIC setting. */
+    /**
+     * While the topic is refused: takes a corrected TOPIC setting. A
+     * setting that cannot be read keeps the current topic.
+     */
     private async rereadTopic() {
         const read = this.options.rereadTopic
         if (!read) return
-        const t = await read()
+        let t: string
+        try {
+            t = await read()
+        } catch (e) {
+            console.warn(
+                `report: cannot read TOPIC (${(e as Error).message}); keeping ${this.topic}`
+            )
+            return
+        }
         if (!t || t === this.topic) return
         console.log(`report: TOPIC is now ${t}`)
         this.topic = t

@@ -118,6 +118,16 @@ function startSimulatedSensors(stuck: string) {
     }
 }
 
+/** A sensor setting, or "" (the default) when it cannot be read. */
+async function sensorSetting(key: string): Promise<string> {
+    try {
+        return await readSettingBounded(key, "")
+    } catch (e) {
+        console.warn(`sensors: ${(e as Error).message}; using the default`)
+        return ""
+    }
+}
+
 /**
  * Starts the board's sensor: in the simulator a simulated one, on hardware
  * the first I2C driver that answers. Logs what it found; returns no
@@ -126,7 +136,7 @@ function startSimulatedSensors(stuck: string) {
 export async function startSensors(): Promise<SensorChannel[]> {
     let found: { temperature: any; humidity: any }
     if (ds.isSimulator()) {
-        const mode: string = await readSettingBounded(SIM_SENSOR_KEY, "")
+        const mode: string = await sensorSetting(SIM_SENSOR_KEY)
         // "stuck-humidity" -> the humidity sensor stops answering
         const stuck = mode.indexOf("stuck-") === 0 ? mode.slice(6) : ""
         found = startSimulatedSensors(stuck)
@@ -134,7 +144,7 @@ export async function startSensors(): Promise<SensorChannel[]> {
             `sensors: simulated temperature and humidity${mode ? ", " + mode : ""}`
         )
     } else {
-        const setting = await readSettingBounded(SENSOR_KEY, "")
+        const setting = await sensorSetting(SENSOR_KEY)
         const declared = ds._dcfgString(BOARD_SENSOR_KEY as any)
         const plan = planSensors(setting, declared)
         if (plan.problem) console.warn(`sensors: ${plan.problem}; probing`)

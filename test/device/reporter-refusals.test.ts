@@ -64,6 +64,24 @@ describe("Reporter.run: overflow and refusals", () => {
         expect(rig.reporter.topic).toBe(TOPIC)
         expect(rig.reporter.topicRefused).toBe(false)
     })
+    test("a TOPIC setting that cannot be read: the topic is kept and tried at the cap, the reporter goes on", async () => {
+        let reads = 0
+        const rig = new Rig({
+            topic: BAD,
+            periodMs: 1000,
+            bufferSize: 4,
+            rereadTopic: async () => {
+                reads++
+                throw new Error("settings: no answer reading TOPIC (3 tries)")
+            },
+        })
+        rig.answer = p => platformAnswer(10001)
+        await rig.runUntil(21500)
+        expect(rig.sent()).toBe("1@0,2@1000,9@11000,10@11000,19@21000,20@21000")
+        expect(reads > 0).toBe(true)
+        expect(rig.reporter.topic).toBe(BAD)
+        expect(rig.reporter.topicRefused).toBe(true)
+    })
     test("while the topic stays refused: a try every cap (10 s), oldest first then the next, the queue bounded", async () => {
         const rig = new Rig({ topic: BAD, periodMs: 1000, bufferSize: 4 })
         rig.answer = p => platformAnswer(10001)
