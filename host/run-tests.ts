@@ -27,14 +27,16 @@ import { tmpdir } from "node:os"
 import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
 import { BUILD_CACHE_ENV } from "./build.ts"
 import { leftOutOfFast } from "./test-tiers.ts"
+import {
+    type AloneRun,
+    type Tally,
+    addTally,
+    crashedGroupOutcome,
+    ranClean,
+    vmRunOutcome,
+} from "./vm-run-outcome.ts"
 
 const root = join(import.meta.dirname, "..")
-
-interface Tally {
-    passed: number
-    failed: number
-    failures: string[]
-}
 
 function listFiles(dir: string, suffix: string): string[] {
     let out: string[] = []
@@ -102,7 +104,10 @@ async function runDeviceTests(files: string[], tally: Tally, workers = 1) {
         try {
             for (let run; (run = queue.shift());)
                 if (run.length === 1)
-                    await runDeviceTest(run[0], tally, cwd, workers === 1)
+                    addTally(
+                        tally,
+                        await runDeviceTest(run[0], cwd, workers === 1)
+                    )
                 else await runDeviceGroup(run, tally, cwd, workers === 1)
         } finally {
             rmSync(cwd, { recursive: true, force: true })
@@ -115,8 +120,8 @@ async function runDeviceTests(files: string[], tally: Tally, workers = 1) {
  * Runs several firmware test files in one VM: an entry that imports them
  * all, so their suites run one after another and print one summary. When
  * the run ends without a clean summary (compile error, crash, out of heap,
- * timeout), each file runs again on its own and those results count, so
- * the failure is told against its file.
+ * timeout), the group fails, and each file runs again on its own to tell
+ * where the failure comes from (see vm-run-outcome.ts).
  */
 async function runDeviceGroup(
     files: string[],
@@ -136,40 +141,36 @@ async function runDeviceGroup(
     rmSync(join(cwd, entry), { force: true })
     if (!live) console.log(`${title}\n${output}`)
     const summary = parseDevsSummary(output)
-    if (!summary || (code !== 0 && !summary.error)) {
-        console.log(
-            `\n# device: (exit ${code}, no clean summary) the files again one by one`
-        )
-        for (const f of files) await runDeviceTest(f, tally, cwd, live)
+    const name = rels.join(" + ")
+    if (ranClean(code, summary)) {
+        addTally(tally, vmRunOutcome(name, code, summary))
         return
     }
-    tally.passed += summary.pass
-    tally.failed += summary.error
-    if (summary.error) tally.failures.push(rels.join(" + "))
+    console.log(
+        `\n# device: ${name}: exit ${code}, no clean summary: the group fails; its files again one by one, to tell where it comes from`
+    )
+    const alone: AloneRun[] = []
+    for (const [i, f] of files.entries())
+        alone.push({
+            name: rels[i],
+            outcome: await runDeviceTest(f, cwd, live),
+        })
+    const outcome = crashedGroupOutcome(name, code, alone)
+    console.log(`\n# device: ${name}, one by one: ${outcome.diagnosis}`)
+    addTally(tally, outcome)
 }
 
-/** Runs one firmware test file in the VM and adds its results to `tally`. */
+/** Runs one firmware test file in the VM and returns its results. */
 async function runDeviceTest(
     file: string,
-    tally: Tally,
     cwd: string,
     live: boolean
-) {
+): Promise<Tally> {
     const rel = relative(root, file)
     if (live) console.log(`\n# device: ${rel}`)
     const { code, output } = await devsRunTest(rel, { echo: live, cwd })
     if (!live) console.log(`\n# device: ${rel}\n${output}`)
-    const summary = parseDevsSummary(output)
-    if (summary) {
-        tally.passed += summary.pass
-        tally.failed += summary.error
-        if (summary.error) tally.failures.push(rel)
-    }
-    if (!summary || (code !== 0 && !summary.error)) {
-        // compile error, crash, timeout or a test that never finished
-        tally.failed++
-        tally.failures.push(`${rel} (exit ${code}, no clean summary)`)
-    }
+    return vmRunOutcome(rel, code, parseDevsSummary(output))
 }
 
 /** Runs the host test files with Node's test runner, `concurrency` at a time. */
