@@ -6,7 +6,7 @@
  *
  * Usage: npm test [-- [--fast] FILTER...]
  *   FILTER: only files whose path contains one (without a filter the host
- *           code is also type-checked)
+ *           code and the firmware are also type-checked)
  *   --fast: the firmware tests in the VM and the host unit tests, side by
  *           side: no host test file that starts the simulator or is an
  *           integration test (see test-tiers.ts)
@@ -26,6 +26,7 @@ import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
 import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
 import { BUILD_CACHE_ENV } from "./build.ts"
+import { typecheckFirmware } from "./firmware-typecheck.ts"
 import { leftOutOfFast } from "./test-tiers.ts"
 import {
     type AloneRun,
@@ -216,7 +217,7 @@ async function runHostTests(files: string[], tally: Tally, concurrency = 1) {
 }
 
 /** Type-checks the host tools and host tests (`tsx` runs them unchecked). */
-async function runTypecheck(tally: Tally) {
+async function runHostTypecheck(tally: Tally) {
     console.log(`\n# typecheck: host/tsconfig.json`)
     const tsc = join(root, "node_modules/typescript/bin/tsc")
     const code = await new Promise<number>(resolve => {
@@ -237,9 +238,22 @@ async function runTypecheck(tally: Tally) {
     }
 }
 
+/** Type-checks the firmware: `devicescript build` of every module in src/. */
+async function runFirmwareTypecheck(tally: Tally) {
+    console.log(`\n# typecheck: firmware (devicescript build of src/)`)
+    const { code, output } = await typecheckFirmware()
+    if (code === 0) tally.passed++
+    else {
+        console.log(`\n# typecheck: firmware failed (exit ${code})\n${output}`)
+        tally.failed++
+        tally.failures.push("typecheck of src/ (npm run typecheck:firmware)")
+    }
+}
+
 /**
- * The type check, then the device and host tests; with `fast`, all three
- * side by side, the VM runs two at a time and the host files four.
+ * The type checks (host and firmware), then the device and host tests;
+ * with `fast`, all side by side, the VM runs two at a time and the host
+ * files four.
  */
 async function runAll(
     fast: boolean,
@@ -248,15 +262,19 @@ async function runAll(
     hostFiles: string[],
     tally: Tally
 ) {
-    const typecheck = () => (filters.length ? undefined : runTypecheck(tally))
+    const checks = !filters.length
     if (fast)
         await Promise.all([
-            typecheck(),
+            checks && runHostTypecheck(tally),
+            checks && runFirmwareTypecheck(tally),
             runDeviceTests(deviceFiles, tally, 2),
             runHostTests(hostFiles, tally, 4),
         ])
     else {
-        await typecheck()
+        if (checks) {
+            await runHostTypecheck(tally)
+            await runFirmwareTypecheck(tally)
+        }
         await runDeviceTests(deviceFiles, tally)
         await runHostTests(hostFiles, tally)
     }
