@@ -12,7 +12,9 @@
  *           integration test (see test-tiers.ts)
  *
  * Firmware test files light on the heap share a VM run (SHARED_VM_GROUPS),
- * and host test files share their firmware builds (BUILD_CACHE_ENV).
+ * and host test files share their firmware builds (BUILD_CACHE_ENV). First,
+ * the Debian packages that the selected host files need are installed when
+ * missing (test-system-packages.ts).
  */
 import { spawn } from "node:child_process"
 import {
@@ -27,6 +29,7 @@ import { tmpdir } from "node:os"
 import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
 import { BUILD_CACHE_ENV } from "./build.ts"
 import { typecheckFirmware } from "./firmware-typecheck.ts"
+import { ensureSystemPackages } from "./test-system-packages.ts"
 import { leftOutOfFast } from "./test-tiers.ts"
 import {
     type AloneRun,
@@ -299,6 +302,7 @@ async function main() {
             `# --fast: ${left.length} host file(s) left out (they start the simulator or are integration tests)`
         )
     }
+    if (!ensureSystemPackages(hostFiles)) process.exit(1)
     const tally: Tally = { passed: 0, failed: 0, failures: [] }
     // the host test files (and the tools they start) share their firmware
     // builds through this run's own cache: each program compiles once a run
