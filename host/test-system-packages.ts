@@ -91,7 +91,7 @@ export function setupAction(
         ...missing.map(p => `  ${p.name}: ${p.neededBy}`),
     ]
     const after = [
-        "then run npm test again, or only tests that need neither: npm test -- NAME",
+        "then run npm test again, or only tests that need none of them: npm test -- NAME",
     ]
     if (!means.aptGet)
         return {
