@@ -6,13 +6,15 @@
  *
  * Usage: npm test [-- [--fast] FILTER...]
  *   FILTER: only files whose path contains one (without a filter the host
- *           code is also type-checked)
+ *           code and the firmware are also type-checked)
  *   --fast: the firmware tests in the VM and the host unit tests, side by
  *           side: no host test file that starts the simulator or is an
  *           integration test (see test-tiers.ts)
  *
  * Firmware test files light on the heap share a VM run (SHARED_VM_GROUPS),
- * and host test files share their firmware builds (BUILD_CACHE_ENV).
+ * and host test files share their firmware builds (BUILD_CACHE_ENV). First,
+ * the Debian packages that the selected host files need are installed when
+ * missing (test-system-packages.ts).
  */
 import { spawn } from "node:child_process"
 import {
@@ -26,15 +28,19 @@ import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
 import { devsRunTest, parseDevsSummary, shadowProject } from "./devs.ts"
 import { BUILD_CACHE_ENV } from "./build.ts"
+import { typecheckFirmware } from "./firmware-typecheck.ts"
+import { ensureSystemPackages } from "./test-system-packages.ts"
 import { leftOutOfFast } from "./test-tiers.ts"
+import {
+    type AloneRun,
+    type Tally,
+    addTally,
+    crashedGroupOutcome,
+    ranClean,
+    vmRunOutcome,
+} from "./vm-run-outcome.ts"
 
 const root = join(import.meta.dirname, "..")
-
-interface Tally {
-    passed: number
-    failed: number
-    failures: string[]
-}
 
 function listFiles(dir: string, suffix: string): string[] {
     let out: string[] = []
@@ -102,7 +108,10 @@ async function runDeviceTests(files: string[], tally: Tally, workers = 1) {
         try {
             for (let run; (run = queue.shift());)
                 if (run.length === 1)
-                    await runDeviceTest(run[0], tally, cwd, workers === 1)
+                    addTally(
+                        tally,
+                        await runDeviceTest(run[0], cwd, workers === 1)
+                    )
                 else await runDeviceGroup(run, tally, cwd, workers === 1)
         } finally {
             rmSync(cwd, { recursive: true, force: true })
@@ -115,8 +124,8 @@ async function runDeviceTests(files: string[], tally: Tally, workers = 1) {
  * Runs several firmware test files in one VM: an entry that imports them
  * all, so their suites run one after another and print one summary. When
  * the run ends without a clean summary (compile error, crash, out of heap,
- * timeout), each file runs again on its own and those results count, so
- * the failure is told against its file.
+ * timeout), the group fails, and each file runs again on its own to tell
+ * where the failure comes from (see vm-run-outcome.ts).
  */
 async function runDeviceGroup(
     files: string[],
@@ -136,40 +145,36 @@ async function runDeviceGroup(
     rmSync(join(cwd, entry), { force: true })
     if (!live) console.log(`${title}\n${output}`)
     const summary = parseDevsSummary(output)
-    if (!summary || (code !== 0 && !summary.error)) {
-        console.log(
-            `\n# device: (exit ${code}, no clean summary) the files again one by one`
-        )
-        for (const f of files) await runDeviceTest(f, tally, cwd, live)
+    const name = rels.join(" + ")
+    if (ranClean(code, summary)) {
+        addTally(tally, vmRunOutcome(name, code, summary))
         return
     }
-    tally.passed += summary.pass
-    tally.failed += summary.error
-    if (summary.error) tally.failures.push(rels.join(" + "))
+    console.log(
+        `\n# device: ${name}: exit ${code}, no clean summary: the group fails; its files again one by one, to tell where it comes from`
+    )
+    const alone: AloneRun[] = []
+    for (const [i, f] of files.entries())
+        alone.push({
+            name: rels[i],
+            outcome: await runDeviceTest(f, cwd, live),
+        })
+    const outcome = crashedGroupOutcome(name, code, alone)
+    console.log(`\n# device: ${name}, one by one: ${outcome.diagnosis}`)
+    addTally(tally, outcome)
 }
 
-/** Runs one firmware test file in the VM and adds its results to `tally`. */
+/** Runs one firmware test file in the VM and returns its results. */
 async function runDeviceTest(
     file: string,
-    tally: Tally,
     cwd: string,
     live: boolean
-) {
+): Promise<Tally> {
     const rel = relative(root, file)
     if (live) console.log(`\n# device: ${rel}`)
     const { code, output } = await devsRunTest(rel, { echo: live, cwd })
     if (!live) console.log(`\n# device: ${rel}\n${output}`)
-    const summary = parseDevsSummary(output)
-    if (summary) {
-        tally.passed += summary.pass
-        tally.failed += summary.error
-        if (summary.error) tally.failures.push(rel)
-    }
-    if (!summary || (code !== 0 && !summary.error)) {
-        // compile error, crash, timeout or a test that never finished
-        tally.failed++
-        tally.failures.push(`${rel} (exit ${code}, no clean summary)`)
-    }
+    return vmRunOutcome(rel, code, parseDevsSummary(output))
 }
 
 /** Runs the host test files with Node's test runner, `concurrency` at a time. */
@@ -215,7 +220,7 @@ async function runHostTests(files: string[], tally: Tally, concurrency = 1) {
 }
 
 /** Type-checks the host tools and host tests (`tsx` runs them unchecked). */
-async function runTypecheck(tally: Tally) {
+async function runHostTypecheck(tally: Tally) {
     console.log(`\n# typecheck: host/tsconfig.json`)
     const tsc = join(root, "node_modules/typescript/bin/tsc")
     const code = await new Promise<number>(resolve => {
@@ -236,9 +241,22 @@ async function runTypecheck(tally: Tally) {
     }
 }
 
+/** Type-checks the firmware: `devicescript build` of every module in src/. */
+async function runFirmwareTypecheck(tally: Tally) {
+    console.log(`\n# typecheck: firmware (devicescript build of src/)`)
+    const { code, output } = await typecheckFirmware()
+    if (code === 0) tally.passed++
+    else {
+        console.log(`\n# typecheck: firmware failed (exit ${code})\n${output}`)
+        tally.failed++
+        tally.failures.push("typecheck of src/ (npm run typecheck:firmware)")
+    }
+}
+
 /**
- * The type check, then the device and host tests; with `fast`, all three
- * side by side, the VM runs two at a time and the host files four.
+ * The type checks (host and firmware), then the device and host tests;
+ * with `fast`, all side by side, the VM runs two at a time and the host
+ * files four.
  */
 async function runAll(
     fast: boolean,
@@ -247,15 +265,19 @@ async function runAll(
     hostFiles: string[],
     tally: Tally
 ) {
-    const typecheck = () => (filters.length ? undefined : runTypecheck(tally))
+    const checks = !filters.length
     if (fast)
         await Promise.all([
-            typecheck(),
+            checks && runHostTypecheck(tally),
+            checks && runFirmwareTypecheck(tally),
             runDeviceTests(deviceFiles, tally, 2),
             runHostTests(hostFiles, tally, 4),
         ])
     else {
-        await typecheck()
+        if (checks) {
+            await runHostTypecheck(tally)
+            await runFirmwareTypecheck(tally)
+        }
         await runDeviceTests(deviceFiles, tally)
         await runHostTests(hostFiles, tally)
     }
@@ -280,6 +302,7 @@ async function main() {
             `# --fast: ${left.length} host file(s) left out (they start the simulator or are integration tests)`
         )
     }
+    if (!ensureSystemPackages(hostFiles)) process.exit(1)
     const tally: Tally = { passed: 0, failed: 0, failures: [] }
     // the host test files (and the tools they start) share their firmware
     // builds through this run's own cache: each program compiles once a run

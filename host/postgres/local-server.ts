@@ -18,6 +18,7 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import pg from "pg"
+import { findPostgresBin } from "./find-bin.ts"
 
 export interface LocalPostgresOptions {
     /** Where the data directory lives (created; a temporary one when absent). */
@@ -42,22 +43,6 @@ export interface LocalPostgres {
 }
 
 const USER = "fleet"
-
-/** The directory holding `postgres`, `initdb` and `pg_ctl`, or undefined. */
-export function findPostgresBin(): string | undefined {
-    const root = "/usr/lib/postgresql"
-    if (existsSync(root)) {
-        const versions = readdirSync(root)
-            .filter(v => existsSync(join(root, v, "bin", "pg_ctl")))
-            .sort((a, b) => Number(b) - Number(a))
-        if (versions.length) return join(root, versions[0], "bin")
-    }
-    const r = spawnSync("sh", ["-c", "command -v pg_ctl"], {
-        encoding: "utf8",
-    })
-    const p = r.stdout.trim()
-    return r.status === 0 && p ? resolve(p, "..") : undefined
-}
 
 /** A free TCP port on loopback. */
 function freePort(): Promise<number> {

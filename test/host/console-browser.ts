@@ -5,9 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
-
-/** Debian's chromium (`.ci/run` installs it when missing). */
-export const CHROMIUM = "/usr/bin/chromium"
+import { CHROMIUM } from "../../host/test-system-packages.ts"
 
 /** Where the tests leave their screenshots (for the notes). */
 export const SCREENSHOT_DIR = "state/console"
@@ -19,7 +17,7 @@ export async function launchBrowser(): Promise<{
 }> {
     if (!existsSync(CHROMIUM))
         throw new Error(
-            `${CHROMIUM} missing: apt-get install -y chromium (.ci/run does it)`
+            `${CHROMIUM} missing: apt-get install -y chromium (npm test does it when it may)`
         )
     const profile = mkdtempSync(join(tmpdir(), "console-chromium-"))
     const browser = await puppeteer.launch({

@@ -187,6 +187,5 @@ test("firmware MD5, SHA-1 and HMACs agree with Node's crypto", async () => {
                 ` (md5 sha1 hmac-md5 hmac-sha1 hmac-sha256)`
         )
     })
-    assert.ok(all.length >= RANDOM_PAIRS)
     assert.ok(bytes > 100_000, `${bytes} bytes of messages hashed`)
 })
