@@ -33,8 +33,8 @@ export const HISTORY_METHOD = "thing.event.property.history.post"
  * Largest batch body the device builds, in bytes. The platform takes
  * 128 KB, but the device's heap is 64 KB (40 KB on an ESP32-S2) and holds
  * the body twice while sending it (the string and the request buffer),
- * besides the queue itself; 8 KB leaves that room (README, "Backfill in
- * batches", has the measurements).
+ * besides the queue itself; 8 KB leaves that room (docs/design/firmware.md,
+ * "Backfill in batches", has the measurements).
  */
 export const MAX_BATCH_BYTES = 8192
 

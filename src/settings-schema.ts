@@ -55,9 +55,9 @@ export const MAX_BUFFER_SIZE = 256
  * 32 drains the default queue in one request and a full 256 in 8, at 83-88
  * bytes on the wire per reading (measured) where one reading alone takes
  * 252-383;
- * larger batches save a few bytes more per reading and cost heap (README,
- * "Backfill in batches"). Kept here, not in batch.ts: this table imports
- * nothing.
+ * larger batches save a few bytes more per reading and cost heap
+ * (docs/design/firmware.md, "Backfill in batches"). Kept here, not in
+ * batch.ts: this table imports nothing.
  */
 export const DEFAULT_BATCH_MAX = 32
 

@@ -1,5 +1,5 @@
-// The README's "Watch your fleet", run as a user types it: its two `npm`
-// lines (read from the README), each as its own process. Changes, so that
+// The console guide's "Watch a demo fleet", run as a user types it: its
+// two `npm` lines (read from the guide), each as its own process. Changes, so that
 // a run touches none of the user's state or ports: a temporary state
 // directory, free ports, 4 devices, and a quicker schedule (check-ins and
 // readings every second, the rollout after 3 s, widened 4 s later). In
@@ -20,13 +20,16 @@ import { createInterface } from "node:readline"
 import type { Page } from "puppeteer-core"
 import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
 
-/** The npm lines of the README section, comments removed. */
-function readmeCommands(): string[] {
-    const readme = readFileSync("README.md", "utf8")
-    const start = readme.indexOf("\n## Watch your fleet\n")
-    const end = readme.indexOf("\n## ", start + 1)
-    assert.ok(start >= 0 && end > start, "README section not found")
-    return readme
+/** The guide whose commands this test runs. */
+const GUIDE = "docs/guides/console.md"
+
+/** The npm lines of the guide's section, comments removed. */
+function guideCommands(): string[] {
+    const guide = readFileSync(GUIDE, "utf8")
+    const start = guide.indexOf("\n## Watch a demo fleet\n")
+    const end = guide.indexOf("\n## ", start + 1)
+    assert.ok(start >= 0 && end > start, `section not found in ${GUIDE}`)
+    return guide
         .slice(start, end)
         .split("```sh\n")[1]
         .split("```")[0]
@@ -102,8 +105,8 @@ after(async () => {
     rmSync(tmp, { recursive: true, force: true })
 })
 
-test("the README's two commands: in the browser every device updates to v2.0.0 and its readings arrive", async () => {
-    const [demoLine, consoleLine, ...rest] = readmeCommands()
+test("the console guide's two commands: in the browser every device updates to v2.0.0 and its readings arrive", async () => {
+    const [demoLine, consoleLine, ...rest] = guideCommands()
     assert.equal(rest.length, 0)
     assert.match(demoLine, /^npm run fleet-demo$/)
     const state = join(tmp, "demo")
@@ -130,7 +133,7 @@ test("the README's two commands: in the browser every device updates to v2.0.0 a
         ],
         /^\s+npm run console -- /
     )
-    // the README's console line is what the demo prints, with its defaults
+    // the guide's console line is what the demo prints, with its defaults
     const admin = /admin (http:\/\/127\.0\.0\.1:\d+)/.exec(
         demo.lines.join("\n")
     )![1]

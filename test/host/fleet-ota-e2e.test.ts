@@ -1,7 +1,7 @@
 /**
- * The README's "Update your fleet over the air", run as a user types it:
+ * The fleet guide's "Try it in the simulator", run as a user types it:
  * every `npm ...` line of the section's command blocks (read from the
- * README itself, so the two cannot drift apart), each as its own process
+ * guide itself, so the two cannot drift apart), each as its own process
  * and in order. The only changes are where a run must not touch the
  * user's own state: temporary directories by flag (`--state`,
  * `--fleet-state`, `--out` and the paths that follow it), a temporary key
@@ -27,12 +27,15 @@ const UPDATE_MS = 240_000
 /** npm start may wait its turn at the simulator first, then boots and updates. */
 const START_MS = SIM_TURN_WAIT_MS + UPDATE_MS
 
-/** The npm commands of the README section, in order, comments removed. */
-function readmeCommands(readme: string): string[] {
-    const start = readme.indexOf("\n## Update your fleet over the air\n")
-    const end = readme.indexOf("\n### ", start + 1)
-    assert.ok(start >= 0 && end > start, "README section not found")
-    const blocks = readme.slice(start, end).split("```sh\n").slice(1)
+/** The guide whose commands this test runs. */
+const GUIDE = "docs/guides/fleet-updates.md"
+
+/** The npm commands of the guide's section, in order, comments removed. */
+function guideCommands(guide: string): string[] {
+    const start = guide.indexOf("\n## Try it in the simulator\n")
+    const end = guide.indexOf("\n## ", start + 1)
+    assert.ok(start >= 0 && end > start, `section not found in ${GUIDE}`)
+    const blocks = guide.slice(start, end).split("```sh\n").slice(1)
     return blocks.flatMap(b =>
         b
             .split("```")[0]
@@ -48,7 +51,7 @@ const env = () => ({ ...process.env, XDG_CONFIG_HOME: join(tmp, "config") })
 /** Processes still running (service, npm start), by process group. */
 const running: ChildProcess[] = []
 
-/** The README line with this run's directories, port and device ID. */
+/** The guide's line with this run's directories, port and device ID. */
 function forThisRun(line: string): string[] {
     const state = join(tmp, "fleet")
     let words = line
@@ -135,7 +138,7 @@ function spawnLine(line: string) {
     return { child, out: watch(child, words.slice(0, 5).join(" ")) }
 }
 
-/** Runs a README line to its end; fails on a non-zero exit. */
+/** Runs a guide line to its end; fails on a non-zero exit. */
 async function run(line: string) {
     const { out } = spawnLine(line)
     const code = await out.exited
@@ -143,7 +146,7 @@ async function run(line: string) {
     return out.lines
 }
 
-/** Starts a long-running README line and waits for `ready`. */
+/** Starts a long-running guide line and waits for `ready`. */
 async function start(line: string, ready: RegExp, ms: number) {
     const { child, out } = spawnLine(line)
     running.push(child)
@@ -156,9 +159,7 @@ let device: ReturnType<typeof watch>
 
 before(() => {
     tmp = mkdtempSync(join(tmpdir(), "fleet-ota-e2e-"))
-    commands = readmeCommands(
-        readFileSync(join(projectRoot, "README.md"), "utf8")
-    )
+    commands = guideCommands(readFileSync(join(projectRoot, GUIDE), "utf8"))
 })
 
 after(async () => {
@@ -180,11 +181,11 @@ after(async () => {
     rmSync(join(projectRoot, `state/sim/fleet-${id}.bin`), { force: true })
 })
 
-/** Lines of the README, one at a time, in order. */
+/** Lines of the guide, one at a time, in order. */
 let next = 0
 function line(re: RegExp) {
     const l = commands[next++]
-    assert.match(l ?? "", re, `README command ${next}`)
+    assert.match(l ?? "", re, `${GUIDE} command ${next}`)
     return l
 }
 
@@ -192,7 +193,7 @@ function line(re: RegExp) {
 const readingsSince = (from: number) =>
     device.lines.slice(from).filter(l => /^accepted #\d+ /.test(l)).length
 
-test("the README's commands: service, device, v1.0.0 on the simulated device", async () => {
+test("the fleet guide's commands: service, device, v1.0.0 on the simulated device", async () => {
     await run(line(/fleet -- keygen$/))
     await start(line(/fleet -- serve/), /fleet service on ws:/, 60_000)
     await run(line(/fleet -- add-device sim1$/))
@@ -223,7 +224,7 @@ test("rollback: the device reports v1.0.0 again and keeps reporting, with one /a
     await run(line(/fleet -- rollback$/))
     const at = await device.waitFor(/^version: v1\.0\.0$/, from, UPDATE_MS)
     await device.waitFor(/^accepted #\d+ /, at, 60_000)
-    assert.equal(next, commands.length, "every README command ran")
+    assert.equal(next, commands.length, "every command of the guide ran")
     const versions = device.lines.filter(l => /^version: /.test(l))
     assert.deepEqual(versions.slice(-3), [
         "version: v1.0.0",
