@@ -78,6 +78,10 @@ async function main() {
         keepReadings: wholeNumber("readings", o.readings, 300) || 300,
         log: l => console.log(`${new Date().toISOString()} ${l}`),
     })
+    exitOnSignal(async () => {
+        await c.close()
+        await store.close()
+    })
     if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen!))
         console.error(
             `console: listening on ${o.listen}, not loopback: whoever reaches it with the token can act, over plain HTTP`
@@ -85,10 +89,6 @@ async function main() {
     console.log(
         `console for ${o.state}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
     )
-    exitOnSignal(async () => {
-        await c.close()
-        await store.close()
-    })
 }
 
 main().catch(e => {

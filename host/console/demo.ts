@@ -192,6 +192,14 @@ async function main() {
         })
         every(period, (period * i) / n, () => m.report())
     })
+    exitOnSignal(async () => {
+        stopping = true
+        // whatever a device was doing, the demo is gone within 5 s
+        setTimeout(() => process.exit(0), 5000).unref()
+        await svc.close()
+        await platform.close()
+        await store.close()
+    })
     console.log(
         `fleet demo: ${n} devices, emulator ${platform.url} (admin ${platform.adminUrl}), ` +
             `fleet service ws://127.0.0.1:${svc.port}, state in ${o.state}\n` +
@@ -210,14 +218,6 @@ async function main() {
             }, widenAfter)
         }, after)
     }
-    exitOnSignal(async () => {
-        stopping = true
-        // whatever a device was doing, the demo is gone within 5 s
-        setTimeout(() => process.exit(0), 5000).unref()
-        await svc.close()
-        await platform.close()
-        await store.close()
-    })
 }
 
 main().catch(e => {

@@ -69,7 +69,8 @@ import {
 } from "./signing.ts"
 import { textBar } from "../cli-progress.ts"
 import { rolloutProgress } from "./rollout-progress.ts"
-import { prepareStateDir } from "./state-dir.ts"
+import { lockStateDir, prepareStateDir } from "./state-dir.ts"
+import { readPrivateKeyFile } from "../lib/private-key-file.ts"
 import { openFleetStore } from "./open-store.ts"
 import type { DeviceRecord } from "./storage.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
@@ -173,9 +174,10 @@ function platformReports(adminUrl: string) {
  * and the fleet database: `--db` (a PostgreSQL URL or a SQLite file), by
  * default the directory's `fleet.db`.
  */
-async function openState() {
+async function openState({ lock = false } = {}) {
     const note = prepareStateDir(o.state!)
     if (note) console.error(`fleet: ${note}`)
+    const unlock = lock ? lockStateDir(o.state!) : () => {}
     const artifacts = new ArtifactStore(join(o.state!, "artifacts"))
     const store = await openFleetStore(o.db ?? join(o.state!, "fleet.db"), {
         maxEvents: intOption("events-max"),
@@ -184,7 +186,7 @@ async function openState() {
                 ? undefined
                 : Number(o["events-max-age-days"]) * 24 * 3600 * 1000,
     })
-    return { store, artifacts }
+    return { store, artifacts, unlock }
 }
 
 const log = serviceLog()
@@ -194,7 +196,9 @@ async function serve() {
     const tlsFiles = [o["tls-cert"], o["tls-key"]]
     if (tlsFiles.filter(Boolean).length === 1)
         throw new RangeError("TLS needs both --tls-cert and --tls-key")
-    const { store, artifacts } = await openState()
+    // a world-readable key is refused before anything is opened
+    const tlsKey = o["tls-key"] ? readPrivateKeyFile(o["tls-key"]) : undefined
+    const { store, artifacts, unlock } = await openState({ lock: true })
     keepServing(log)
     const svc = await startFleetService({
         store,
@@ -206,7 +210,7 @@ async function serve() {
         tls: o["tls-cert"]
             ? {
                   cert: readFileSync(o["tls-cert"]),
-                  key: readFileSync(o["tls-key"]!),
+                  key: tlsKey!,
               }
             : undefined,
         holdMs: intOption("hold-ms"),
@@ -223,14 +227,17 @@ async function serve() {
         instance: o.instance,
         log,
     })
+    // before the line that says it is up: a signal that follows that line
+    // must find the handler (until then it would kill the process outright)
+    exitOnSignal(async () => {
+        await svc.close()
+        await store.close()
+        unlock()
+    })
     console.log(
         `fleet service on ${svc.tls ? "wss" : "ws"}://${o.listen}:${svc.port}${DEVICE_PATH}<device>, ` +
             `state in ${o.state}, release key ${keyFingerprint(releaseKey)}`
     )
-    exitOnSignal(async () => {
-        await svc.close()
-        await store.close()
-    })
 }
 
 /** What a state command works on. */

@@ -30,6 +30,7 @@ import {
 import { homedir } from "node:os"
 import { join } from "node:path"
 import { imageHash } from "./artifacts.ts"
+import { readPrivateKeyFile } from "../lib/private-key-file.ts"
 
 /** File names `keygen` writes. */
 export const PRIVATE_KEY_FILE = "release-key.pem"
@@ -95,9 +96,9 @@ export function writeReleaseKeys(dir: string): {
     return { privateFile, publicFile }
 }
 
-/** Loads an Ed25519 private key (PEM file). */
+/** Loads an Ed25519 private key (PEM file that only its owner may read). */
 export function loadPrivateKey(file: string): KeyObject {
-    const key = createPrivateKey(readFileSync(file))
+    const key = createPrivateKey(readPrivateKeyFile(file))
     if (key.asymmetricKeyType !== "ed25519")
         throw new SignatureError(`${file}: not an Ed25519 private key`)
     return key

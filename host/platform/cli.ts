@@ -141,13 +141,13 @@ async function main() {
         maxBodyBytes: num("max-body", a["max-body"]),
         onEvent: a.quiet ? undefined : serviceLog(),
     })
+    exitOnSignal(() => p.close())
     console.log(`IoT platform emulator
   device channel  ${p.url}
   admin API       ${p.adminUrl}
   CA certificate  ${p.caFile}
                   (clients trust it with NODE_EXTRA_CA_CERTS=${p.caFile})
   devices         ${devices.map(d => `${d.productKey}/${d.deviceName}`).join(", ")}${demo ? " (demo device, secret in README.md)" : ""}`)
-    exitOnSignal(() => p.close())
 }
 
 main().catch(e => {

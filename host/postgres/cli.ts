@@ -1,7 +1,8 @@
 /**
  * `npm run postgres -- [--dir state/postgres] [--port N]`: a local
  * PostgreSQL in the foreground for trying the fleet on it; prints the
- * `--db` URL to use and stops the server on Ctrl-C / SIGTERM.
+ * `--db` URL to use and how to put the password (kept 0600 in the
+ * directory) in `PGPASSWORD`, and stops the server on Ctrl-C / SIGTERM.
  */
 import { existsSync } from "node:fs"
 import { join } from "node:path"
@@ -25,10 +26,11 @@ if (
 }
 try {
     const server = await startLocalPostgres({ dir: values.dir, port })
-    console.log(`PostgreSQL is running (data in ${server.dir}); use:`)
-    console.log(`    --db ${server.url}`)
-    console.log("Ctrl-C stops it.")
     exitOnSignal(() => server.stop())
+    console.log(`PostgreSQL is running (data in ${server.dir}); use:`)
+    console.log(`    export PGPASSWORD=$(cat ${server.passwordFile})`)
+    console.log(`    --db ${server.publicUrl}`)
+    console.log("Ctrl-C stops it.")
     // pg_ctl runs the server in the background: stay until a signal, or
     // until the server is gone
     setInterval(() => {

@@ -4,7 +4,9 @@
  * PostgreSQL: `startLocalPostgres({ dir })`.
  */
 import { execFileSync, spawnSync } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import {
+    chmodSync,
     chownSync,
     existsSync,
     mkdirSync,
@@ -34,8 +36,15 @@ export interface LocalPostgresOptions {
 }
 
 export interface LocalPostgres {
-    /** `postgres://fleet@127.0.0.1:PORT/DB` (trust auth on loopback, no password). */
+    /**
+     * `postgres://fleet:PASSWORD@127.0.0.1:PORT/DB`, to connect from this
+     * process (never put it on another command line: `ps` shows it).
+     */
     url: string
+    /** The same without the password, to print and to pass to a process. */
+    publicUrl: string
+    /** The file (0600) that holds the password, for `PGPASSWORD`. */
+    passwordFile: string
     port: number
     dir: string
     /** Fast shutdown; removes the data directory when `remove` is true. */
@@ -43,6 +52,32 @@ export interface LocalPostgres {
 }
 
 const USER = "fleet"
+
+/** Who may connect: the unix socket (in a 0700 directory) and loopback with the password. */
+const HBA =
+    "local all all trust\n" +
+    "host all all 127.0.0.1/32 scram-sha-256\n" +
+    "host all all ::1/128 scram-sha-256\n"
+
+/**
+ * The server's password, kept 0600 in `dir/password` (made on first use,
+ * random); a file that group or others can read is narrowed to 0600.
+ */
+function serverPassword(dir: string): { password: string; file: string } {
+    const file = join(dir, "password")
+    if (!existsSync(file))
+        writeFileSync(file, randomBytes(24).toString("hex") + "\n", {
+            mode: 0o600,
+            flag: "wx",
+        })
+    chmodSync(file, 0o600)
+    const password = readFileSync(file, "utf8").trim()
+    if (!/^[0-9a-f]{16,}$/.test(password))
+        throw new Error(
+            `PostgreSQL: ${file} does not hold a password this tool wrote; remove it to make a new one`
+        )
+    return { password, file }
+}
 
 /** A free TCP port on loopback. */
 function freePort(): Promise<number> {
@@ -94,7 +129,9 @@ function run(argv: string[], what: string) {
 /**
  * Starts PostgreSQL on 127.0.0.1 with its data in `dir/data` (initdb'd on
  * first use; kept across runs), its unix socket in a private directory,
- * trust authentication for loopback only, and creates the database.
+ * password authentication (scram-sha-256) for loopback only, the password
+ * kept 0600 in `dir/password`, and creates the database. Any local user
+ * can reach a loopback port: without the password they get nothing.
  * Resolves once it accepts connections; throws a clear error when the
  * binaries are missing or it does not start in time.
  */
@@ -123,19 +160,18 @@ export async function startLocalPostgres(
                 "-E",
                 "UTF8",
                 "--auth-local=trust",
-                "--auth-host=trust",
+                "--auth-host=scram-sha-256",
                 "--no-instructions",
                 ...(opts.unsafeFast ? ["--no-sync"] : []),
             ]),
             "initdb"
         )
-        // loopback only: no other host may connect, whatever listens
-        writeFileSync(
-            join(data, "pg_hba.conf"),
-            "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
-        )
-        handOver(dir)
     }
+    // loopback only, with the password (rewritten at each start, so a data
+    // directory made when loopback was trusted is closed too)
+    writeFileSync(join(data, "pg_hba.conf"), HBA)
+    const { password, file: passwordFile } = serverPassword(dir)
+    handOver(dir)
     const port = opts.port ?? (await freePort())
     const timeoutS = Math.ceil((opts.timeoutMs ?? 60_000) / 1000)
     const serverOpts = [
@@ -179,14 +215,16 @@ export async function startLocalPostgres(
     }
     const database = opts.database ?? "fleet"
     try {
+        // through the private socket, which needs no password: set it
         const c = new pg.Client({
-            host: "127.0.0.1",
+            host: sock,
             port,
             user: USER,
             database: "postgres",
         })
         await c.connect()
         try {
+            await c.query(`ALTER ROLE ${USER} PASSWORD '${password}'`)
             const has = await c.query(
                 "SELECT 1 FROM pg_database WHERE datname = $1",
                 [database]
@@ -204,8 +242,11 @@ export async function startLocalPostgres(
             `PostgreSQL: cannot create database ${database} on 127.0.0.1:${port}: ${(e as Error).message}`
         )
     }
+    const publicUrl = `postgres://${USER}@127.0.0.1:${port}/${database}`
     return {
-        url: `postgres://${USER}@127.0.0.1:${port}/${database}`,
+        url: publicUrl.replace(`${USER}@`, `${USER}:${password}@`),
+        publicUrl,
+        passwordFile,
         port,
         dir,
         stop,

@@ -18,6 +18,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { buildFirmware } from "../../host/build.ts"
 import { parseConnectionString } from "../../host/fleet/protocol.ts"
+import { prepareServiceState, serveState } from "./fleet-helpers.ts"
 
 let dir: string
 let priv: string
@@ -177,4 +178,88 @@ test("serve refuses a state directory that group or others can write", () => {
     assert.equal(r.status, 1)
     assert.match(r.stderr, /writable by its group \(mode 775\).*chmod 700/)
     assert.equal(existsSync(join(state, "fleet.db")), false, "nothing created")
+})
+
+test("a second serve on a state directory in use is refused; the running one keeps its control socket", async () => {
+    const s = await prepareServiceState("fleet-cli-lock-", {
+        images: { v1: readFileSync(join(dir, "v1.devs")) },
+        devices: {},
+        assigned: "v1",
+    })
+    const first = await serveState(s)
+    try {
+        const second = spawnSync(
+            process.execPath,
+            [
+                "--import",
+                "tsx",
+                "host/fleet/cli.ts",
+                "serve",
+                "--state",
+                s.state,
+                "--release-key",
+                s.pub,
+                "--port",
+                "0",
+            ],
+            { encoding: "utf8", timeout: 60_000 }
+        )
+        assert.equal(second.status, 1, second.stderr)
+        assert.match(
+            second.stderr,
+            new RegExp(`in use by another fleet service \\(pid ${first.pid}\\)`)
+        )
+        // the first still answers on its control socket
+        assert.ok(existsSync(join(s.state, "service.sock")))
+        const status = spawnSync(
+            process.execPath,
+            [
+                "--import",
+                "tsx",
+                "host/fleet/cli.ts",
+                "status",
+                "--state",
+                s.state,
+            ],
+            { encoding: "utf8", timeout: 60_000 }
+        )
+        assert.equal(status.status, 0, status.stderr)
+        assert.doesNotMatch(status.stdout, /no service answers/)
+    } finally {
+        await first.stop("SIGKILL")
+    }
+    // killed: its lock is stale, and the next serve takes the directory over
+    const again = await serveState(s)
+    await again.stop()
+    assert.equal(await again.exited, 0, "SIGTERM: closed, exited 0")
+    assert.equal(existsSync(join(s.state, "serve.lock")), false, "released")
+    rmSync(s.dir, { recursive: true, force: true })
+})
+
+test("serve refuses a --tls-key that others can read, naming the chmod that fixes it", () => {
+    const keyFile = join(dir, "tls-key.pem")
+    writeFileSync(keyFile, "not read", { mode: 0o644 })
+    chmodSync(keyFile, 0o644)
+    const r = spawnSync(
+        process.execPath,
+        [
+            "--import",
+            "tsx",
+            "host/fleet/cli.ts",
+            "serve",
+            "--state",
+            join(dir, "tls-state"),
+            "--release-key",
+            pub,
+            "--tls-cert",
+            keyFile,
+            "--tls-key",
+            keyFile,
+        ],
+        { encoding: "utf8", timeout: 60_000 }
+    )
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /readable by others \(mode 644\)/)
+    assert.match(r.stderr, new RegExp(`chmod 600 ${keyFile}`))
+    assert.equal(existsSync(join(dir, "tls-state")), false, "nothing opened")
 })

@@ -4,7 +4,7 @@
 // across instances, and connection errors that keep the password secret.
 import { test, before, after, describe } from "node:test"
 import assert from "node:assert/strict"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Database from "better-sqlite3"
@@ -390,10 +390,41 @@ test("an unreachable PostgreSQL: one clear line naming host and database, never 
     assert.ok(!err.message.includes("\n"))
     assert.ok(!String(err.stack).includes(secret))
     // a refused password: the message names the user's failure, not the secret
-    const bad = server.url.replace("fleet@", `nobody:${secret}@`)
+    const bad = server.url.replace(/\/\/[^@]*@/, `//nobody:${secret}@`)
     const err2 = await openFleetStore(bad).then(
         () => assert.fail("opened"),
         e => e as Error
     )
     assert.ok(!err2.message.includes(secret), err2.message)
+})
+
+test("the local PostgreSQL lets no one in without its password, which is kept 0600", async () => {
+    assert.equal(statSync(server.passwordFile).mode & 0o777, 0o600)
+    const password = readFileSync(server.passwordFile, "utf8").trim()
+    assert.match(password, /^[0-9a-f]{48}$/)
+    assert.ok(!server.publicUrl.includes(password), "printable URL")
+    const as = (user: string, pw?: string) =>
+        new pg.Client({
+            host: "127.0.0.1",
+            port: server.port,
+            user,
+            database: "fleet",
+            password: pw,
+        })
+    for (const user of ["fleet", "postgres"]) {
+        const c = as(user)
+        // the server asks for a password (SCRAM), which pg cannot give
+        await assert.rejects(
+            c.connect(),
+            /SASL.*client password must be a string/
+        )
+        await c.end().catch(() => {})
+    }
+    const wrong = as("fleet", "0".repeat(48))
+    await assert.rejects(wrong.connect(), /password authentication failed/)
+    await wrong.end().catch(() => {})
+    const ok = as("fleet", password)
+    await ok.connect()
+    assert.equal((await ok.query("SELECT 1 AS one")).rows[0].one, 1)
+    await ok.end()
 })
