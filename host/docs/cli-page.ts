@@ -24,6 +24,7 @@ export const USAGE_FROM_COMMENT = new Set([
     "provision",
     "flash",
     "bench",
+    "typecheck:firmware",
 ])
 
 /** One CLI: how a user runs it, its file, and how to get its usage. */
