@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { parseArgs } from "node:util"
-import { buildFirmware } from "./build.ts"
+import { buildFirmware } from "./lib/build.ts"
 import {
     defaultKeyDir,
     keyFingerprint,

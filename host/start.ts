@@ -18,7 +18,7 @@
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { parseArgs } from "node:util"
-import { projectRoot } from "./devs.ts"
+import { projectRoot } from "./lib/devs.ts"
 import { startPlatform, type Platform } from "./platform/index.ts"
 import {
     firmwareSettings,

@@ -25,7 +25,7 @@ import {
 import { prepareStateDir } from "../fleet/state-dir.ts"
 import { SqliteStore } from "../fleet/storage.ts"
 import { startConsole } from "./server.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
 
 function usage(): string {
     return readFileSync(new URL(import.meta.url), "utf8")

@@ -27,7 +27,7 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { buildFirmware } from "../build.ts"
+import { buildFirmware } from "../lib/build.ts"
 import { ArtifactStore, padImage } from "../fleet/artifacts.ts"
 import { controlSocketPath } from "../fleet/control.ts"
 import { newDeviceKey } from "../fleet/protocol.ts"
@@ -39,7 +39,7 @@ import { prepareStateDir } from "../fleet/state-dir.ts"
 import { SqliteStore } from "../fleet/storage.ts"
 import { startPlatform } from "../platform/index.ts"
 import { simMembers } from "./sim-member.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
 
 const PRODUCT_KEY = "a1DemoFleet"
 /** The file that marks a directory as the demo's own. */

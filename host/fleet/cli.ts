@@ -67,13 +67,13 @@ import {
     signRelease,
     writeReleaseKeys,
 } from "./signing.ts"
-import { textBar } from "../cli-progress.ts"
+import { textBar } from "../lib/cli-progress.ts"
 import { rolloutProgress } from "./rollout-progress.ts"
 import { prepareStateDir } from "./state-dir.ts"
 import { openFleetStore } from "./open-store.ts"
 import type { DeviceRecord } from "./storage.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
-import { keepServing, serviceLog } from "../service-log.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
+import { keepServing, serviceLog } from "../lib/service-log.ts"
 
 const { values: o, positionals: args } = parseArgs({
     allowPositionals: true,

@@ -17,7 +17,7 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
-import { CLOSE_ABNORMAL, connectWebSocket } from "../websocket-client.ts"
+import { CLOSE_ABNORMAL, connectWebSocket } from "../lib/websocket-client.ts"
 
 export interface FakeDeviceOptions {
     /** The connection string (its key may be replaced by `key`). */

@@ -13,10 +13,10 @@ import { parseArgs } from "node:util"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
-import { parseJsonQuietly } from "../json-error.ts"
+import { parseJsonQuietly } from "../lib/json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
-import { serviceLog } from "../service-log.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
+import { serviceLog } from "../lib/service-log.ts"
 
 /** The largest topics file read. */
 const MAX_TOPICS_FILE_BYTES = 1024 * 1024

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { exitOnSignal } from "../exit-on-signal.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
 import { startLocalPostgres } from "./local-server.ts"
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@ import type { IncomingMessage } from "node:http"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/build.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
 import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
 import { rolloutProgress } from "../../host/fleet/rollout-progress.ts"
 import { desiredForAll } from "../../host/fleet/desired-all.ts"
@@ -20,7 +20,7 @@ import {
     refusal,
     tokenMatches,
 } from "../../host/console/access.ts"
-import { isLoopbackHost } from "../../host/http-request.ts"
+import { isLoopbackHost } from "../../host/lib/http-request.ts"
 import { ActionError, runAction } from "../../host/console/actions.ts"
 import {
     parseReading,

@@ -16,7 +16,7 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/build.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
 import { parseConnectionString } from "../../host/fleet/protocol.ts"
 
 let dir: string

@@ -28,7 +28,7 @@ import {
 } from "../../host/fleet/service.ts"
 import { SqliteStore } from "../../host/fleet/storage.ts"
 import { SRV_SETTINGS } from "../../host/jacdac/services.ts"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 import { releaseKeys } from "./fleet-helpers.ts"
 import { BUS_DEVICE, closedPort, fakeBus, listen } from "./fake-jacdac-bus.ts"
 

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { buildFirmware } from "../../host/build.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
 import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
 import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"

@@ -3,7 +3,7 @@
  * user starts it: for tests of its flags and of tools pointed at it.
  */
 import { spawn } from "node:child_process"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 
 /** A running (or refused) emulator process. */
 export interface PlatformProcess {

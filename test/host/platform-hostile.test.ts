@@ -16,7 +16,7 @@ import {
     publishContentTypeProblem,
     topicPathProblem,
 } from "../../host/platform/publish-request.ts"
-import { isLoopbackHost } from "../../host/http-request.ts"
+import { isLoopbackHost } from "../../host/lib/http-request.ts"
 import { useDevicePlatform } from "./platform-fixture.ts"
 
 const dev = {

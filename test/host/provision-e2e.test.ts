@@ -14,7 +14,7 @@ import type { Platform } from "../../host/platform/index.ts"
 import type { SimSession } from "../../host/sim/index.ts"
 import { parseFleet } from "../../host/provision/fleet-file.ts"
 import { writeSettings } from "../../host/provision/settings-writer.ts"
-import { tryBuildFirmware } from "../../host/build.ts"
+import { tryBuildFirmware } from "../../host/lib/build.ts"
 import { devicePart, type ArchPlacement } from "../../host/provision/image.ts"
 import {
     decodeProgram,

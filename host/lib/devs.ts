@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
-export const projectRoot = join(import.meta.dirname, "..")
+export const projectRoot = join(import.meta.dirname, "../..")
 export const devsCli = join(
     projectRoot,
     "node_modules/@devicescript/cli/built/devicescript-cli.cjs"
