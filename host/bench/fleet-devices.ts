@@ -13,7 +13,7 @@
  * marks the end of the check-in (see {@link CheckIn}).
  */
 import { randomInt } from "node:crypto"
-import { FakeDevice } from "../fleet/fake-device.ts"
+import { FakeDevice } from "../testkit/fake-device.ts"
 import { Cmd } from "../fleet/protocol.ts"
 import type { BenchDevice, ChildReport, ParentCommand } from "./fleet-ipc.ts"
 

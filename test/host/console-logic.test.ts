@@ -29,7 +29,7 @@ import {
 import { ReadingsFeed } from "../../host/console/readings.ts"
 import { SignatureChecker } from "../../host/console/signatures.ts"
 import { startPlatform } from "../../host/platform/index.ts"
-import { authenticate, publish } from "../../host/platform/test-client.ts"
+import { authenticate, publish } from "../../host/testkit/platform-client.ts"
 import { publishSigned, releaseKeys, testReleaseKeys } from "./fleet-helpers.ts"
 
 test("readings: the firmware's plain and Alink bodies, device time when given, no reading from anything else", () => {

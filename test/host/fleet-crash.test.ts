@@ -8,7 +8,7 @@ import assert from "node:assert/strict"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
 import { imageHash, padImage } from "../../host/fleet/artifacts.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,

@@ -16,7 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { controlSocketPath } from "../../host/fleet/control.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import { SRV_CLOUD_CONFIGURATION } from "../../host/jacdac/services.ts"
 import {
     newDeviceKey,

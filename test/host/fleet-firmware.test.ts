@@ -26,6 +26,7 @@ import {
     successfulAuths,
     waitForReadings,
     waitUntil,
+    deviceLines,
 } from "./e2e-helpers.ts"
 import {
     publishSigned,
@@ -91,7 +92,7 @@ async function runsAndReports(version: string) {
         informed(version),
         UPDATE_MS,
         `version report ${version}`,
-        sim
+        deviceLines(sim)
     )
     const line = sim.lines.findLast(l => /^start: /.test(l))!
     assert.match(line, new RegExp(version.replace(/\./g, "\\.")))
@@ -141,7 +142,7 @@ test("rollback: the device returns to v1.0.0", async () => {
                 ),
         UPDATE_MS,
         "version report v1.0.0 after the rollback",
-        sim
+        deviceLines(sim)
     )
     await waitForReadings(platform, 2, 30_000, sim)
 })

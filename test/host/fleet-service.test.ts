@@ -11,7 +11,7 @@ import {
     imageHash,
     padImage,
 } from "../../host/fleet/artifacts.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import { Cmd, newDeviceKey } from "../../host/fleet/protocol.ts"
 import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
 import {

@@ -9,7 +9,7 @@ import {
     keepAliveAgent,
     publish,
     RawTlsClient,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import { useDevicePlatform } from "./platform-fixture.ts"
 
 const dev = {

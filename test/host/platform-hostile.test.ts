@@ -11,7 +11,7 @@ import {
     publish,
     request,
     RawTlsClient,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import {
     publishContentTypeProblem,
     topicPathProblem,

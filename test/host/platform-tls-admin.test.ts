@@ -14,7 +14,7 @@ import {
     authenticate,
     publish,
     postAuth,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import { signedAuthBody } from "../../host/platform/signing.ts"
 
 const root = join(import.meta.dirname, "../..")

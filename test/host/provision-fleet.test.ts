@@ -20,7 +20,7 @@ import { buildFirmware } from "../../host/lib/build.ts"
 import { projectRoot } from "../../host/lib/devs.ts"
 import { ArtifactStore } from "../../host/fleet/artifacts.ts"
 import { controlSocketPath } from "../../host/fleet/control.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import { SRV_CLOUD_CONFIGURATION } from "../../host/jacdac/services.ts"
 import {
     newDeviceKey,

@@ -7,8 +7,8 @@
  * version report on `/ota/device/inform/PK/DN` at boot and after each
  * update (which restarts it, so `seq` starts again).
  */
-import { FakeDevice } from "../fleet/fake-device.ts"
-import { authenticate, publish, type Target } from "../platform/test-client.ts"
+import { FakeDevice } from "../testkit/fake-device.ts"
+import { authenticate, publish, type Target } from "../testkit/platform-client.ts"
 
 /** A platform identity with its secret (kept in the process only). */
 export interface PlatformIdentity {

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from "node:fs"
 import { dirname, join, resolve } from "node:path"
 
 /** The module whose importers start a simulator. */
-export const SIMULATOR_ENTRY = join(import.meta.dirname, "sim/index.ts")
+export const SIMULATOR_ENTRY = join(import.meta.dirname, "../sim/index.ts")
 
 /**
  * `import X, { … } from "./x"`, `import * as X from "./x"`, `export { … }

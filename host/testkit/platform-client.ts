@@ -6,8 +6,8 @@
 import https from "node:https"
 import tls from "node:tls"
 import type { IncomingHttpHeaders } from "node:http"
-import { signedAuthBody } from "./signing.ts"
-import type { SignMethod } from "./signing.ts"
+import { signedAuthBody } from "../platform/signing.ts"
+import type { SignMethod } from "../platform/signing.ts"
 
 /** Where the channel is and which CA to trust. */
 export interface Target {

@@ -16,7 +16,7 @@ import {
     parseConnectionString,
     SecureChannel,
     sessionKey,
-} from "./protocol.ts"
+} from "../fleet/protocol.ts"
 import { CLOSE_ABNORMAL, connectWebSocket } from "../lib/websocket-client.ts"
 
 export interface FakeDeviceOptions {

@@ -24,11 +24,11 @@ import {
 } from "node:fs"
 import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
-import { devsRunTest, parseDevsSummary, shadowProject } from "./lib/devs.ts"
-import { BUILD_CACHE_ENV } from "./lib/build.ts"
+import { devsRunTest, parseDevsSummary, shadowProject } from "../lib/devs.ts"
+import { BUILD_CACHE_ENV } from "../lib/build.ts"
 import { leftOutOfFast } from "./test-tiers.ts"
 
-const root = join(import.meta.dirname, "..")
+const root = join(import.meta.dirname, "../..")
 
 interface Tally {
     passed: number
