@@ -18,7 +18,7 @@ import {
     loadPrivateKey,
     PRIVATE_KEY_FILE,
     signRelease,
-} from "./fleet/signing.ts"
+} from "./fleet/index.ts"
 import { createPublicKey } from "node:crypto"
 
 const USAGE = "usage: npm run release -- VERSION [--out FILE] [--key PRIVATE]"

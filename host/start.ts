@@ -12,7 +12,7 @@
  * the platform accepted. With `--readings N` it exits 0 after N accepted
  * readings. With `--fleet ID` the device runs with `FLEET_OTA=1` and is
  * enrolled as fleet device ID of the service running on `--fleet-state`
- * (`host/fleet/enrol.ts`, the code `fleet enrol` runs). Whenever the device
+ * (`host/fleet/device/enrol.ts`, the code `fleet enrol` runs). Whenever the device
  * reports a new running version it prints `version: <version>`.
  */
 import { readFileSync } from "node:fs"
@@ -30,8 +30,12 @@ import {
     type DeviceCredentials,
 } from "./firmware.ts"
 import { SIM_PORTS, SIM_TURN_WAIT_MS, type SimSession } from "./sim/index.ts"
-import { enrolOnBus, prepareEnrol, type EnrolPlan } from "./fleet/enrol.ts"
-import { DEVICE_ID } from "./fleet/service.ts"
+import {
+    DEVICE_ID,
+    enrolOnBus,
+    type EnrolPlan,
+    prepareEnrol,
+} from "./fleet/index.ts"
 
 /** The demo device (the emulator's, see README). */
 const DEMO = {

@@ -1,6 +1,6 @@
 /**
  * A child process of `npm run bench -- fleet`: runs a share of the fake
- * fleet (host/fleet/fake-device.ts: the runtime's crypto, framing and
+ * fleet (host/testkit/fake-device.ts: the runtime's crypto, framing and
  * deploy rules) on its own event loop, and reports to its parent over IPC.
  *
  * Schedule, as the runtime's: a device connects, authenticates, answers
@@ -14,7 +14,7 @@
  */
 import { randomInt } from "node:crypto"
 import { FakeDevice } from "../testkit/fake-device.ts"
-import { Cmd } from "../fleet/protocol.ts"
+import { Cmd } from "../fleet/index.ts"
 import type { BenchDevice, ChildReport, ParentCommand } from "./fleet-ipc.ts"
 
 /** The runtime reconnects this long after the last message it received. */

@@ -15,15 +15,15 @@
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { parseArgs } from "node:util"
-import { ArtifactStore } from "../fleet/artifacts.ts"
-import { controlSocketPath } from "../fleet/control.ts"
 import {
+    ArtifactStore,
+    controlSocketPath,
     defaultKeyDir,
     loadPublicKey,
+    prepareStateDir,
     PUBLIC_KEY_FILE,
-} from "../fleet/signing.ts"
-import { prepareStateDir } from "../fleet/state-dir.ts"
-import { SqliteStore } from "../fleet/storage.ts"
+    SqliteStore,
+} from "../fleet/index.ts"
 import { startConsole } from "./server.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
 

@@ -6,10 +6,13 @@
 import type { KeyObject } from "node:crypto"
 import http from "node:http"
 import type { AddressInfo } from "node:net"
-import type { ArtifactStore } from "../fleet/artifacts.ts"
-import { queryControl } from "../fleet/control.ts"
-import { keyFingerprint } from "../fleet/signing.ts"
-import { SqliteStore, type FleetStore } from "../fleet/storage.ts"
+import {
+    type ArtifactStore,
+    type FleetStore,
+    keyFingerprint,
+    queryControl,
+    SqliteStore,
+} from "../fleet/index.ts"
 import { cookieName, newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"

@@ -28,15 +28,21 @@ import {
 import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { buildFirmware } from "../lib/build.ts"
-import { ArtifactStore, padImage } from "../fleet/artifacts.ts"
-import { controlSocketPath } from "../fleet/control.ts"
-import { newDeviceKey } from "../fleet/protocol.ts"
-import { publishVersion } from "../fleet/publish.ts"
-import { assign, parseScope, widen } from "../fleet/rollout.ts"
-import { startFleetService } from "../fleet/service.ts"
-import { generateReleaseKeys, signRelease } from "../fleet/signing.ts"
-import { prepareStateDir } from "../fleet/state-dir.ts"
-import { SqliteStore } from "../fleet/storage.ts"
+import {
+    ArtifactStore,
+    assign,
+    controlSocketPath,
+    generateReleaseKeys,
+    newDeviceKey,
+    padImage,
+    parseScope,
+    prepareStateDir,
+    publishVersion,
+    signRelease,
+    SqliteStore,
+    startFleetService,
+    widen,
+} from "../fleet/index.ts"
 import { startPlatform } from "../platform/index.ts"
 import { simMembers } from "./sim-member.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"

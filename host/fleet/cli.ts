@@ -26,7 +26,7 @@
  *
  * State: `--state DIR` (default `state/fleet`, mode 0700; refused when group
  * or others can write it): `fleet.db` (SQLite, 0600; or `--db URL`, a
- * PostgreSQL database several instances share, see open-store.ts) and
+ * PostgreSQL database several instances share, see store/open.ts) and
  * `artifacts/<hash>.devs` (0600). Release keys: `keygen` writes
  * `release-key.pem` (private, 0600) and `release-key.pub` to
  * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
@@ -41,23 +41,17 @@ import {
     ArtifactStore,
     inspectImage,
     verifyWithToolchain,
-} from "./artifacts.ts"
-import { controlSocketPath, queryControl } from "./control.ts"
-import { enrolDevice, parseServiceUrl, serviceText } from "./enrol.ts"
-import { handshakeFailureText } from "./handshake-failures.ts"
-import { formatConnectionString, newDeviceKey } from "./protocol.ts"
-import { publishVersion } from "./publish.ts"
-import {
-    assign,
-    parseScope,
-    rollback,
-    scopeText,
-    stop,
-    widen,
-} from "./rollout.ts"
-import { readFleetData, type FleetData } from "./fleet-data.ts"
-import { fleetView } from "./fleet-view.ts"
-import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service.ts"
+} from "./release/artifacts.ts"
+import { controlSocketPath, queryControl } from "./service/control.ts"
+import { enrolDevice, parseServiceUrl, serviceText } from "./device/enrol.ts"
+import { handshakeFailureText } from "./device/handshake-failures.ts"
+import { formatConnectionString, newDeviceKey } from "./device/protocol.ts"
+import { publishVersion } from "./release/publish.ts"
+import { parseScope, scopeText } from "./rollout/desired.ts"
+import { assign, rollback, stop, widen } from "./rollout/actions.ts"
+import { readFleetData, type FleetData } from "./rollout/fleet-data.ts"
+import { fleetView } from "./rollout/view.ts"
+import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service/service.ts"
 import {
     defaultKeyDir,
     keyFingerprint,
@@ -66,12 +60,12 @@ import {
     PUBLIC_KEY_FILE,
     signRelease,
     writeReleaseKeys,
-} from "./signing.ts"
+} from "./release/signing.ts"
 import { textBar } from "../lib/cli-progress.ts"
-import { rolloutProgress } from "./rollout-progress.ts"
-import { prepareStateDir } from "./state-dir.ts"
-import { openFleetStore } from "./open-store.ts"
-import type { DeviceRecord } from "./storage.ts"
+import { rolloutProgress } from "./rollout/progress.ts"
+import { prepareStateDir } from "./service/state-dir.ts"
+import { openFleetStore } from "./store/open.ts"
+import type { DeviceRecord } from "./store/types.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
 import { keepServing, serviceLog } from "../lib/service-log.ts"
 

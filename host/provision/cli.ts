@@ -25,7 +25,7 @@ import { TtyProgress } from "../lib/cli-progress.ts"
 import { formatErrors, parseFleet, type FleetResult } from "./fleet-file.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
-import { enrolOnBus, prepareEnrol } from "../fleet/enrol.ts"
+import { enrolOnBus, prepareEnrol } from "../fleet/index.ts"
 
 const USAGE = `usage: npm run provision -- check FLEET
        npm run provision -- images FLEET --board ID [--out DIR] [--devs FILE]

@@ -16,7 +16,7 @@ import {
     parseConnectionString,
     SecureChannel,
     sessionKey,
-} from "../fleet/protocol.ts"
+} from "../fleet/index.ts"
 import { CLOSE_ABNORMAL, connectWebSocket } from "../lib/websocket-client.ts"
 
 export interface FakeDeviceOptions {

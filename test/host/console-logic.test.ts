@@ -8,12 +8,12 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { buildFirmware } from "../../host/lib/build.ts"
-import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
-import { rolloutProgress } from "../../host/fleet/rollout-progress.ts"
-import { desiredForAll } from "../../host/fleet/desired-all.ts"
-import { readFleetData, stateIn } from "../../host/fleet/fleet-data.ts"
-import { desiredFor, percentMembers } from "../../host/fleet/rollout.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+import { ArtifactStore, padImage } from "../../host/fleet/release/artifacts.ts"
+import { rolloutProgress } from "../../host/fleet/rollout/progress.ts"
+import { desiredForAll } from "../../host/fleet/rollout/desired-all.ts"
+import { readFleetData, stateIn } from "../../host/fleet/rollout/fleet-data.ts"
+import { desiredFor, percentMembers } from "../../host/fleet/rollout/desired.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     cookieName,
     cookieValue,

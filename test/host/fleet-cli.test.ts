@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { buildFirmware } from "../../host/lib/build.ts"
-import { parseConnectionString } from "../../host/fleet/protocol.ts"
+import { parseConnectionString } from "../../host/fleet/device/protocol.ts"
 
 let dir: string
 let priv: string

@@ -11,11 +11,12 @@ import assert from "node:assert/strict"
 import { buildFirmware } from "../../host/lib/build.ts"
 import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
 import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
-import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
+import { parseScope } from "../../host/fleet/rollout/desired.ts"
+import { assign, rollback } from "../../host/fleet/rollout/actions.ts"
 import {
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
+} from "../../host/fleet/service/service.ts"
 import type { Platform } from "../../host/platform/index.ts"
 import type { SimSession } from "../../host/sim/index.ts"
 import {

@@ -10,14 +10,14 @@ import { readdirSync, rmSync, statSync } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { join } from "node:path"
 import { spawnSync } from "node:child_process"
-import { padImage } from "../../host/fleet/artifacts.ts"
+import { padImage } from "../../host/fleet/release/artifacts.ts"
 import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
-} from "../../host/fleet/protocol.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/device/protocol.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     buildFleetApp,
     prepareServiceState,

@@ -11,18 +11,18 @@ import {
     ArtifactStore,
     imageHash,
     padImage,
-} from "../../host/fleet/artifacts.ts"
+} from "../../host/fleet/release/artifacts.ts"
 import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
-} from "../../host/fleet/protocol.ts"
+} from "../../host/fleet/device/protocol.ts"
 import {
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     buildFleetApp,
     prepareServiceState,

@@ -12,16 +12,16 @@ import {
     ArtifactStore,
     imageHash,
     padImage,
-} from "../../host/fleet/artifacts.ts"
+} from "../../host/fleet/release/artifacts.ts"
 import { FakeDevice, type FakeSession } from "../../host/testkit/fake-device.ts"
-import { Cmd } from "../../host/fleet/protocol.ts"
-import { assign } from "../../host/fleet/rollout.ts"
+import { Cmd } from "../../host/fleet/device/protocol.ts"
+import { assign } from "../../host/fleet/rollout/actions.ts"
 import {
     startFleetService,
     type FleetService,
     type FleetServiceOptions,
-} from "../../host/fleet/service.ts"
-import type { FleetEvent, FleetStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import type { FleetEvent, FleetStore } from "../../host/fleet/store/types.ts"
 import {
     buildFleetApp,
     publishSigned,

@@ -5,9 +5,10 @@
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { readFileSync, writeFileSync } from "node:fs"
-import type { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
-import type { SqliteStore } from "../../host/fleet/storage.ts"
+import type { ArtifactStore } from "../../host/fleet/release/artifacts.ts"
+import { parseScope } from "../../host/fleet/rollout/desired.ts"
+import { assign, rollback } from "../../host/fleet/rollout/actions.ts"
+import type { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import type { SimSession } from "../../host/sim/index.ts"
 import { waitUntil, deviceLines } from "./e2e-helpers.ts"
 import {

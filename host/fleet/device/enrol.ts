@@ -28,17 +28,18 @@ import {
     FLAG_ACK_REQUESTED,
     FLAG_COMMAND,
     SERVICE_INDEX_CRC_ACK,
-} from "../jacdac/frame.ts"
-import { openJacdacLink, type JacdacLink } from "../jacdac/tcp-link.ts"
-import { controlSocketPath, queryControl } from "./control.ts"
+} from "../../jacdac/frame.ts"
+import { openJacdacLink, type JacdacLink } from "../../jacdac/tcp-link.ts"
+import { controlSocketPath, queryControl } from "../service/control.ts"
 import {
     CloudConfigurationCmd,
     SRV_CLOUD_CONFIGURATION,
-} from "../jacdac/services.ts"
+} from "../../jacdac/services.ts"
 import { formatConnectionString } from "./protocol.ts"
-import { DEVICE_PATH } from "./service.ts"
-import { openFleetStore } from "./open-store.ts"
-import { SqliteStore, type FleetStore } from "./storage.ts"
+import { DEVICE_PATH } from "../service/service.ts"
+import { openFleetStore } from "../store/open.ts"
+import { SqliteStore } from "../store/sqlite.ts"
+import type { FleetStore } from "../store/types.ts"
 
 /** Dev tools' Jacdac TCP port (`devs devtools` always listens there). */
 export const DEFAULT_JACDAC_PORT = 8082

@@ -6,13 +6,13 @@
  */
 import { rolloutMembers } from "./desired-all.ts"
 import { stateIn, type FleetData } from "./fleet-data.ts"
-import { scopeText } from "./rollout.ts"
+import { scopeText } from "./desired.ts"
 import type {
     DeviceRecord,
     DeviceState,
     Rollout,
     RolloutStatus,
-} from "./storage.ts"
+} from "../store/types.ts"
 
 /** One rollout with its progress, as the console shows it. */
 export interface RolloutProgress {

@@ -4,8 +4,9 @@
  * its release signature no longer checks). Each is one transaction: the
  * device's state, the rollout's status and the event rows change together.
  */
-import { desiredNow, stop } from "./rollout.ts"
-import type { FleetStore } from "./storage.ts"
+import { desiredNow } from "./desired.ts"
+import { stop } from "./actions.ts"
+import type { FleetStore } from "../store/types.ts"
 
 /**
  * Records an event (database row through `tx`, so inside a transaction it

@@ -8,7 +8,7 @@
  * The instances' clocks must agree to well within the TTLs.
  */
 import { randomBytes } from "node:crypto"
-import type { FleetStore } from "./storage.ts"
+import type { FleetStore } from "../store/types.ts"
 
 /** How long each lease lasts without renewal. */
 export interface LeaseTimes {

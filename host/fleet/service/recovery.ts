@@ -5,8 +5,8 @@
  * store: a deploy another instance still runs (its deploy lease holds) and
  * a connection a live instance holds are left alone.
  */
-import { deployLease, type InstanceLeases } from "./instance-lease.ts"
-import type { FleetStore } from "./storage.ts"
+import { deployLease, type InstanceLeases } from "./leases.ts"
+import type { FleetStore } from "../store/types.ts"
 
 /**
  * Marks failed every in-progress deploy whose deploy lease is free or

@@ -1,17 +1,17 @@
 /**
  * The fleet's data read at once from a {@link FleetStore}, for the pure
- * rollout rules (rollout.ts, desired-all.ts, rollout-progress.ts,
- * fleet-view.ts): they take plain data, so they stay synchronous and the
+ * rollout rules (desired.ts, desired-all.ts, progress.ts, view.ts): they
+ * take plain data, so they stay synchronous and the
  * store is read in one place.
  */
-import {
-    emptyState,
-    type DeviceRecord,
-    type DeviceState,
-    type FleetStore,
-    type Rollout,
-    type VersionRecord,
-} from "./storage.ts"
+import type {
+    DeviceRecord,
+    DeviceState,
+    FleetStore,
+    Rollout,
+    VersionRecord,
+} from "../store/types.ts"
+import { emptyState } from "../store/rows.ts"
 
 /** What the rollout rules read: devices, rollouts (oldest first) and versions. */
 export interface RolloutInputs {

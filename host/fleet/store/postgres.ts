@@ -13,16 +13,16 @@ import {
     type FleetStore,
     type Rollout,
     type VersionRecord,
-} from "./storage.ts"
-import { MIGRATIONS, MIGRATIONS_TABLE_SQL, forDialect } from "./store/schema.ts"
-import { describeDatabase } from "./store/db-url.ts"
+} from "./types.ts"
+import { MIGRATIONS, MIGRATIONS_TABLE_SQL, forDialect } from "./schema.ts"
+import { describeDatabase } from "./db-url.ts"
 import {
     emptyState,
     rowToDevice,
     rowToRollout,
     rowToVersion,
     toState,
-} from "./store/rows.ts"
+} from "./rows.ts"
 
 /** Advisory lock key every store transaction takes (serialises them all). */
 export const TRANSACTION_LOCK = 0x666c_7478 // "fltx"

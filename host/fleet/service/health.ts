@@ -4,8 +4,8 @@
  * the platform, or silent (which may stop its rollout) when it has not
  * reported for `silentAfterMs` after the update.
  */
-import type { DeviceRecord, FleetStore } from "./storage.ts"
-import { markBroken, type EventSink } from "./rollout-guard.ts"
+import type { DeviceRecord, FleetStore } from "../store/types.ts"
+import { markBroken, type EventSink } from "../rollout/guard.ts"
 
 /** When did `device` last report to the platform after `sinceMs`? Undefined: not since. */
 export type ReportSource = (

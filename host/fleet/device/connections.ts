@@ -7,10 +7,10 @@
  */
 import type { HandshakeFailures } from "./handshake-failures.ts"
 import type { PeerLog } from "./peer-log.ts"
-import type { PendingConnections } from "./pending-connections.ts"
-import type { EventSink } from "./rollout-guard.ts"
+import type { PendingConnections } from "./admission.ts"
+import type { EventSink } from "../rollout/guard.ts"
 import { CloseCode, type Session } from "./session.ts"
-import type { FleetStore } from "./storage.ts"
+import type { FleetStore } from "../store/types.ts"
 
 /** What the connection records update. */
 export interface DeviceConnectionsDeps {

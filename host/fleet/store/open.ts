@@ -1,7 +1,8 @@
 /** Opens the fleet store a `--db` value names. */
-import { PostgresStore } from "./postgres-store.ts"
-import { SqliteStore, type EventRetention, type FleetStore } from "./storage.ts"
-import { isPostgresUrl } from "./store/db-url.ts"
+import { PostgresStore } from "./postgres.ts"
+import { SqliteStore } from "./sqlite.ts"
+import type { EventRetention, FleetStore } from "./types.ts"
+import { isPostgresUrl } from "./db-url.ts"
 
 /**
  * `postgres://…` or `postgresql://…`: a {@link PostgresStore}; anything

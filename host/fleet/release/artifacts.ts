@@ -19,8 +19,8 @@ import {
     writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
-import { DEPLOY_ALIGN } from "./protocol.ts"
-import { devsCli } from "../lib/devs.ts"
+import { DEPLOY_ALIGN } from "../device/protocol.ts"
+import { devsCli } from "../../lib/devs.ts"
 
 /** `DevS\n` + the format's second magic word (little-endian). */
 const MAGIC0 = 0x53766544

@@ -7,7 +7,7 @@
  */
 import { STATUS_CODES, type IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import type { DeviceRecord } from "./storage.ts"
+import type { DeviceRecord } from "../store/types.ts"
 
 /** Path prefix of device connections: `/wssk/<deviceId>`. */
 export const DEVICE_PATH = "/wssk/"

@@ -1,14 +1,14 @@
 /**
  * {@link desiredFor} for the whole fleet at once, for views that show every
- * device often (the console). The same rule as rollout.ts, with each
+ * device often (the console). The same rule as desired.ts, with each
  * rollout's membership worked out once instead of once per device: a
  * percentage's canary order costs a sort of the fleet, so asking device by
  * device costs that sort per device (seconds for a few hundred devices).
  * A test checks that the answers equal desiredFor's on random fleets.
  */
 import { stateIn, type FleetData } from "./fleet-data.ts"
-import { covers, percentMembers, type Desired } from "./rollout.ts"
-import type { DeviceRecord, Rollout } from "./storage.ts"
+import { covers, percentMembers, type Desired } from "./desired.ts"
+import type { DeviceRecord, Rollout } from "../store/types.ts"
 
 /** A membership test per rollout (a percentage's members computed once). */
 export function rolloutMembers(

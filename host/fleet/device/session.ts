@@ -12,7 +12,7 @@
  */
 import { randomBytes, type KeyObject } from "node:crypto"
 import type { WebSocket } from "ws"
-import { type ArtifactStore } from "./artifacts.ts"
+import { type ArtifactStore } from "../release/artifacts.ts"
 import {
     AUTH_BYTES,
     Cmd,
@@ -22,11 +22,11 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
-import type { InstanceLeases } from "./instance-lease.ts"
-import { desiredNow, type Desired } from "./rollout.ts"
-import { markBroken, refuseArtifact, type EventSink } from "./rollout-guard.ts"
-import { verifyRelease } from "./signing.ts"
-import type { DeviceRecord, DeviceState, FleetStore } from "./storage.ts"
+import type { InstanceLeases } from "../service/leases.ts"
+import { desiredNow, type Desired } from "../rollout/desired.ts"
+import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
+import { verifyRelease } from "../release/signing.ts"
+import type { DeviceRecord, DeviceState, FleetStore } from "../store/types.ts"
 
 /** Websocket close codes the service uses (RFC 6455 section 7.4.1). */
 export const CloseCode = {
@@ -63,7 +63,7 @@ export interface SessionContext {
     ended(s: Session, reason: string): void
     /**
      * Queues a task of device `deviceId`: tasks of one device run one at a
-     * time, in order (see keyed-queue.ts).
+     * time, in order (see service/keyed-queue.ts).
      */
     serial(deviceId: string, task: () => Promise<void>): void
 }

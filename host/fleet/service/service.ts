@@ -1,6 +1,6 @@
 /**
  * The fleet deployment service: devices connect with their connection
- * string (runtime cloud protocol, see protocol.ts), the service asks for
+ * string (runtime cloud protocol, see device/protocol.ts), the service asks for
  * their program hash, deploys the version their rollout assigns when it
  * differs, verifies it, and records every device's state. Plain websocket
  * (`ws://`) or, with a certificate, TLS (`wss://`).
@@ -30,34 +30,34 @@ import { createServer as createTlsServer } from "node:https"
 import type { KeyObject } from "node:crypto"
 import type { Socket } from "node:net"
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws"
-import type { ArtifactStore } from "./artifacts.ts"
+import type { ArtifactStore } from "../release/artifacts.ts"
 import { serveControl } from "./control.ts"
-import { DeviceConnections } from "./device-connections.ts"
-import { DEVICE_PATH, readDeviceUpgrade, refuseHttp } from "./device-upgrade.ts"
+import { DeviceConnections } from "../device/connections.ts"
+import {
+    DEVICE_PATH,
+    readDeviceUpgrade,
+    refuseHttp,
+} from "../device/upgrade.ts"
 import {
     HandshakeFailures,
     type HandshakeFailureSummary,
-} from "./handshake-failures.ts"
-import { checkHealth, type ReportSource } from "./health-check.ts"
+} from "../device/handshake-failures.ts"
+import { checkHealth, type ReportSource } from "./health.ts"
 import {
     connectionKey,
     peerAddress,
     PendingConnections,
     type PendingLimits,
-} from "./pending-connections.ts"
-import {
-    InstanceLeases,
-    newInstanceId,
-    type LeaseTimes,
-} from "./instance-lease.ts"
+} from "../device/admission.ts"
+import { InstanceLeases, newInstanceId, type LeaseTimes } from "./leases.ts"
 import { KeyedQueue } from "./keyed-queue.ts"
-import { PeerLog } from "./peer-log.ts"
-import { formatConnectionString, MAX_WS_MESSAGE } from "./protocol.ts"
+import { PeerLog } from "../device/peer-log.ts"
+import { formatConnectionString, MAX_WS_MESSAGE } from "../device/protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
-import { CloseCode, Session, type SessionContext } from "./session.ts"
-import type { FleetStore } from "./storage.ts"
+import { CloseCode, Session, type SessionContext } from "../device/session.ts"
+import type { FleetStore } from "../store/types.ts"
 
-export { DEVICE_ID, DEVICE_PATH } from "./device-upgrade.ts"
+export { DEVICE_ID, DEVICE_PATH } from "../device/upgrade.ts"
 
 export interface FleetServiceOptions {
     store: FleetStore

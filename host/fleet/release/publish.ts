@@ -10,7 +10,7 @@ import {
     type ImageInfo,
 } from "./artifacts.ts"
 import { verifyRelease } from "./signing.ts"
-import type { FleetStore, VersionRecord } from "./storage.ts"
+import type { FleetStore, VersionRecord } from "../store/types.ts"
 
 /**
  * Checks `image` (structure, size against a board's program area, release
