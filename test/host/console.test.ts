@@ -23,7 +23,7 @@ import {
 import { prepareStateDir } from "../../host/fleet/service/state-dir.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
-import { startConsole, type ConsoleServer } from "../../host/console/server.ts"
+import { startConsole, type ConsoleServer } from "../../host/console/index.ts"
 import { simMembers, type SimMember } from "../../host/demo/sim-member.ts"
 import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
