@@ -12,7 +12,7 @@
  * the platform accepted. With `--readings N` it exits 0 after N accepted
  * readings. With `--fleet ID` the device runs with `FLEET_OTA=1` and is
  * enrolled as fleet device ID of the service running on `--fleet-state`
- * (`host/fleet/device/enrol.ts`, the code `fleet enrol` runs). Whenever the device
+ * (`host/fleet/service/enrol.ts`, the code `fleet enrol` runs). Whenever the device
  * reports a new running version it prints `version: <version>`.
  */
 import { readFileSync } from "node:fs"

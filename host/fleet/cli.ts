@@ -43,7 +43,7 @@ import {
     verifyWithToolchain,
 } from "./release/artifacts.ts"
 import { controlSocketPath, queryControl } from "./service/control.ts"
-import { enrolDevice, parseServiceUrl, serviceText } from "./device/enrol.ts"
+import { enrolDevice, parseServiceUrl, serviceText } from "./service/enrol.ts"
 import { handshakeFailureText } from "./device/handshake-failures.ts"
 import { formatConnectionString, newDeviceKey } from "./device/protocol.ts"
 import { publishVersion } from "./release/publish.ts"

@@ -49,7 +49,7 @@ export {
 } from "./device/protocol.ts"
 export { DEVICE_ID, DEVICE_PATH } from "./device/upgrade.ts"
 export { handshakeFailureText } from "./device/handshake-failures.ts"
-export { enrolOnBus, prepareEnrol, type EnrolPlan } from "./device/enrol.ts"
+export { enrolOnBus, prepareEnrol, type EnrolPlan } from "./service/enrol.ts"
 
 export { ArtifactStore, padImage } from "./release/artifacts.ts"
 export {

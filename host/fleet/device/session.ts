@@ -22,7 +22,6 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
-import type { InstanceLeases } from "../service/leases.ts"
 import { desiredNow, type Desired } from "../rollout/desired.ts"
 import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
 import { verifyRelease } from "../release/signing.ts"
@@ -38,11 +37,24 @@ export const CloseCode = {
     ServerError: 1011,
 } as const
 
+/** The leases a session takes: one deploy per device across the instances. */
+export interface DeployLeases {
+    /** This instance's owner id. */
+    readonly owner: string
+    /**
+     * Takes or renews `deploy:<deviceId>` for this instance; false when
+     * another holds it. Through `tx` inside a transaction.
+     */
+    deploy(deviceId: string, tx?: FleetStore): Promise<boolean>
+    /** Gives `deploy:<deviceId>` up. */
+    releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void>
+}
+
 /** What a session needs from the service. */
 export interface SessionContext {
     store: FleetStore
-    /** This instance's owner id and leases (a deploy holds `deploy:<id>`). */
-    leases: InstanceLeases
+    /** This instance's owner id and deploy leases (the service's InstanceLeases). */
+    leases: DeployLeases
     artifacts: ArtifactStore
     /** Public key release signatures must check against. */
     releaseKey: KeyObject

@@ -30,13 +30,13 @@ import {
     SERVICE_INDEX_CRC_ACK,
 } from "../../jacdac/frame.ts"
 import { openJacdacLink, type JacdacLink } from "../../jacdac/tcp-link.ts"
-import { controlSocketPath, queryControl } from "../service/control.ts"
+import { controlSocketPath, queryControl } from "./control.ts"
 import {
     CloudConfigurationCmd,
     SRV_CLOUD_CONFIGURATION,
 } from "../../jacdac/services.ts"
-import { formatConnectionString } from "./protocol.ts"
-import { DEVICE_PATH } from "../service/service.ts"
+import { formatConnectionString } from "../device/protocol.ts"
+import { DEVICE_PATH } from "../device/upgrade.ts"
 import { openFleetStore } from "../store/open.ts"
 import { SqliteStore } from "../store/sqlite.ts"
 import type { FleetStore } from "../store/types.ts"
