@@ -1,10 +1,11 @@
 /**
- * `npm run console -- [--state DIR] [--port P] [--listen ADDR]
+ * `npm run console -- [--state DIR] [--db URL] [--port P] [--listen ADDR]
  *     [--platform-admin URL] [--release-key PUB] [--readings N]`
  *
  * A web console for the fleet: devices, rollouts and versions from the
  * fleet state in DIR (default `state/fleet`, the same database as `npm run
- * fleet`), and, with `--platform-admin` (the emulator's admin API, e.g.
+ * fleet`: the directory's `fleet.db`, or `--db`, a PostgreSQL URL or a
+ * SQLite file), and, with `--platform-admin` (the emulator's admin API, e.g.
  * http://127.0.0.1:8444), each device's readings as live charts. Prints its
  * URL with the access token, `http://127.0.0.1:PORT/?token=...`; every
  * request needs the token. Listens on 127.0.0.1 (default port 7080; 0: a
@@ -22,7 +23,8 @@ import {
     loadPublicKey,
     prepareStateDir,
     PUBLIC_KEY_FILE,
-    SqliteStore,
+    openFleetStore,
+    redactUrl,
 } from "../fleet/index.ts"
 import { startConsole } from "./server.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
@@ -45,6 +47,7 @@ async function main() {
     const { values: o } = parseArgs({
         options: {
             state: { type: "string", default: "state/fleet" },
+            db: { type: "string" },
             port: { type: "string" },
             listen: { type: "string", default: "127.0.0.1" },
             "platform-admin": { type: "string" },
@@ -61,12 +64,12 @@ async function main() {
     const keyFile = o["release-key"] ?? join(defaultKeyDir(), PUBLIC_KEY_FILE)
     if (o["release-key"] && !existsSync(keyFile))
         throw new RangeError(`--release-key ${keyFile}: no such file`)
-    const dbFile = join(o.state!, "fleet.db")
-    if (!existsSync(dbFile))
+    const db = o.db ?? join(o.state!, "fleet.db")
+    if (!o.db && !existsSync(db))
         console.error(
             `console: no fleet database in ${o.state} yet (nothing published or registered there): the fleet view starts empty`
         )
-    const store = new SqliteStore(dbFile)
+    const store = await openFleetStore(db)
     const c = await startConsole({
         store,
         artifacts: new ArtifactStore(join(o.state!, "artifacts")),
@@ -83,7 +86,7 @@ async function main() {
             `console: listening on ${o.listen}, not loopback: whoever reaches it with the token can act, over plain HTTP`
         )
     console.log(
-        `console for ${o.state}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
+        `console for ${o.state}${o.db ? ` (database ${redactUrl(o.db)})` : ""}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
     )
     exitOnSignal(async () => {
         await c.close()

@@ -351,6 +351,18 @@ export class PostgresStore implements FleetStore {
         )
     }
 
+    /**
+     * The server's current snapshot (`xmin:xmax:in-progress ids`): it moves
+     * whenever a transaction that writes starts or ends, in any database of
+     * the server (a change elsewhere costs a needless re-read, nothing more).
+     */
+    async changeMark(): Promise<string> {
+        const [r] = await this.rows(
+            "SELECT pg_current_snapshot()::text AS mark"
+        )
+        return r.mark
+    }
+
     async close() {
         if (this.client) return // a transaction's view: the store owns the pool
         await this.pool.end()

@@ -379,6 +379,11 @@ export class SqliteStore implements FleetStore {
         })
     }
 
+    /** SQLite's `data_version`: it changes when another connection commits. */
+    async changeMark(): Promise<string> {
+        return String(this.db.pragma("data_version", { simple: true }))
+    }
+
     async close() {
         while (this.gate.open) await this.gate.open
         if (!this.db.open) return

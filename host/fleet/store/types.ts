@@ -155,6 +155,14 @@ export interface FleetStore {
      */
     atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>
 
+    /**
+     * A mark that differs from the last one taken whenever another
+     * connection (another process, another instance) may have committed a
+     * change since: a view of the store (the console) reads it again only
+     * then. Changes made through this store object need not change it.
+     */
+    changeMark(): Promise<string>
+
     close(): Promise<void>
 }
 
