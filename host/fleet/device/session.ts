@@ -22,7 +22,18 @@ import {
     SecureChannel,
     sessionKey,
 } from "./protocol.ts"
-import { desiredNow, type Desired } from "../rollout/desired.ts"
+import {
+    desiredAndStateNow,
+    desiredNow,
+    type Desired,
+} from "../rollout/desired.ts"
+import {
+    decideOnHash,
+    decideVerify,
+    deployStartWrites,
+    sameDeploy,
+    type StateWrite,
+} from "./deploy-decision.ts"
 import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
 import { verifyRelease } from "../release/signing.ts"
 import type { DeviceRecord, DeviceState, FleetStore } from "../store/types.ts"
@@ -337,121 +348,114 @@ export class Session {
     }
 
     private async onHash(payload: Buffer) {
-        const { store, now } = this.ctx
-        const id = this.device.id
         if (payload.length < 32) return this.fail("short hash")
         const hash = payload.subarray(0, 32).toString("hex")
-        if (this.step === "verify") {
-            // the deploy ends here: a close from now on does not fail it
-            const t = this.target!
-            this.target = undefined
-            if (hash === t.hash)
-                await store.atomically(async tx => {
-                    await tx.updateState(id, {
-                        currentHash: hash,
-                        lastDeployResult: "ok",
-                        lastDeployAt: now(),
-                        deployFailures: 0,
-                        health: "unknown",
-                        lastError: "",
-                    })
-                    await this.ctx.event(
-                        tx,
-                        id,
-                        "deployed",
-                        `${t.version} (${t.hash.slice(0, 12)})`
-                    )
-                })
-            else {
-                await store.updateState(id, { currentHash: hash })
-                await this.fail(
-                    `after the deploy the device reports ${hash.slice(0, 12)}, not ${t.hash.slice(0, 12)}`,
-                    true,
-                    t.startedAt
-                )
-            }
-            await this.ctx.leases.releaseDeploy(id)
-            this.arm("idle")
-            return
-        }
+        if (this.step === "verify") return this.onDeployedHash(hash)
+        const { store } = this.ctx
+        const id = this.device.id
         await store.updateState(id, { currentHash: hash })
-        const want = await desiredNow(store, id)
-        if (!want || want.hash === hash) return this.arm("idle")
-        const st = await store.state(id)
-        if (
-            st.lastDeployHash === want.hash &&
-            st.deployFailures >= this.ctx.maxFailures
-        ) {
-            this.ctx.log(
-                `${id}: not trying ${want.version} again after ${st.deployFailures} failures`
-            )
-            return this.arm("idle")
+        const { desired, state } = await desiredAndStateNow(store, id)
+        const decision = decideOnHash({
+            reportedHash: hash,
+            desired,
+            state,
+            maxFailures: this.ctx.maxFailures,
+        })
+        if (decision.kind === "deploy")
+            return this.startDeploy(decision.want, hash, state)
+        if (decision.kind === "hold-off") this.ctx.log(`${id}: ${decision.why}`)
+        this.arm("idle")
+    }
+
+    /** The hash after a deploy: the deploy ends here (a close from now on does not fail it). */
+    private async onDeployedHash(hash: string) {
+        const { store, now } = this.ctx
+        const id = this.device.id
+        const t = this.target!
+        this.target = undefined
+        const outcome = decideVerify(t, hash, now())
+        if (outcome.kind === "deployed")
+            await store.atomically(tx => this.record(tx, [outcome.write]))
+        else {
+            await store.updateState(id, { currentHash: hash })
+            await this.fail(outcome.why, true, t.startedAt)
         }
-        if (this.closed) return
+        await this.ctx.leases.releaseDeploy(id)
+        this.arm("idle")
+    }
+
+    /**
+     * The I/O of a deploy of `want`, in order: the checked image, the
+     * device's deploy lease (one deploy per device across the instances
+     * that share the store), a last look that no deploy started or ended
+     * since `seen` was read (else the device is asked for its hash again),
+     * the records, then DeployStart. A session that ends meanwhile stops
+     * at the next step: nothing is recorded for it, and a lease it took is
+     * given back.
+     */
+    private async startDeploy(
+        want: Desired,
+        reportedHash: string,
+        seen: DeviceState
+    ) {
+        const { store, now, leases } = this.ctx
+        const id = this.device.id
+        const ended = async (holdsLease: boolean) => {
+            if (this.closed && holdsLease) await leases.releaseDeploy(id)
+            return this.closed
+        }
+        if (await ended(false)) return
         const image = await this.checkedImage(want)
         if (!image) return this.arm("idle")
-        // nothing is recorded for a session that ended in the meantime
-        if (this.closed) return
-        // one deploy per device across the instances that share the store
-        if (!(await this.ctx.leases.deploy(id))) {
+        if (await ended(false)) return
+        if (!(await leases.deploy(id))) {
             this.ctx.log(
                 `${id}: another instance deploys to it now: closing (it reconnects later)`
             )
             this.close(CloseCode.Normal, "deploy in progress elsewhere")
             return
         }
-        if (this.closed) return this.ctx.leases.releaseDeploy(id)
-        if (deployMark(await store.state(id)) !== deployMark(st)) {
+        if (await ended(true)) return
+        const fresh = await store.state(id)
+        if (await ended(true)) return
+        if (!sameDeploy(seen, fresh)) {
             // another instance deployed to it since it told its hash: ask again
-            await this.ctx.leases.releaseDeploy(id)
-            if (this.closed) return
+            await leases.releaseDeploy(id)
+            if (await ended(false)) return
             this.send(Cmd.GetHash)
             return this.arm("hash")
         }
-        if (this.closed) return this.ctx.leases.releaseDeploy(id)
         const startedAt = now()
         this.target = { ...want, image, startedAt }
         this.offset = 0
-        await store.atomically(async tx => {
-            const before = await tx.state(id)
-            if (before.lastDeployResult === "in-progress") {
-                // its lease was free: the instance that ran it went unheard
-                await tx.updateState(id, {
-                    lastDeployResult: "failed",
-                    deployFailures: before.deployFailures + 1,
-                })
-                await this.ctx.event(
-                    tx,
-                    id,
-                    "deploy-failed",
-                    "taken over: the instance that ran it went unheard"
-                )
-            }
-            await tx.updateState(id, {
-                lastDeployResult: "in-progress",
-                lastDeployHash: want.hash,
-                deployBy: this.ctx.leases.owner,
-                lastDeployAt: startedAt,
-                health: "unknown",
-            })
-            await this.ctx.event(
+        await store.atomically(async tx =>
+            this.record(
                 tx,
-                id,
-                "deploying",
-                `${want.version} (${image.length} bytes) replacing ${hash.slice(0, 12)}`
+                deployStartWrites({
+                    before: await tx.state(id),
+                    want,
+                    owner: leases.owner,
+                    startedAt,
+                    imageBytes: image.length,
+                    replacingHash: reportedHash,
+                })
             )
-        })
+        )
         const size = Buffer.alloc(4)
         size.writeUInt32LE(image.length, 0)
         this.send(Cmd.DeployStart, size)
         this.arm("start")
     }
 
-    /**
-     * The artifact of `want`, re-read, re-hashed, re-checked and its release
-     * signature verified; undefined (refusal recorded, rollout stopped) when
-     * any check fails. Runs before DeployStart, so the device keeps its program.
-     */
+    /** Applies `writes` to the device's state and event log, in order. */
+    private async record(tx: FleetStore, writes: StateWrite[]) {
+        const id = this.device.id
+        for (const w of writes) {
+            await tx.updateState(id, w.patch)
+            await this.ctx.event(tx, id, w.event.kind, w.event.detail)
+        }
+    }
+
     private async checkedImage(want: Desired): Promise<Buffer | undefined> {
         const { store, now } = this.ctx
         const v = await store.versionByName(want.version)
@@ -556,9 +560,4 @@ export class Session {
         }
         this.ctx.ended(this, reason)
     }
-}
-
-/** What changes in a device's state when a deploy to it starts or ends. */
-function deployMark(st: DeviceState): string {
-    return `${st.lastDeployResult} ${st.lastDeployHash} ${st.lastDeployAt}`
 }

@@ -14,6 +14,7 @@ import { createHash } from "node:crypto"
 import type { RolloutInputs } from "./fleet-data.ts"
 import type {
     DeviceRecord,
+    DeviceState,
     FleetStore,
     Rollout,
     Scope,
@@ -111,18 +112,27 @@ export function desiredFor(
  * when `store` is a transaction's `tx`): rollouts, devices and the
  * device's state from one moment, whatever other instances change.
  */
-export function desiredNow(
+export async function desiredNow(
     store: FleetStore,
     deviceId: string,
     opts: { exclude?: number } = {}
 ): Promise<Desired | undefined> {
+    return (await desiredAndStateNow(store, deviceId, opts)).desired
+}
+
+/** {@link desiredNow} and the device's state it was decided on. */
+export function desiredAndStateNow(
+    store: FleetStore,
+    deviceId: string,
+    opts: { exclude?: number } = {}
+): Promise<{ desired: Desired | undefined; state: DeviceState }> {
     return store.atomically(async tx => {
         // one after another: a PostgreSQL transaction is one connection
         const rollouts = await tx.rollouts()
         const versions = await tx.versions()
         const device = await tx.device(deviceId)
-        const st = await tx.state(deviceId)
-        if (!device) return undefined
+        const state = await tx.state(deviceId)
+        if (!device) return { desired: undefined, state }
         // every device only for a canary (its order is the fleet's): this
         // runs on each check-in and each held connection's recheck
         const canary = rollouts.some(
@@ -132,12 +142,13 @@ export function desiredNow(
                 r.scope.value < 100
         )
         const devices = canary ? await tx.devices() : [device]
-        return desiredFor(
+        const desired = desiredFor(
             { rollouts, versions, devices },
             deviceId,
-            st.currentHash,
+            state.currentHash,
             opts
         )
+        return { desired, state }
     })
 }
 
