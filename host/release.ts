@@ -10,8 +10,8 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { parseArgs } from "node:util"
 import { buildFirmware } from "./lib/build.ts"
+import { helpText, parseCommandLine } from "./lib/args.ts"
 import {
     defaultKeyDir,
     keyFingerprint,
@@ -20,8 +20,7 @@ import {
     signRelease,
 } from "./fleet/index.ts"
 import { createPublicKey } from "node:crypto"
-
-const USAGE = "usage: npm run release -- VERSION [--out FILE] [--key PRIVATE]"
+import { RELEASE_COMMAND } from "./release-command.ts"
 
 /** A release version: `x.y.z`, what the compiler stamps as `vx.y.z`. */
 export const RELEASE_VERSION = /^\d{1,9}\.\d{1,9}\.\d{1,9}$/
@@ -39,15 +38,12 @@ export function releaseKeyFile(key?: string): string | undefined {
 }
 
 async function main(argv: string[]) {
-    const { values: o, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: { out: { type: "string" }, key: { type: "string" } },
-    })
+    const { values: o, positionals } = parseCommandLine(RELEASE_COMMAND, argv)
+    if (o.help) return console.log(helpText(RELEASE_COMMAND))
     const version = positionals[0]
     if (positionals.length !== 1 || !RELEASE_VERSION.test(version)) {
         console.error(
-            `release: VERSION is x.y.z, e.g. 2.0.0 (the firmware then reports v2.0.0)\n${USAGE}`
+            `release: VERSION is x.y.z, e.g. 2.0.0 (the firmware then reports v2.0.0)\nusage: ${RELEASE_COMMAND.usage}`
         )
         process.exit(2)
     }

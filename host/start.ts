@@ -17,8 +17,8 @@
  */
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { parseArgs } from "node:util"
 import { projectRoot } from "./lib/devs.ts"
+import { helpText, parseCommandLine } from "./lib/args.ts"
 import { startPlatform, type Platform } from "./platform/index.ts"
 import {
     firmwareSettings,
@@ -36,6 +36,7 @@ import {
     type EnrolPlan,
     prepareEnrol,
 } from "./fleet/index.ts"
+import { START_COMMAND } from "./start-command.ts"
 
 /** The demo device (the emulator's, see README). */
 const DEMO = {
@@ -65,26 +66,7 @@ function reportedVersion(body: string): string | undefined {
 const ACCEPTED_BATCH =
     /^report: accepted messageId=(\d*) (\d+) readings (seq \d+\.\.\d+.*)$/
 
-const USAGE = `usage: npm start -- [--readings N] [--period MS] [--format json|alink]
-                      [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
-                      [--platform URL [--ca FILE] (--device PK/DN/SECRET | --device-file FILE)]
-                      [--fleet ID [--fleet-state DIR]]
-  --readings N    exit 0 after N readings were accepted (default: run until Ctrl-C)
-  --period MS     report period provisioned to the device (default 3000)
-  --format F      payload format: json (default) or alink
-  --sign-method M auth signature (default hmacsha1)
-  --fresh         start the simulated device with erased flash (no stored token)
-  --platform URL  report to this endpoint instead of a local emulator, e.g.
-                  https://iot-as-http.cn-shanghai.aliyuncs.com (trusted through
-                  Node's public roots); readings are counted from the device's log
-  --ca FILE       also trust this CA certificate (PEM), e.g. another emulator's
-  --device D      the device as PRODUCT_KEY/DEVICE_NAME/DEVICE_SECRET
-  --device-file F a file holding PRODUCT_KEY/DEVICE_NAME/DEVICE_SECRET (keeps the
-                  secret out of the process list)
-  --fleet ID      run as fleet device ID (FLEET_OTA=1): its connection string is
-                  sent to the simulated device, which then takes updates from
-                  the fleet service running on --fleet-state (see README)
-  --fleet-state D the fleet service's state directory (default state/fleet)`
+const USAGE = helpText(START_COMMAND)
 
 /** Where the readings go: a local emulator started here, or an endpoint. */
 interface Target {
@@ -150,22 +132,7 @@ async function targetFrom(a: Record<string, any>): Promise<Target> {
 async function main() {
     let a
     try {
-        a = parseArgs({
-            options: {
-                readings: { type: "string" },
-                period: { type: "string", default: "3000" },
-                format: { type: "string", default: "json" },
-                "sign-method": { type: "string", default: "hmacsha1" },
-                fresh: { type: "boolean", default: false },
-                platform: { type: "string" },
-                ca: { type: "string" },
-                device: { type: "string" },
-                "device-file": { type: "string" },
-                fleet: { type: "string" },
-                "fleet-state": { type: "string" },
-                help: { type: "boolean" },
-            },
-        }).values
+        a = parseCommandLine(START_COMMAND).values
     } catch (e: any) {
         console.error(`${e.message}\n${USAGE}`)
         process.exit(2)

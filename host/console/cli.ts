@@ -13,9 +13,8 @@
  * the key `fleet keygen` wrote, when present). `--readings N`: readings kept
  * per device (default 300).
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { parseArgs } from "node:util"
 import {
     ArtifactStore,
     controlSocketPath,
@@ -28,12 +27,8 @@ import {
 } from "../fleet/index.ts"
 import { startConsole } from "./server.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
-
-function usage(): string {
-    return readFileSync(new URL(import.meta.url), "utf8")
-        .split("*/")[0]
-        .replace(/^\/\*\*|^ \* ?/gm, "")
-}
+import { helpText, parseCommandLine } from "../lib/args.ts"
+import { CONSOLE_COMMAND } from "./command.ts"
 
 function wholeNumber(name: string, v: string | undefined, dflt: number) {
     if (v === undefined) return dflt
@@ -44,27 +39,16 @@ function wholeNumber(name: string, v: string | undefined, dflt: number) {
 }
 
 async function main() {
-    const { values: o } = parseArgs({
-        options: {
-            state: { type: "string", default: "state/fleet" },
-            db: { type: "string" },
-            port: { type: "string" },
-            listen: { type: "string", default: "127.0.0.1" },
-            "platform-admin": { type: "string" },
-            "release-key": { type: "string" },
-            readings: { type: "string" },
-            help: { type: "boolean", default: false },
-        },
-    })
-    if (o.help) return console.log(usage())
+    const { values: o } = parseCommandLine(CONSOLE_COMMAND)
+    if (o.help) return console.log(helpText(CONSOLE_COMMAND))
     process.umask(0o077)
-    const note = prepareStateDir(o.state!)
+    const note = prepareStateDir(o.state)
     if (note) console.error(`console: ${note}`)
     if (o["platform-admin"]) new URL(o["platform-admin"]) // a bad URL stops here
     const keyFile = o["release-key"] ?? join(defaultKeyDir(), PUBLIC_KEY_FILE)
     if (o["release-key"] && !existsSync(keyFile))
         throw new RangeError(`--release-key ${keyFile}: no such file`)
-    const db = o.db ?? join(o.state!, "fleet.db")
+    const db = o.db ?? join(o.state, "fleet.db")
     if (!o.db && !existsSync(db))
         console.error(
             `console: no fleet database in ${o.state} yet (nothing published or registered there): the fleet view starts empty`
@@ -72,16 +56,16 @@ async function main() {
     const store = await openFleetStore(db)
     const c = await startConsole({
         store,
-        artifacts: new ArtifactStore(join(o.state!, "artifacts")),
+        artifacts: new ArtifactStore(join(o.state, "artifacts")),
         releaseKey: existsSync(keyFile) ? loadPublicKey(keyFile) : undefined,
-        controlSocket: controlSocketPath(o.state!),
+        controlSocket: controlSocketPath(o.state),
         platformAdmin: o["platform-admin"],
         port: wholeNumber("port", o.port, 7080),
         listen: o.listen,
         keepReadings: wholeNumber("readings", o.readings, 300) || 300,
         log: l => console.log(`${new Date().toISOString()} ${l}`),
     })
-    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen!))
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen))
         console.error(
             `console: listening on ${o.listen}, not loopback: whoever reaches it with the token can act, over plain HTTP`
         )

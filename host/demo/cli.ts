@@ -6,7 +6,7 @@
  * A fleet to watch in the console without hardware or the DeviceScript
  * simulator: the platform emulator (HTTPS on P, default 8443, admin API on
  * P+1), the fleet OTA service (default port 7071) and N (default 8)
- * protocol-level devices (host/console/sim-member.ts) that check in with
+ * protocol-level devices (host/demo/sim-member.ts) that check in with
  * the service every S seconds (default 5) and report readings to the
  * emulator every S seconds (default 2). Versions v1.0.0 and v2.0.0 (two
  * small test programs) are published, signed with a release key made for
@@ -21,13 +21,12 @@ import {
     existsSync,
     mkdirSync,
     readdirSync,
-    readFileSync,
     rmSync,
     writeFileSync,
 } from "node:fs"
 import { join } from "node:path"
-import { parseArgs } from "node:util"
 import { buildFirmware } from "../lib/build.ts"
+import { helpText, parseCommandLine } from "../lib/args.ts"
 import {
     ArtifactStore,
     assign,
@@ -46,6 +45,7 @@ import {
 import { startPlatform } from "../platform/index.ts"
 import { simMembers } from "./sim-member.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
+import { DEMO_COMMAND } from "./command.ts"
 
 const PRODUCT_KEY = "a1DemoFleet"
 /** The file that marks a directory as the demo's own. */
@@ -77,47 +77,29 @@ function every(ms: number, delay: number, fn: () => Promise<void>) {
 }
 
 async function main() {
-    const { values: o } = parseArgs({
-        options: {
-            devices: { type: "string", default: "8" },
-            state: { type: "string", default: "state/demo" },
-            "platform-port": { type: "string", default: "8443" },
-            "fleet-port": { type: "string", default: "7071" },
-            period: { type: "string" },
-            "check-in": { type: "string" },
-            "rollout-after": { type: "string" },
-            "widen-after": { type: "string" },
-            "no-rollout": { type: "boolean", default: false },
-            help: { type: "boolean", default: false },
-        },
-    })
-    if (o.help)
-        return console.log(
-            readFileSync(new URL(import.meta.url), "utf8")
-                .split("*/")[0]
-                .replace(/^\/\*\*|^ \* ?/gm, "")
-        )
+    const { values: o } = parseCommandLine(DEMO_COMMAND)
+    if (o.help) return console.log(helpText(DEMO_COMMAND))
     const n = Number(o.devices)
     if (!Number.isInteger(n) || n < 1 || n > 200)
         throw new RangeError("--devices: 1..200")
     process.umask(0o077)
     // wipe only a directory the demo made (never a real fleet's state)
-    const marker = join(o.state!, MARKER)
+    const marker = join(o.state, MARKER)
     if (
-        existsSync(o.state!) &&
-        readdirSync(o.state!).length &&
+        existsSync(o.state) &&
+        readdirSync(o.state).length &&
         !existsSync(marker)
     )
         throw new RangeError(
             `${o.state} is not empty and not a demo's: give the demo a directory of its own (--state DIR)`
         )
-    rmSync(o.state!, { recursive: true, force: true })
-    mkdirSync(o.state!, { recursive: true, mode: 0o700 })
+    rmSync(o.state, { recursive: true, force: true })
+    mkdirSync(o.state, { recursive: true, mode: 0o700 })
     writeFileSync(
         marker,
         "made by npm run fleet-demo; wiped at its next start\n"
     )
-    const fleetDir = join(o.state!, "fleet")
+    const fleetDir = join(o.state, "fleet")
     prepareStateDir(fleetDir)
 
     log("building the two demo programs (v1.0.0, v2.0.0)…")
@@ -125,7 +107,7 @@ async function main() {
     const v2 = padImage(await buildFirmware("test/fixtures/fleet-app-v2.ts"))
     const keys = generateReleaseKeys()
     const releaseKey = createPublicKey(keys.publicPem)
-    const keyFile = join(o.state!, "release-key.pub")
+    const keyFile = join(o.state, "release-key.pub")
     writeFileSync(keyFile, keys.publicPem)
 
     const ids = Array.from(

@@ -36,7 +36,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { parseArgs } from "node:util"
 import {
     ArtifactStore,
     inspectImage,
@@ -62,49 +61,27 @@ import {
     writeReleaseKeys,
 } from "./release/signing.ts"
 import { textBar } from "../lib/cli-progress.ts"
+import {
+    helpText,
+    parseCommandLine,
+    type ParsedCommandLine,
+} from "../lib/args.ts"
 import { rolloutProgress } from "./rollout/progress.ts"
 import { prepareStateDir } from "./service/state-dir.ts"
 import { openFleetStore } from "./store/open.ts"
 import type { DeviceRecord } from "./store/types.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
 import { keepServing, serviceLog } from "../lib/service-log.ts"
+import { FLEET_COMMAND } from "./command.ts"
 
-const { values: o, positionals: args } = parseArgs({
-    allowPositionals: true,
-    options: {
-        state: { type: "string", default: "state/fleet" },
-        db: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string", default: "127.0.0.1" },
-        listen: { type: "string", default: "127.0.0.1" },
-        wss: { type: "boolean", default: false },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "release-key": { type: "string" },
-        key: { type: "string" },
-        sig: { type: "string" },
-        out: { type: "string" },
-        "hold-ms": { type: "string" },
-        "events-max": { type: "string" },
-        "events-max-age-days": { type: "string" },
-        "max-pending": { type: "string" },
-        "max-pending-per-address": { type: "string" },
-        "handshake-timeout-ms": { type: "string" },
-        "idle-timeout-ms": { type: "string" },
-        instance: { type: "string" },
-        group: { type: "string", multiple: true },
-        platform: { type: "string" },
-        "platform-admin": { type: "string" },
-        note: { type: "string", default: "" },
-        rollout: { type: "string" },
-        device: { type: "string" },
-        reason: { type: "string", default: "stopped by hand" },
-        url: { type: "string" },
-        timeout: { type: "string" },
-        "jacdac-port": { type: "string" },
-        "device-id": { type: "string" },
-    },
-})
+let parsed: ParsedCommandLine<typeof FLEET_COMMAND.options>
+try {
+    parsed = parseCommandLine(FLEET_COMMAND)
+} catch (e) {
+    console.error(`fleet: ${(e as Error).message}\n${helpText(FLEET_COMMAND)}`)
+    process.exit(2)
+}
+const { values: o, positionals: args } = parsed
 
 /** A positive integer option, or undefined when not given. */
 function intOption(name: keyof typeof o): number | undefined {
@@ -473,11 +450,8 @@ try {
         console.log(`signed: ${file}.sig`)
     } else if (Object.hasOwn(STATE_COMMANDS, cmd)) await stateCommand(cmd)
     else {
-        console.error(
-            readFileSync(new URL(import.meta.url), "utf8")
-                .split("*/")[0]
-                .replace(/^\/\*\*|^ \* ?/gm, "")
-        )
+        if (o.help) console.log(helpText(FLEET_COMMAND))
+        else console.error(helpText(FLEET_COMMAND))
         process.exitCode = cmd ? 2 : 0
     }
 } catch (e) {
