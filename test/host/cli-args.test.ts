@@ -11,6 +11,7 @@ import {
 import { CONSOLE_COMMAND } from "../../host/console/command.ts"
 import { DEMO_COMMAND } from "../../host/demo/command.ts"
 import { FLEET_COMMAND } from "../../host/fleet/command.ts"
+import { PLATFORM_COMMAND } from "../../host/platform/command.ts"
 import { POSTGRES_COMMAND } from "../../host/postgres/command.ts"
 import { PROVISION_COMMAND } from "../../host/provision/command.ts"
 import { RELEASE_COMMAND } from "../../host/release-command.ts"
@@ -88,6 +89,7 @@ const COMMANDS: [string, CommandSpec][] = [
     ["CONSOLE_COMMAND", CONSOLE_COMMAND],
     ["DEMO_COMMAND", DEMO_COMMAND],
     ["FLEET_COMMAND", FLEET_COMMAND],
+    ["PLATFORM_COMMAND", PLATFORM_COMMAND],
     ["POSTGRES_COMMAND", POSTGRES_COMMAND],
     ["PROVISION_COMMAND", PROVISION_COMMAND],
     ["RELEASE_COMMAND", RELEASE_COMMAND],
