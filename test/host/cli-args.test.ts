@@ -14,8 +14,8 @@ import { FLEET_COMMAND } from "../../host/fleet/command.ts"
 import { PLATFORM_COMMAND } from "../../host/platform/command.ts"
 import { POSTGRES_COMMAND } from "../../host/postgres/command.ts"
 import { PROVISION_COMMAND } from "../../host/provision/command.ts"
-import { RELEASE_COMMAND } from "../../host/release-command.ts"
-import { START_COMMAND } from "../../host/start-command.ts"
+import { RELEASE_COMMAND } from "../../host/release/command.ts"
+import { START_COMMAND } from "../../host/start/command.ts"
 
 const SPEC = {
     usage: "npm run thing -- NAME [options]",

@@ -259,7 +259,7 @@ test("npm start --fleet checks the ID and the service with the same code before 
                 [
                     "--import",
                     "tsx",
-                    "host/start.ts",
+                    "host/start/cli.ts",
                     "--fleet",
                     "nosuch",
                     "--fleet-state",

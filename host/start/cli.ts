@@ -17,9 +17,9 @@
  */
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
-import { projectRoot } from "./lib/devs.ts"
-import { helpText, parseCommandLine } from "./lib/args.ts"
-import { startPlatform, type Platform } from "./platform/index.ts"
+import { projectRoot } from "../lib/devs.ts"
+import { helpText, parseCommandLine } from "../lib/args.ts"
+import { startPlatform, type Platform } from "../platform/index.ts"
 import {
     firmwareSettings,
     parseChannelUrl,
@@ -28,15 +28,15 @@ import {
     readingsOf,
     startFirmware,
     type DeviceCredentials,
-} from "./firmware.ts"
-import { SIM_PORTS, SIM_TURN_WAIT_MS, type SimSession } from "./sim/index.ts"
+} from "../firmware.ts"
+import { SIM_PORTS, SIM_TURN_WAIT_MS, type SimSession } from "../sim/index.ts"
 import {
     DEVICE_ID,
     enrolOnBus,
     type EnrolPlan,
     prepareEnrol,
-} from "./fleet/index.ts"
-import { START_COMMAND } from "./start-command.ts"
+} from "../fleet/index.ts"
+import { START_COMMAND } from "./command.ts"
 
 /** The demo device (the emulator's, see README). */
 const DEMO = {

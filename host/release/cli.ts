@@ -10,17 +10,17 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import { buildFirmware } from "./lib/build.ts"
-import { helpText, parseCommandLine } from "./lib/args.ts"
+import { buildFirmware } from "../lib/build.ts"
+import { helpText, parseCommandLine } from "../lib/args.ts"
 import {
     defaultKeyDir,
     keyFingerprint,
     loadPrivateKey,
     PRIVATE_KEY_FILE,
     signRelease,
-} from "./fleet/index.ts"
+} from "../fleet/index.ts"
 import { createPublicKey } from "node:crypto"
-import { RELEASE_COMMAND } from "./release-command.ts"
+import { RELEASE_COMMAND } from "./command.ts"
 
 /** A release version: `x.y.z`, what the compiler stamps as `vx.y.z`. */
 export const RELEASE_VERSION = /^\d{1,9}\.\d{1,9}\.\d{1,9}$/

@@ -1,5 +1,5 @@
 /** The command line of `npm start`: its options and help (see lib/args.ts). */
-import type { CommandSpec } from "./lib/args.ts"
+import type { CommandSpec } from "../lib/args.ts"
 
 /** `npm start`'s command line (its `--help` is made from it). */
 export const START_COMMAND = {

@@ -1,5 +1,5 @@
 /** The command line of `npm run release`: its options and help (see lib/args.ts). */
-import type { CommandSpec } from "./lib/args.ts"
+import type { CommandSpec } from "../lib/args.ts"
 
 /** `npm run release`'s command line (its `--help` is made from it). */
 export const RELEASE_COMMAND = {
