@@ -38,7 +38,7 @@ import {
     prepareStateDir,
     publishVersion,
     signRelease,
-    SqliteStore,
+    openFleetStore,
     startFleetService,
     widen,
 } from "../fleet/index.ts"
@@ -124,7 +124,7 @@ async function main() {
             : 0,
         devices: ids.map(id => `${PRODUCT_KEY}/${id}/${secrets.get(id)}`),
     })
-    const store = new SqliteStore(join(fleetDir, "fleet.db"))
+    const store = await openFleetStore(join(fleetDir, "fleet.db"))
     const artifacts = new ArtifactStore(join(fleetDir, "artifacts"))
     for (const [i, id] of ids.entries())
         await store.upsertDevice({

@@ -26,7 +26,6 @@ export type {
     VersionRecord,
 } from "./store/types.ts"
 export { openFleetStore } from "./store/open.ts"
-export { SqliteStore } from "./store/sqlite.ts"
 export { redactUrl } from "./store/db-url.ts"
 
 export { parseScope, scopeText } from "./rollout/desired.ts"

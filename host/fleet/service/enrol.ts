@@ -38,7 +38,6 @@ import {
 import { formatConnectionString } from "../device/protocol.ts"
 import { DEVICE_PATH } from "../device/upgrade.ts"
 import { openFleetStore } from "../store/open.ts"
-import { SqliteStore } from "../store/sqlite.ts"
 import type { FleetStore } from "../store/types.ts"
 
 /** Dev tools' Jacdac TCP port (`devs devtools` always listens there). */
@@ -154,9 +153,8 @@ async function openStore(o: {
     stateDir: string
     db?: string
 }): Promise<FleetStore | undefined> {
-    if (o.db) return openFleetStore(o.db)
-    const file = join(o.stateDir, "fleet.db")
-    return existsSync(file) ? new SqliteStore(file) : undefined
+    const db = o.db ?? join(o.stateDir, "fleet.db")
+    return o.db || existsSync(db) ? openFleetStore(db) : undefined
 }
 
 /**
