@@ -8,7 +8,11 @@
  * update (which restarts it, so `seq` starts again).
  */
 import { FakeDevice } from "../testkit/fake-device.ts"
-import { authenticate, publish, type Target } from "../testkit/platform-client.ts"
+import {
+    authenticate,
+    publish,
+    type Target,
+} from "../testkit/platform-client.ts"
 
 /** A platform identity with its secret (kept in the process only). */
 export interface PlatformIdentity {
