@@ -4,8 +4,8 @@
  */
 import { readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { buildFirmware } from "../build.ts"
-import { devs, projectRoot } from "../devs.ts"
+import { buildFirmware } from "../lib/build.ts"
+import { devs, projectRoot } from "../lib/devs.ts"
 import type { Figure } from "./figures.ts"
 
 const CRYPTO_PROGRAM = "test/device/bench/crypto-size.ts"

@@ -1,6 +1,6 @@
 /**
  * A child process of `npm run bench -- fleet`: runs a share of the fake
- * fleet (host/fleet/fake-device.ts: the runtime's crypto, framing and
+ * fleet (host/testkit/fake-device.ts: the runtime's crypto, framing and
  * deploy rules) on its own event loop, and reports to its parent over IPC.
  *
  * Schedule, as the runtime's: a device connects, authenticates, answers
@@ -13,8 +13,8 @@
  * marks the end of the check-in (see {@link CheckIn}).
  */
 import { randomInt } from "node:crypto"
-import { FakeDevice } from "../fleet/fake-device.ts"
-import { Cmd } from "../fleet/protocol.ts"
+import { FakeDevice } from "../testkit/fake-device.ts"
+import { Cmd } from "../fleet/index.ts"
 import type { BenchDevice, ChildReport, ParentCommand } from "./fleet-ipc.ts"
 
 /** The runtime reconnects this long after the last message it received. */

@@ -20,17 +20,23 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
-import { buildFirmware } from "../build.ts"
-import { ArtifactStore, padImage } from "../fleet/artifacts.ts"
-import { formatConnectionString, newDeviceKey } from "../fleet/protocol.ts"
-import { publishVersion } from "../fleet/publish.ts"
-import { assign, parseScope } from "../fleet/rollout.ts"
-import { DEVICE_PATH } from "../fleet/service.ts"
-import { generateReleaseKeys, signRelease } from "../fleet/signing.ts"
-import { prepareStateDir } from "../fleet/state-dir.ts"
-import { openFleetStore } from "../fleet/open-store.ts"
-import { redactUrl } from "../fleet/store/db-url.ts"
-import type { FleetStore } from "../fleet/storage.ts"
+import { buildFirmware } from "../lib/build.ts"
+import {
+    ArtifactStore,
+    assign,
+    DEVICE_PATH,
+    type FleetStore,
+    formatConnectionString,
+    generateReleaseKeys,
+    newDeviceKey,
+    openFleetStore,
+    padImage,
+    parseScope,
+    prepareStateDir,
+    publishVersion,
+    redactUrl,
+    signRelease,
+} from "../fleet/index.ts"
 import type { Figure } from "./figures.ts"
 import type { BenchDevice, CheckIn, ChildReport } from "./fleet-ipc.ts"
 import { percentile } from "./percentile.ts"

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { projectRoot } from "../devs.ts"
+import { projectRoot } from "../lib/devs.ts"
 import { startSim } from "../sim/index.ts"
 import type { Figure } from "./figures.ts"
 

@@ -10,7 +10,7 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
-import { isLoopbackHost } from "../http-request.ts"
+import { isLoopbackHost } from "../lib/http-request.ts"
 
 /** Header that carries the token on actions. */
 export const TOKEN_HEADER = "x-console-token"

@@ -1,17 +1,17 @@
 /**
  * The console's actions: assign, widen, stop and rollback, each calling the
- * same functions of rollout.ts as `npm run fleet -- <command>` and
+ * same functions of the fleet's rollout/ as `npm run fleet -- <command>` and
  * answering with the CLI's words.
  */
 import {
     assign,
+    type FleetStore,
     parseScope,
     rollback,
     scopeText,
     stop,
     widen,
-} from "../fleet/rollout.ts"
-import type { FleetStore } from "../fleet/storage.ts"
+} from "../fleet/index.ts"
 
 /** The actions, by the name in `POST /api/<name>`. */
 export const ACTIONS = ["assign", "widen", "stop", "rollback"] as const
@@ -38,7 +38,7 @@ function text(v: unknown, what: string): string {
 /**
  * Carries out action `name` with the JSON body `b`; returns the line the
  * CLI would print.
- * @throws ActionError (bad input) or RangeError (refused by rollout.ts)
+ * @throws ActionError (bad input) or RangeError (refused by the rollout rules)
  */
 export async function runAction(
     store: FleetStore,

@@ -1,10 +1,11 @@
 /**
- * `npm run console -- [--state DIR] [--port P] [--listen ADDR]
+ * `npm run console -- [--state DIR] [--db URL] [--port P] [--listen ADDR]
  *     [--platform-admin URL] [--release-key PUB] [--readings N]`
  *
  * A web console for the fleet: devices, rollouts and versions from the
  * fleet state in DIR (default `state/fleet`, the same database as `npm run
- * fleet`), and, with `--platform-admin` (the emulator's admin API, e.g.
+ * fleet`: the directory's `fleet.db`, or `--db`, a PostgreSQL URL or a
+ * SQLite file), and, with `--platform-admin` (the emulator's admin API, e.g.
  * http://127.0.0.1:8444), each device's readings as live charts. Prints its
  * URL with the access token, `http://127.0.0.1:PORT/?token=...`; every
  * request needs the token. Listens on 127.0.0.1 (default port 7080; 0: a
@@ -12,26 +13,22 @@
  * the key `fleet keygen` wrote, when present). `--readings N`: readings kept
  * per device (default 300).
  */
-import { existsSync, readFileSync } from "node:fs"
+import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { parseArgs } from "node:util"
-import { ArtifactStore } from "../fleet/artifacts.ts"
-import { controlSocketPath } from "../fleet/control.ts"
 import {
+    ArtifactStore,
+    controlSocketPath,
     defaultKeyDir,
     loadPublicKey,
+    prepareStateDir,
     PUBLIC_KEY_FILE,
-} from "../fleet/signing.ts"
-import { prepareStateDir } from "../fleet/state-dir.ts"
-import { SqliteStore } from "../fleet/storage.ts"
+    openFleetStore,
+    redactUrl,
+} from "../fleet/index.ts"
 import { startConsole } from "./server.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
-
-function usage(): string {
-    return readFileSync(new URL(import.meta.url), "utf8")
-        .split("*/")[0]
-        .replace(/^\/\*\*|^ \* ?/gm, "")
-}
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
+import { helpText, parseCommandLine } from "../lib/args.ts"
+import { CONSOLE_COMMAND } from "./command.ts"
 
 function wholeNumber(name: string, v: string | undefined, dflt: number) {
     if (v === undefined) return dflt
@@ -42,36 +39,26 @@ function wholeNumber(name: string, v: string | undefined, dflt: number) {
 }
 
 async function main() {
-    const { values: o } = parseArgs({
-        options: {
-            state: { type: "string", default: "state/fleet" },
-            port: { type: "string" },
-            listen: { type: "string", default: "127.0.0.1" },
-            "platform-admin": { type: "string" },
-            "release-key": { type: "string" },
-            readings: { type: "string" },
-            help: { type: "boolean", default: false },
-        },
-    })
-    if (o.help) return console.log(usage())
+    const { values: o } = parseCommandLine(CONSOLE_COMMAND)
+    if (o.help) return console.log(helpText(CONSOLE_COMMAND))
     process.umask(0o077)
-    const note = prepareStateDir(o.state!)
+    const note = prepareStateDir(o.state)
     if (note) console.error(`console: ${note}`)
     if (o["platform-admin"]) new URL(o["platform-admin"]) // a bad URL stops here
     const keyFile = o["release-key"] ?? join(defaultKeyDir(), PUBLIC_KEY_FILE)
     if (o["release-key"] && !existsSync(keyFile))
         throw new RangeError(`--release-key ${keyFile}: no such file`)
-    const dbFile = join(o.state!, "fleet.db")
-    if (!existsSync(dbFile))
+    const db = o.db ?? join(o.state, "fleet.db")
+    if (!o.db && !existsSync(db))
         console.error(
             `console: no fleet database in ${o.state} yet (nothing published or registered there): the fleet view starts empty`
         )
-    const store = new SqliteStore(dbFile)
+    const store = await openFleetStore(db)
     const c = await startConsole({
         store,
-        artifacts: new ArtifactStore(join(o.state!, "artifacts")),
+        artifacts: new ArtifactStore(join(o.state, "artifacts")),
         releaseKey: existsSync(keyFile) ? loadPublicKey(keyFile) : undefined,
-        controlSocket: controlSocketPath(o.state!),
+        controlSocket: controlSocketPath(o.state),
         platformAdmin: o["platform-admin"],
         port: wholeNumber("port", o.port, 7080),
         listen: o.listen,
@@ -82,12 +69,12 @@ async function main() {
         await c.close()
         await store.close()
     })
-    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen!))
+    if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.listen))
         console.error(
             `console: listening on ${o.listen}, not loopback: whoever reaches it with the token can act, over plain HTTP`
         )
     console.log(
-        `console for ${o.state}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
+        `console for ${o.state}${o.db ? ` (database ${redactUrl(o.db)})` : ""}${o["platform-admin"] ? ` and readings from ${o["platform-admin"]}` : ""}; open:\n    ${c.url}`
     )
 }
 

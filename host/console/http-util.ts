@@ -3,7 +3,10 @@
  * security headers, and bounded JSON request bodies.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { HttpError, readJsonBody as readBoundedJson } from "../http-request.ts"
+import {
+    HttpError,
+    readJsonBody as readBoundedJson,
+} from "../lib/http-request.ts"
 
 /** The largest action body read: 16 KB. */
 export const MAX_BODY_BYTES = 16 * 1024

@@ -6,14 +6,16 @@
 import type { KeyObject } from "node:crypto"
 import http from "node:http"
 import type { AddressInfo } from "node:net"
-import type { ArtifactStore } from "../fleet/artifacts.ts"
-import { queryControl } from "../fleet/control.ts"
-import { keyFingerprint } from "../fleet/signing.ts"
-import { SqliteStore, type FleetStore } from "../fleet/storage.ts"
+import {
+    type ArtifactStore,
+    type FleetStore,
+    keyFingerprint,
+    queryControl,
+} from "../fleet/index.ts"
 import { cookieName, newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
-import { HttpError } from "../http-request.ts"
+import { HttpError } from "../lib/http-request.ts"
 import { readJsonBody, send, sendJson } from "./http-util.ts"
 import { EventStreams } from "./live.ts"
 import { ReadingsFeed } from "./readings.ts"
@@ -53,16 +55,6 @@ export interface ConsoleServer {
     close(): Promise<void>
 }
 
-/**
- * A number that changes whenever another connection commits to the
- * database (SQLite's `data_version`); undefined for other stores.
- */
-function dataVersion(store: FleetStore): number | undefined {
-    return store instanceof SqliteStore
-        ? (store.db.pragma("data_version", { simple: true }) as number)
-        : undefined
-}
-
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
 
 /** Starts the console. */
@@ -80,7 +72,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const streams = new EventStreams()
     let live: any
     let fleetJson = ""
-    /** What the last snapshot was built from: the database's version and the live figures. */
+    /** What the last snapshot was built from: the store's change mark and the live figures. */
     let builtFrom = ""
     /** How long the last snapshot took to build (the next poll waits at least 4 times that). */
     let buildMs = 0
@@ -188,8 +180,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
             : undefined
         // rebuilt only when another process committed (the service, the
         // CLI), the live figures changed, or this console acted
-        const from = `${dataVersion(o.store)} ${JSON.stringify(live)}`
-        if (force || from !== builtFrom || from.startsWith("undefined")) {
+        const from = `${await o.store.changeMark()} ${JSON.stringify(live)}`
+        if (force || from !== builtFrom) {
             const t0 = Date.now()
             const json = JSON.stringify(await snapshot())
             buildMs = Date.now() - t0

@@ -5,9 +5,11 @@
  * and signature.
  */
 import type { KeyObject } from "node:crypto"
-import type { ArtifactStore } from "../fleet/artifacts.ts"
-import { verifyRelease } from "../fleet/signing.ts"
-import type { VersionRecord } from "../fleet/storage.ts"
+import {
+    type ArtifactStore,
+    verifyRelease,
+    type VersionRecord,
+} from "../fleet/index.ts"
 
 /**
  * `verified`: the signature checks against the release key; `bad`: it does

@@ -4,14 +4,15 @@
  * database the service and `fleet` use; it carries no secret (device keys
  * and connection strings stay out, field by field).
  */
-import { handshakeFailureText } from "../fleet/handshake-failures.ts"
-import { fleetView, type FleetRow } from "../fleet/fleet-view.ts"
-import { readFleetData } from "../fleet/fleet-data.ts"
-import type { FleetStore } from "../fleet/storage.ts"
 import {
+    type FleetRow,
+    type FleetStore,
+    fleetView,
+    handshakeFailureText,
+    readFleetData,
     rolloutProgress,
     type RolloutProgress,
-} from "../fleet/rollout-progress.ts"
+} from "../fleet/index.ts"
 import type { SignatureChecker, SignatureState } from "./signatures.ts"
 
 /** One device row. */

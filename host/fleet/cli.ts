@@ -26,7 +26,7 @@
  *
  * State: `--state DIR` (default `state/fleet`, mode 0700; refused when group
  * or others can write it): `fleet.db` (SQLite, 0600; or `--db URL`, a
- * PostgreSQL database several instances share, see open-store.ts) and
+ * PostgreSQL database several instances share, see store/open.ts) and
  * `artifacts/<hash>.devs` (0600). Release keys: `keygen` writes
  * `release-key.pem` (private, 0600) and `release-key.pub` to
  * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
@@ -36,28 +36,21 @@
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { parseArgs } from "node:util"
 import {
     ArtifactStore,
     inspectImage,
     verifyWithToolchain,
-} from "./artifacts.ts"
-import { controlSocketPath, queryControl } from "./control.ts"
-import { enrolDevice, parseServiceUrl, serviceText } from "./enrol.ts"
-import { handshakeFailureText } from "./handshake-failures.ts"
-import { formatConnectionString, newDeviceKey } from "./protocol.ts"
-import { publishVersion } from "./publish.ts"
-import {
-    assign,
-    parseScope,
-    rollback,
-    scopeText,
-    stop,
-    widen,
-} from "./rollout.ts"
-import { readFleetData, type FleetData } from "./fleet-data.ts"
-import { fleetView } from "./fleet-view.ts"
-import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service.ts"
+} from "./release/artifacts.ts"
+import { controlSocketPath, queryControl } from "./service/control.ts"
+import { enrolDevice, parseServiceUrl, serviceText } from "./service/enrol.ts"
+import { handshakeFailureText } from "./device/handshake-failures.ts"
+import { formatConnectionString, newDeviceKey } from "./device/protocol.ts"
+import { publishVersion } from "./release/publish.ts"
+import { parseScope, scopeText } from "./rollout/desired.ts"
+import { assign, rollback, stop, widen } from "./rollout/actions.ts"
+import { readFleetData, type FleetData } from "./rollout/fleet-data.ts"
+import { fleetView } from "./rollout/view.ts"
+import { DEVICE_ID, DEVICE_PATH, startFleetService } from "./service/service.ts"
 import {
     defaultKeyDir,
     keyFingerprint,
@@ -66,52 +59,30 @@ import {
     PUBLIC_KEY_FILE,
     signRelease,
     writeReleaseKeys,
-} from "./signing.ts"
-import { textBar } from "../cli-progress.ts"
-import { rolloutProgress } from "./rollout-progress.ts"
-import { lockStateDir, prepareStateDir } from "./state-dir.ts"
+} from "./release/signing.ts"
+import { textBar } from "../lib/cli-progress.ts"
+import {
+    helpText,
+    parseCommandLine,
+    type ParsedCommandLine,
+} from "../lib/args.ts"
+import { rolloutProgress } from "./rollout/progress.ts"
+import { lockStateDir, prepareStateDir } from "./service/state-dir.ts"
 import { readPrivateKeyFile } from "../lib/private-key-file.ts"
-import { openFleetStore } from "./open-store.ts"
-import type { DeviceRecord } from "./storage.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
-import { keepServing, serviceLog } from "../service-log.ts"
+import { openFleetStore } from "./store/open.ts"
+import type { DeviceRecord } from "./store/types.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
+import { keepServing, serviceLog } from "../lib/service-log.ts"
+import { FLEET_COMMAND } from "./command.ts"
 
-const { values: o, positionals: args } = parseArgs({
-    allowPositionals: true,
-    options: {
-        state: { type: "string", default: "state/fleet" },
-        db: { type: "string" },
-        port: { type: "string" },
-        host: { type: "string", default: "127.0.0.1" },
-        listen: { type: "string", default: "127.0.0.1" },
-        wss: { type: "boolean", default: false },
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        "release-key": { type: "string" },
-        key: { type: "string" },
-        sig: { type: "string" },
-        out: { type: "string" },
-        "hold-ms": { type: "string" },
-        "events-max": { type: "string" },
-        "events-max-age-days": { type: "string" },
-        "max-pending": { type: "string" },
-        "max-pending-per-address": { type: "string" },
-        "handshake-timeout-ms": { type: "string" },
-        "idle-timeout-ms": { type: "string" },
-        instance: { type: "string" },
-        group: { type: "string", multiple: true },
-        platform: { type: "string" },
-        "platform-admin": { type: "string" },
-        note: { type: "string", default: "" },
-        rollout: { type: "string" },
-        device: { type: "string" },
-        reason: { type: "string", default: "stopped by hand" },
-        url: { type: "string" },
-        timeout: { type: "string" },
-        "jacdac-port": { type: "string" },
-        "device-id": { type: "string" },
-    },
-})
+let parsed: ParsedCommandLine<typeof FLEET_COMMAND.options>
+try {
+    parsed = parseCommandLine(FLEET_COMMAND)
+} catch (e) {
+    console.error(`fleet: ${(e as Error).message}\n${helpText(FLEET_COMMAND)}`)
+    process.exit(2)
+}
+const { values: o, positionals: args } = parsed
 
 /** A positive integer option, or undefined when not given. */
 function intOption(name: keyof typeof o): number | undefined {
@@ -486,11 +457,8 @@ try {
         console.log(`signed: ${file}.sig`)
     } else if (Object.hasOwn(STATE_COMMANDS, cmd)) await stateCommand(cmd)
     else {
-        console.error(
-            readFileSync(new URL(import.meta.url), "utf8")
-                .split("*/")[0]
-                .replace(/^\/\*\*|^ \* ?/gm, "")
-        )
+        if (o.help) console.log(helpText(FLEET_COMMAND))
+        else console.error(helpText(FLEET_COMMAND))
         process.exitCode = cmd ? 2 : 0
     }
 } catch (e) {

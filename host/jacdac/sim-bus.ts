@@ -3,7 +3,7 @@
  * (ws://127.0.0.1:8081 of a running `startSim` session) relays every binary
  * message to the simulated device as one frame.
  */
-import { closeWebSocket, openWebSocket } from "../websocket-client.ts"
+import { closeWebSocket, openWebSocket } from "../lib/websocket-client.ts"
 
 /**
  * Sends Jacdac frames to the simulator's bus through the dev tools

@@ -13,7 +13,7 @@ import { timeoutServerOptions, type RequestTimeouts } from "./http-limits.ts"
 import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
 import { clockOffsetProblem } from "./state.ts"
-import { HttpError, isLoopbackHost, readJsonBody } from "../http-request.ts"
+import { HttpError, isLoopbackHost, readJsonBody } from "../lib/http-request.ts"
 
 /** The largest admin request body read: 1 MB. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024

@@ -9,14 +9,15 @@
  */
 import { readFileSync, statSync } from "node:fs"
 import { resolve } from "node:path"
-import { parseArgs } from "node:util"
+import { helpText, parseCommandLine } from "../lib/args.ts"
+import { PLATFORM_COMMAND } from "./command.ts"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
-import { parseJsonQuietly } from "../json-error.ts"
+import { parseJsonQuietly } from "../lib/json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
-import { exitOnSignal } from "../exit-on-signal.ts"
-import { serviceLog } from "../service-log.ts"
+import { exitOnSignal } from "../lib/exit-on-signal.ts"
+import { serviceLog } from "../lib/service-log.ts"
 
 /** The largest topics file read. */
 const MAX_TOPICS_FILE_BYTES = 1024 * 1024
@@ -32,22 +33,7 @@ function readBounded(file: string): string {
 export const DEMO_DEVICE =
     "a1DemoPrd01/demo-device-1/demoSecret0123456789abcdef0123"
 
-const USAGE = `usage: npm run platform -- [options]
-  --port N            HTTPS port on 127.0.0.1 (default 8443; 0: any free port)
-  --admin-port N      admin HTTP port (default: port + 1; 0 when port is 0)
-  --device PK/DN/SECRET   a device (repeatable)
-  --devices FILE      a JSON file: [{"productKey","deviceName","deviceSecret"} | "PK/DN/SECRET", ...]
-  --topics FILE       a JSON file of custom topic classes, added to the defaults:
-                      [{"topic": "/\${productKey}/\${deviceName}/user/data", "permission": "pub"}]
-  --state DIR         where the CA and server certificate are kept (default state/platform)
-  --token-ttl S       token lifetime in seconds (default 172800 = 48 h)
-  --token-form F      jwt (default: 161-character JWT-form tokens) or hex (32 hex digits)
-  --rate-device N     requests per second per device (default unlimited)
-  --rate-global N     requests per second in all (default unlimited)
-  --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
-  --max-body N        largest publish body accepted, 1..131072 bytes (default 131072, 128 KB)
-  --quiet             do not print one line per request
-  --help`
+const USAGE = helpText(PLATFORM_COMMAND)
 
 function num(name: string, v: string | undefined, dflt?: number) {
     if (v === undefined) return dflt
@@ -73,24 +59,7 @@ function loadDevicesFile(file: string): Device[] {
 async function main() {
     let a
     try {
-        a = parseArgs({
-            options: {
-                port: { type: "string" },
-                "admin-port": { type: "string" },
-                device: { type: "string", multiple: true },
-                devices: { type: "string" },
-                topics: { type: "string" },
-                state: { type: "string" },
-                "token-ttl": { type: "string" },
-                "token-form": { type: "string" },
-                "rate-device": { type: "string" },
-                "rate-global": { type: "string" },
-                "keep-alive": { type: "string" },
-                "max-body": { type: "string" },
-                quiet: { type: "boolean" },
-                help: { type: "boolean" },
-            },
-        }).values
+        a = parseCommandLine(PLATFORM_COMMAND).values
     } catch (e: any) {
         console.error(`${e.message}\n${USAGE}`)
         process.exit(2)

@@ -5,7 +5,7 @@
  * permission, expanded for its own product key and name. Pure: parsing of a
  * topics file and matching; the channel server answers the refusals.
  */
-import { parseJsonQuietly, lineColumn } from "../json-error.ts"
+import { parseJsonQuietly, lineColumn } from "../lib/json-error.ts"
 
 /** What a device may do with a topic: publish, subscribe, or both. */
 export type TopicPermission = "pub" | "sub" | "all"

@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs"
 import { join } from "node:path"
-import { projectRoot } from "../devs.ts"
+import { projectRoot } from "../lib/devs.ts"
 import { ARCHS, type ArchPlacement } from "./image.ts"
 
 /** Built-in DeviceScript boards the README documents (id → architecture). */

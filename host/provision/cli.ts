@@ -18,20 +18,17 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { basename, dirname, join } from "node:path"
-import { parseArgs } from "node:util"
 import { boardArch } from "./boards.ts"
-import { tryBuildFirmware } from "../build.ts"
-import { TtyProgress } from "../cli-progress.ts"
+import { tryBuildFirmware } from "../lib/build.ts"
+import { TtyProgress } from "../lib/cli-progress.ts"
+import { helpText, parseCommandLine } from "../lib/args.ts"
 import { formatErrors, parseFleet, type FleetResult } from "./fleet-file.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
-import { enrolOnBus, prepareEnrol } from "../fleet/enrol.ts"
+import { enrolOnBus, prepareEnrol } from "../fleet/index.ts"
+import { PROVISION_COMMAND } from "./command.ts"
 
-const USAGE = `usage: npm run provision -- check FLEET
-       npm run provision -- images FLEET --board ID [--out DIR] [--devs FILE]
-       npm run provision -- write FLEET --device NAME [--product PK] [--port 8082] [--device-id HEX] [--reset]
-                              [--fleet-state DIR] [--timeout S]
-       npm run provision -- join --board ID --base FIRMWARE.bin --part DEVICE.fstor.bin [--out FULL.bin]`
+const USAGE = helpText(PROVISION_COMMAND)
 
 function fail(msg: string): never {
     console.error(msg)
@@ -63,25 +60,8 @@ function writePrivate(path: string, data: string | Uint8Array) {
 }
 
 async function main(argv: string[]) {
-    const { values: o, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        options: {
-            board: { type: "string" },
-            out: { type: "string" },
-            devs: { type: "string" },
-            device: { type: "string" },
-            product: { type: "string" },
-            port: { type: "string" },
-            host: { type: "string" },
-            "device-id": { type: "string" },
-            reset: { type: "boolean" },
-            base: { type: "string" },
-            part: { type: "string" },
-            "fleet-state": { type: "string" },
-            timeout: { type: "string" },
-        },
-    })
+    const { values: o, positionals } = parseCommandLine(PROVISION_COMMAND, argv)
+    if (o.help) return console.log(USAGE)
     const [cmd, file] = positionals
     switch (cmd) {
         case "check": {

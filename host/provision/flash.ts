@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process"
 import { pathToFileURL } from "node:url"
-import { devsCli } from "../devs.ts"
+import { devsCli } from "../lib/devs.ts"
 import { boardArch, supportedBoards } from "./boards.ts"
 
 /** The `devs` arguments for `npm run flash -- ARGS`; throws on a bad board. */

@@ -18,7 +18,7 @@
  * {"ssid", "password"}, "settings"?: {"KEY": value}, "fleetId"?}` (defaults are
  * settings applied to every device unless it overrides them).
  */
-import { parseJsonQuietly } from "../json-error.ts"
+import { parseJsonQuietly } from "../lib/json-error.ts"
 import {
     checkSetting,
     FIRMWARE_KEYS,

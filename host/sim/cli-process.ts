@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { createInterface } from "node:readline"
-import { devsCli } from "../devs.ts"
+import { devsCli } from "../lib/devs.ts"
 
 /** A running CLI process. */
 export interface CliProcess {

@@ -10,7 +10,7 @@ import {
     closeWebSocket,
     openWebSocket,
     type WebSocket,
-} from "../websocket-client.ts"
+} from "../lib/websocket-client.ts"
 
 /** An answer of dev tools. */
 interface Answer {

@@ -16,7 +16,7 @@ import {
     writeFileSync,
 } from "node:fs"
 import { dirname, isAbsolute, join, relative, resolve } from "node:path"
-import { projectRoot, shadowProject } from "../devs.ts"
+import { projectRoot, shadowProject } from "../lib/devs.ts"
 import { cleanUpAtExit } from "./cli-process.ts"
 import { settingsToEnv } from "./settings-env.ts"
 

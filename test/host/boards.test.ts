@@ -8,13 +8,17 @@ import { test } from "node:test"
 import assert from "node:assert/strict"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { devsRunTest, parseDevsSummary, projectRoot } from "../../host/devs.ts"
+import {
+    devsRunTest,
+    parseDevsSummary,
+    projectRoot,
+} from "../../host/lib/devs.ts"
 import {
     BUILTIN_BOARDS,
     customBoards,
     supportedBoards,
 } from "../../host/provision/boards.ts"
-import { tryBuildFirmware } from "../../host/build.ts"
+import { tryBuildFirmware } from "../../host/lib/build.ts"
 import { flashArgs } from "../../host/provision/flash.ts"
 import { FIRMWARE_KEYS, SENSOR_NAMES } from "../../host/provision/keys.ts"
 

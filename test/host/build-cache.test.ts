@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { tmpdir } from "node:os"
-import { buildOnce, type BuildResult } from "../../host/build.ts"
+import { buildOnce, type BuildResult } from "../../host/lib/build.ts"
 
 function withDir(run: (dir: string) => Promise<void>) {
     return async () => {

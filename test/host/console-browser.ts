@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import puppeteer, { type Browser, type Page } from "puppeteer-core"
-import { CHROMIUM } from "../../host/test-system-packages.ts"
+import { CHROMIUM } from "../../host/testkit/test-system-packages.ts"
 
 /** Where the tests leave their screenshots (for the notes). */
 export const SCREENSHOT_DIR = "state/console"

@@ -7,11 +7,12 @@ import { spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/build.ts"
-import { textBar, TtyProgress } from "../../host/cli-progress.ts"
-import { assign, parseScope, percentMembers } from "../../host/fleet/rollout.ts"
-import { prepareStateDir } from "../../host/fleet/state-dir.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
+import { textBar, TtyProgress } from "../../host/lib/cli-progress.ts"
+import { parseScope, percentMembers } from "../../host/fleet/rollout/desired.ts"
+import { assign } from "../../host/fleet/rollout/actions.ts"
+import { prepareStateDir } from "../../host/fleet/service/state-dir.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 
 let dir: string
 before(() => {

@@ -7,20 +7,20 @@ import type { IncomingMessage } from "node:http"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/build.ts"
-import { ArtifactStore, padImage } from "../../host/fleet/artifacts.ts"
-import { rolloutProgress } from "../../host/fleet/rollout-progress.ts"
-import { desiredForAll } from "../../host/fleet/desired-all.ts"
-import { readFleetData, stateIn } from "../../host/fleet/fleet-data.ts"
-import { desiredFor, percentMembers } from "../../host/fleet/rollout.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
+import { ArtifactStore, padImage } from "../../host/fleet/release/artifacts.ts"
+import { rolloutProgress } from "../../host/fleet/rollout/progress.ts"
+import { desiredForAll } from "../../host/fleet/rollout/desired-all.ts"
+import { readFleetData, stateIn } from "../../host/fleet/rollout/fleet-data.ts"
+import { desiredFor, percentMembers } from "../../host/fleet/rollout/desired.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     cookieName,
     cookieValue,
     refusal,
     tokenMatches,
 } from "../../host/console/access.ts"
-import { isLoopbackHost } from "../../host/http-request.ts"
+import { isLoopbackHost } from "../../host/lib/http-request.ts"
 import { ActionError, runAction } from "../../host/console/actions.ts"
 import {
     parseReading,
@@ -29,7 +29,7 @@ import {
 import { ReadingsFeed } from "../../host/console/readings.ts"
 import { SignatureChecker } from "../../host/console/signatures.ts"
 import { startPlatform } from "../../host/platform/index.ts"
-import { authenticate, publish } from "../../host/platform/test-client.ts"
+import { authenticate, publish } from "../../host/testkit/platform-client.ts"
 import { publishSigned, releaseKeys, testReleaseKeys } from "./fleet-helpers.ts"
 
 test("readings: the firmware's plain and Alink bodies, device time when given, no reading from anything else", () => {

@@ -195,7 +195,7 @@ test("the demo refuses to wipe a directory it did not make", () => {
     writeFileSync(join(mine, "fleet.db"), "precious")
     const r = spawnSync(
         process.execPath,
-        ["--import", "tsx", "host/console/demo.ts", "--state", mine],
+        ["--import", "tsx", "host/demo/cli.ts", "--state", mine],
         { encoding: "utf8", timeout: 60_000 }
     )
     assert.equal(r.status, 1)

@@ -18,7 +18,7 @@ import {
     parseDevsSummary,
     projectRoot,
     vmLines,
-} from "../../host/devs.ts"
+} from "../../host/lib/devs.ts"
 
 /** Bytes expanded from the seed (lengths), or UTF-8 text given as is. */
 type Case =

@@ -15,6 +15,7 @@ import {
     startDevice,
     startTestPlatform,
     waitUntil,
+    deviceLines,
 } from "./e2e-helpers.ts"
 
 const BATCH_MAX = 32 // the default
@@ -35,7 +36,7 @@ before(async () => {
         () => readingMessages(platform).length >= 2,
         60_000,
         "readings",
-        sim
+        deviceLines(sim)
     )
 })
 after(async () => {
@@ -90,7 +91,7 @@ async function outageAndDrain(
         () => readingMessages(p).length >= 1,
         60_000,
         "a reading",
-        s
+        deviceLines(s)
     )
     const fromMsg = readingMessages(p).length
     const fromReq = p.requests().length
@@ -104,7 +105,7 @@ async function outageAndDrain(
         () => single() >= 1,
         ms + 120_000,
         "the backlog delivered, then a single reading",
-        s
+        deviceLines(s)
     )
     const msgs = readingMessages(p).slice(fromMsg)
     const k = single()
@@ -151,7 +152,7 @@ async function deployFormat(p: Platform, format: "json" | "alink") {
         () => readingMessages(p).length >= from + 2,
         60_000,
         `${format} readings`,
-        sim
+        deviceLines(sim)
     )
     return from
 }

@@ -3,7 +3,6 @@
  * DeviceScript simulator, provisioned through settings, against the platform
  * emulator over TLS verified with the emulator's CA.
  */
-import assert from "node:assert/strict"
 import {
     firmwareSettings,
     readingMessages,
@@ -11,6 +10,7 @@ import {
 } from "../../host/firmware.ts"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
 import type { SimOptions, SimSession } from "../../host/sim/index.ts"
+import { waitUntil, type WaitOptions } from "../../host/testkit/wait-until.ts"
 
 export const DEVICE = {
     productKey: "a1E2eProd01",
@@ -55,24 +55,15 @@ export async function startDevice(
     })
 }
 
-/** Polls `cond` every 100 ms; fails with `what` after `timeoutMs`. */
-export async function waitUntil(
-    cond: () => boolean | Promise<boolean>,
-    timeoutMs: number,
-    what: string,
-    sim?: SimSession
-) {
-    const end = Date.now() + timeoutMs
-    while (!(await cond())) {
-        if (Date.now() > end) {
-            const recent = sim
+export { waitUntil }
+
+/** A device's last log lines, for a failed wait's message. */
+export function deviceLines(sim?: SimSession): WaitOptions {
+    return {
+        detail: () =>
+            sim
                 ? `\nrecent device lines:\n${sim.lines.slice(-20).join("\n")}`
-                : ""
-            assert.fail(
-                `timed out after ${timeoutMs} ms waiting for ${what}${recent}`
-            )
-        }
-        await new Promise(r => setTimeout(r, 100))
+                : "",
     }
 }
 
@@ -134,7 +125,7 @@ export async function waitForReadings(
         () => readingCount(platform) >= target,
         timeoutMs,
         `${n} more accepted readings`,
-        sim
+        deviceLines(sim)
     )
 }
 

@@ -19,6 +19,7 @@ import {
     successfulAuths,
     waitForReadings,
     waitUntil,
+    deviceLines,
 } from "./e2e-helpers.ts"
 
 let platform: Platform
@@ -83,7 +84,7 @@ test("a token is renewed ahead of its stated expiry: no publish is refused with 
         () => successfulAuths(platform).length > 0,
         30_000,
         "a renewal",
-        sim
+        deviceLines(sim)
     )
     await waitForReadings(platform, 3, 30_000, sim)
     const refused = platform.requests().filter(r => r.code === 20001)
@@ -109,7 +110,7 @@ test("a topic the device may not publish to: readings are kept, and a corrected 
         () => sim!.lines.some(l => l.includes(`refuses topic ${subOnly}`)),
         60_000,
         "the device to name the refused topic",
-        sim
+        deviceLines(sim)
     )
     assert.equal(received(platform).length, 0)
     const refusals = platform.requests().filter(r => r.code === 10001)
@@ -120,7 +121,7 @@ test("a topic the device may not publish to: readings are kept, and a corrected 
         () => received(platform).length >= 5,
         60_000,
         "readings on the corrected topic",
-        sim
+        deviceLines(sim)
     )
     const r = received(platform)
     assert.ok(r.every(m => m.topic === good))

@@ -15,6 +15,7 @@ import {
     startTestPlatform,
     waitForReadings,
     waitUntil,
+    deviceLines,
 } from "./e2e-helpers.ts"
 
 let platform: Platform
@@ -57,7 +58,7 @@ test("a throttling storm: every reading delivered, in order, exactly once", asyn
         () => platform.stats().faults.forceCode >= 6,
         60_000,
         "six throttled publishes",
-        sim
+        deviceLines(sim)
     )
     await waitForReadings(platform, 8, 60_000, sim)
     const seqs = seqsSince(from)
@@ -90,7 +91,7 @@ test("beyond the queue's capacity the oldest readings are dropped and counted ex
         () => seqsSince(from).length >= 5,
         60_000,
         "readings after the outage",
-        sim
+        deviceLines(sim)
     )
     const all = received(platform).map(r => r.body)
     const before = all[from - 1].seq // the last reading before the outage

@@ -16,8 +16,8 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/build.ts"
-import { parseConnectionString } from "../../host/fleet/protocol.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
+import { parseConnectionString } from "../../host/fleet/device/protocol.ts"
 import { prepareServiceState, serveState } from "./fleet-helpers.ts"
 
 let dir: string

@@ -7,14 +7,14 @@ import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { rmSync } from "node:fs"
 import { join } from "node:path"
-import { imageHash, padImage } from "../../host/fleet/artifacts.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { imageHash, padImage } from "../../host/fleet/release/artifacts.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
-} from "../../host/fleet/protocol.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/device/protocol.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     buildFleetApp,
     prepareServiceState,

@@ -14,21 +14,21 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { controlSocketPath } from "../../host/fleet/control.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { ArtifactStore } from "../../host/fleet/release/artifacts.ts"
+import { controlSocketPath } from "../../host/fleet/service/control.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import { SRV_CLOUD_CONFIGURATION } from "../../host/jacdac/services.ts"
 import {
     newDeviceKey,
     parseConnectionString,
-} from "../../host/fleet/protocol.ts"
+} from "../../host/fleet/device/protocol.ts"
 import {
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import { SRV_SETTINGS } from "../../host/jacdac/services.ts"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 import { releaseKeys } from "./fleet-helpers.ts"
 import { BUS_DEVICE, closedPort, fakeBus, listen } from "./fake-jacdac-bus.ts"
 
@@ -259,7 +259,7 @@ test("npm start --fleet checks the ID and the service with the same code before 
                 [
                     "--import",
                     "tsx",
-                    "host/start.ts",
+                    "host/start/cli.ts",
                     "--fleet",
                     "nosuch",
                     "--fleet-state",

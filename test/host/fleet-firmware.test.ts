@@ -8,14 +8,15 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { buildFirmware } from "../../host/build.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
 import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
 import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
-import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
+import { parseScope } from "../../host/fleet/rollout/desired.ts"
+import { assign, rollback } from "../../host/fleet/rollout/actions.ts"
 import {
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
+} from "../../host/fleet/service/service.ts"
 import type { Platform } from "../../host/platform/index.ts"
 import type { SimSession } from "../../host/sim/index.ts"
 import {
@@ -26,6 +27,7 @@ import {
     successfulAuths,
     waitForReadings,
     waitUntil,
+    deviceLines,
 } from "./e2e-helpers.ts"
 import {
     publishSigned,
@@ -91,7 +93,7 @@ async function runsAndReports(version: string) {
         informed(version),
         UPDATE_MS,
         `version report ${version}`,
-        sim
+        deviceLines(sim)
     )
     const line = sim.lines.findLast(l => /^start: /.test(l))!
     assert.match(line, new RegExp(version.replace(/\./g, "\\.")))
@@ -141,7 +143,7 @@ test("rollback: the device returns to v1.0.0", async () => {
                 ),
         UPDATE_MS,
         "version report v1.0.0 after the rollback",
-        sim
+        deviceLines(sim)
     )
     await waitForReadings(platform, 2, 30_000, sim)
 })

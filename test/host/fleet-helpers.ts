@@ -9,14 +9,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
-import { buildFirmware } from "../../host/build.ts"
-import { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { newDeviceKey } from "../../host/fleet/protocol.ts"
-import { publishVersion } from "../../host/fleet/publish.ts"
-import { assign } from "../../host/fleet/rollout.ts"
-import { generateReleaseKeys, signRelease } from "../../host/fleet/signing.ts"
-import { prepareStateDir } from "../../host/fleet/state-dir.ts"
-import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
+import { ArtifactStore } from "../../host/fleet/release/artifacts.ts"
+import { newDeviceKey } from "../../host/fleet/device/protocol.ts"
+import { publishVersion } from "../../host/fleet/release/publish.ts"
+import { assign } from "../../host/fleet/rollout/actions.ts"
+import {
+    generateReleaseKeys,
+    signRelease,
+} from "../../host/fleet/release/signing.ts"
+import { prepareStateDir } from "../../host/fleet/service/state-dir.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
+import type { FleetStore } from "../../host/fleet/store/types.ts"
 
 /** A release key pair for tests (PEM texts and key objects). */
 export function testReleaseKeys() {

@@ -10,14 +10,14 @@ import { readdirSync, rmSync, statSync } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { join } from "node:path"
 import { spawnSync } from "node:child_process"
-import { padImage } from "../../host/fleet/artifacts.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { padImage } from "../../host/fleet/release/artifacts.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
-} from "../../host/fleet/protocol.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/device/protocol.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     buildFleetApp,
     prepareServiceState,
@@ -26,6 +26,10 @@ import {
     type ServiceState,
 } from "./fleet-helpers.ts"
 import { encodeMaskedFrame, FrameDecoder } from "./raw-websocket.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
+
+/** How long a wait may take (generous: the machine is shared). */
+const WAIT_MS = 30_000
 
 const MAX_PENDING = 6
 const MAX_PER_ADDRESS = 3
@@ -303,10 +307,18 @@ test("unauthenticated connections are capped per address and in total (503)", as
         for (const s of held) s.destroy()
     }
     // the slots come back when those connections go
-    await waitFor(async () => {
-        const d = new FakeDevice({ connectionString: connStr(), program: v1 })
-        return (await d.connect().ended).authenticated
-    }, "a free slot")
+    await waitUntil(
+        async () => {
+            const d = new FakeDevice({
+                connectionString: connStr(),
+                program: v1,
+            })
+            return (await d.connect().ended).authenticated
+        },
+        WAIT_MS,
+        "a free slot",
+        { pollMs: 200 }
+    )
 })
 
 test("a connection that does not finish its handshake in time is closed (408, or close code 1008)", async () => {
@@ -390,15 +402,3 @@ test("after all that, the service process is still the one that started", async 
     )
     await legitimateCheckIn()
 })
-
-async function waitFor(
-    cond: () => Promise<boolean>,
-    what: string,
-    ms = 30_000
-) {
-    const end = Date.now() + ms
-    while (!(await cond())) {
-        if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-        await new Promise(r => setTimeout(r, 200))
-    }
-}

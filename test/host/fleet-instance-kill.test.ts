@@ -11,18 +11,18 @@ import {
     ArtifactStore,
     imageHash,
     padImage,
-} from "../../host/fleet/artifacts.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+} from "../../host/fleet/release/artifacts.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import {
     Cmd,
     formatConnectionString,
     newDeviceKey,
-} from "../../host/fleet/protocol.ts"
+} from "../../host/fleet/device/protocol.ts"
 import {
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     buildFleetApp,
     prepareServiceState,
@@ -31,6 +31,10 @@ import {
     type ServiceProcess,
     type ServiceState,
 } from "./fleet-helpers.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
+
+/** How long a wait may take (generous: the machine is shared). */
+const WAIT_MS = 180_000
 
 let served: ServiceState
 let v2: Buffer
@@ -56,19 +60,6 @@ after(async () => {
     rmSync(served.dir, { recursive: true, force: true })
 })
 
-/** Waits for `cond`, polling; fails with `what` after `ms`. */
-async function until(
-    cond: () => Promise<boolean> | boolean,
-    what: string,
-    ms = 180_000
-) {
-    const end = Date.now() + ms
-    while (!(await cond())) {
-        if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-        await new Promise(r => setTimeout(r, 100))
-    }
-}
-
 const connStr = (port: number) =>
     formatConnectionString({ host: "127.0.0.1", port, path: "/wssk/d1", key })
 
@@ -89,9 +80,10 @@ test("an instance killed mid-deploy: the other settles its deploy once its lease
         program: Buffer.alloc(0),
     })
     const hung = device.connect({ stallOn: Cmd.DeployWrite })
-    await until(
+    await waitUntil(
         async () =>
             (await store!.state("d1")).lastDeployResult === "in-progress",
+        WAIT_MS,
         "the child's deploy to start"
     )
     const deployer = (await store.state("d1")).deployBy
@@ -102,12 +94,16 @@ test("an instance killed mid-deploy: the other settles its deploy once its lease
     // the device comes back on the survivor, which refuses while the
     // killed instance's leases hold, then settles and deploys
     let starts = 0
-    await until(async () => {
-        const s = device.connect({ connectionString: connStr(other!.port) })
-        await s.ended
-        starts += s.commands.filter(c => c === Cmd.DeployStart).length
-        return device.hash() === imageHash(v2)
-    }, "the survivor to deploy")
+    await waitUntil(
+        async () => {
+            const s = device.connect({ connectionString: connStr(other!.port) })
+            await s.ended
+            starts += s.commands.filter(c => c === Cmd.DeployStart).length
+            return device.hash() === imageHash(v2)
+        },
+        WAIT_MS,
+        "the survivor to deploy"
+    )
     assert.equal(starts, 1, "one deploy by the survivor")
     assert.deepEqual(device.installed, [imageHash(v2)])
     const st = await store.state("d1")

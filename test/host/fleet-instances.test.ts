@@ -12,16 +12,16 @@ import {
     ArtifactStore,
     imageHash,
     padImage,
-} from "../../host/fleet/artifacts.ts"
-import { FakeDevice, type FakeSession } from "../../host/fleet/fake-device.ts"
-import { Cmd } from "../../host/fleet/protocol.ts"
-import { assign } from "../../host/fleet/rollout.ts"
+} from "../../host/fleet/release/artifacts.ts"
+import { FakeDevice, type FakeSession } from "../../host/testkit/fake-device.ts"
+import { Cmd } from "../../host/fleet/device/protocol.ts"
+import { assign } from "../../host/fleet/rollout/actions.ts"
 import {
     startFleetService,
     type FleetService,
     type FleetServiceOptions,
-} from "../../host/fleet/service.ts"
-import type { FleetEvent, FleetStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import type { FleetEvent, FleetStore } from "../../host/fleet/store/types.ts"
 import {
     buildFleetApp,
     publishSigned,
@@ -33,6 +33,10 @@ import {
     stopSharedStores,
     type SharedStore,
 } from "./shared-store.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
+
+/** How long a wait may take (generous: the machine is shared). */
+const WAIT_MS = 120_000
 
 let dir: string
 let v1: Buffer
@@ -47,19 +51,6 @@ after(async () => {
     await stopSharedStores()
     rmSync(dir, { recursive: true, force: true })
 })
-
-/** Waits for `cond`, polling; fails with `what` after `ms` (generous: a busy machine). */
-async function until(
-    cond: () => Promise<boolean> | boolean,
-    what: string,
-    ms = 120_000
-) {
-    const end = Date.now() + ms
-    while (!(await cond())) {
-        if (Date.now() > end) assert.fail(`timed out waiting for ${what}`)
-        await new Promise(r => setTimeout(r, 50))
-    }
-}
 
 let n = 0
 /** Two instances `a` and `b`, each on its own connection to one shared database. */
@@ -216,21 +207,28 @@ for (const kind of SHARED_STORES) {
         try {
             await assign(storeA, "v2", { kind: "all" })
             const hung = device.connect({ stallOn: Cmd.DeployWrite })
-            await until(
+            await waitUntil(
                 async () =>
                     (await storeB.state("d1")).lastDeployResult ===
                     "in-progress",
-                "a's deploy to start"
+                WAIT_MS,
+                "a's deploy to start",
+                { pollMs: 50 }
             )
             // the device comes back on b; b refuses while a's lease holds,
             // then takes it over once it expired
             const tries: FakeSession[] = []
-            await until(async () => {
-                const s = device.connect(await on(b, "d1"))
-                tries.push(s)
-                await s.ended
-                return device.hash() === imageHash(v2)
-            }, "b to deploy")
+            await waitUntil(
+                async () => {
+                    const s = device.connect(await on(b, "d1"))
+                    tries.push(s)
+                    await s.ended
+                    return device.hash() === imageHash(v2)
+                },
+                WAIT_MS,
+                "b to deploy",
+                { pollMs: 50 }
+            )
             assert.equal(
                 tries.reduce((k, s) => k + starts(s), 0),
                 1,
@@ -281,7 +279,12 @@ for (const kind of SHARED_STORES) {
                 lastDeployAt: Date.now(),
                 health: "unknown",
             })
-            await until(() => calls.a + calls.b >= 20, "20 checks")
+            await waitUntil(
+                () => calls.a + calls.b >= 20,
+                WAIT_MS,
+                "20 checks",
+                { pollMs: 50 }
+            )
             assert.ok(
                 calls.a === 0 || calls.b === 0,
                 `checks on both instances: ${JSON.stringify(calls)}`
@@ -291,7 +294,12 @@ for (const kind of SHARED_STORES) {
             await (holder === "a" ? a : b).close()
             aClosed = holder === "a"
             const before = calls[holder]
-            await until(() => calls[other] > 0, `${other} to take over`)
+            await waitUntil(
+                () => calls[other] > 0,
+                WAIT_MS,
+                `${other} to take over`,
+                { pollMs: 50 }
+            )
             assert.equal(
                 calls[holder],
                 before,
@@ -317,18 +325,22 @@ for (const kind of SHARED_STORES) {
         try {
             await assign(storeA, "v1", { kind: "all" })
             const onA = device.connect()
-            await until(
+            await waitUntil(
                 async () => (await storeA.state("d1")).connectedTo === a.owner,
-                "d1 on a"
+                WAIT_MS,
+                "d1 on a",
+                { pollMs: 50 }
             )
             // held on b; it will hang in the middle of the deploy below
             const onB = device.connect({
                 ...(await on(b, "d1")),
                 stallOn: Cmd.DeployWrite,
             })
-            await until(
+            await waitUntil(
                 async () => (await storeA.state("d1")).connectedTo === b.owner,
-                "d1 on b"
+                WAIT_MS,
+                "d1 on b",
+                { pollMs: 50 }
             )
             await a.close()
             await onA.ended
@@ -339,11 +351,13 @@ for (const kind of SHARED_STORES) {
             // and the device hangs mid-deploy; an instance that starts now
             // settles nothing of b's
             await assign(storeB, "v2", { kind: "all" })
-            await until(
+            await waitUntil(
                 async () =>
                     (await storeB.state("d1")).lastDeployResult ===
                     "in-progress",
-                "b's deploy to start"
+                WAIT_MS,
+                "b's deploy to start",
+                { pollMs: 50 }
             )
             c = await start(await shared.open(), "c")
             st = await storeB.state("d1")

@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 import { SIM_TURN_WAIT_MS } from "../../host/sim/index.ts"
 
 /** Each update waits for the device's check-in (~32 s) and a restart. */

@@ -10,15 +10,16 @@ import {
     ArtifactStore,
     imageHash,
     padImage,
-} from "../../host/fleet/artifacts.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
-import { Cmd, newDeviceKey } from "../../host/fleet/protocol.ts"
-import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
+} from "../../host/fleet/release/artifacts.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
+import { Cmd, newDeviceKey } from "../../host/fleet/device/protocol.ts"
+import { parseScope } from "../../host/fleet/rollout/desired.ts"
+import { assign, rollback } from "../../host/fleet/rollout/actions.ts"
 import {
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import {
     buildFleetApp,
     publishSigned,

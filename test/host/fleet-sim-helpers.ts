@@ -6,7 +6,7 @@ import {
     startFleetService,
     type FleetService,
     type FleetServiceOptions,
-} from "../../host/fleet/service.ts"
+} from "../../host/fleet/service/service.ts"
 import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
 import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { startSim, type SimSession } from "../../host/sim/index.ts"

@@ -5,11 +5,12 @@
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { readFileSync, writeFileSync } from "node:fs"
-import type { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { assign, parseScope, rollback } from "../../host/fleet/rollout.ts"
-import type { SqliteStore } from "../../host/fleet/storage.ts"
+import type { ArtifactStore } from "../../host/fleet/release/artifacts.ts"
+import { parseScope } from "../../host/fleet/rollout/desired.ts"
+import { assign, rollback } from "../../host/fleet/rollout/actions.ts"
+import type { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import type { SimSession } from "../../host/sim/index.ts"
-import { waitUntil } from "./e2e-helpers.ts"
+import { waitUntil, deviceLines } from "./e2e-helpers.ts"
 import {
     CHECK_IN_MS,
     startFleetAppSim,
@@ -46,7 +47,7 @@ test("the simulated device connects with its connection string and reports its p
         async () => (await store.state("sim1")).currentHash !== "",
         20_000,
         "GetHash answer",
-        sim
+        deviceLines(sim)
     )
     assert.equal(
         (await store.state("sim1")).currentHash,
@@ -58,14 +59,14 @@ test("v2 assigned: the device receives it over the network and restarts into it"
     await assign(store, "v1", { kind: "all" })
     await assign(store, "v2", parseScope("device:sim1"))
     await sim!.waitForLine(/fleet-app v2 running/, CHECK_IN_MS)
-    await waitUntil(deployed("v2"), 20_000, "v2 recorded", sim)
+    await waitUntil(deployed("v2"), 20_000, "v2 recorded", deviceLines(sim))
     assert.ok(lines.some(l => /sim1: deployed v2/.test(l)))
 })
 
 test("rollback returns the device to v1", async () => {
     await rollback(store)
     await sim!.waitForLine(/fleet-app v1 running/, CHECK_IN_MS)
-    await waitUntil(deployed("v1"), 20_000, "v1 recorded", sim)
+    await waitUntil(deployed("v1"), 20_000, "v1 recorded", deviceLines(sim))
 })
 
 test("a damaged artifact is refused and the device stays on its working version", async () => {
@@ -78,7 +79,7 @@ test("a damaged artifact is refused and the device stays on its working version"
         async () => (await store.state("sim1")).lastDeployResult === "refused",
         CHECK_IN_MS,
         "refusal",
-        sim
+        deviceLines(sim)
     )
     assert.ok(
         lines.some(l => /sim1: refused v2: .*damaged in storage/.test(l)),

@@ -9,9 +9,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import Database from "better-sqlite3"
 import pg from "pg"
-import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
-import { PostgresStore } from "../../host/fleet/postgres-store.ts"
-import { openFleetStore } from "../../host/fleet/open-store.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
+import type { FleetStore } from "../../host/fleet/store/types.ts"
+import { PostgresStore } from "../../host/fleet/store/postgres.ts"
+import { openFleetStore } from "../../host/fleet/store/open.ts"
 import { SCHEMA_VERSION } from "../../host/fleet/store/schema.ts"
 import {
     startLocalPostgres,

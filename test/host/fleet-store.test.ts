@@ -14,20 +14,23 @@ import {
     inspectImage,
     padImage,
     verifyWithToolchain,
-} from "../../host/fleet/artifacts.ts"
-import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/release/artifacts.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
+import type { FleetStore } from "../../host/fleet/store/types.ts"
 import {
-    assign,
     desiredFor,
     desiredNow,
     parseScope,
     percentMembers,
+} from "../../host/fleet/rollout/desired.ts"
+import {
+    assign,
     rollback,
     stop,
     widen,
-} from "../../host/fleet/rollout.ts"
-import { readFleetData } from "../../host/fleet/fleet-data.ts"
-import { fleetView } from "../../host/fleet/fleet-view.ts"
+} from "../../host/fleet/rollout/actions.ts"
+import { readFleetData } from "../../host/fleet/rollout/fleet-data.ts"
+import { fleetView } from "../../host/fleet/rollout/view.ts"
 import { buildFleetApp } from "./fleet-helpers.ts"
 
 let dir: string

@@ -7,10 +7,11 @@ import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { assign, parseScope } from "../../host/fleet/rollout.ts"
+import { parseScope } from "../../host/fleet/rollout/desired.ts"
+import { assign } from "../../host/fleet/rollout/actions.ts"
 import { createTlsMaterial } from "../../host/platform/certs.ts"
 import type { SimSession } from "../../host/sim/index.ts"
-import { waitUntil } from "./e2e-helpers.ts"
+import { waitUntil, deviceLines } from "./e2e-helpers.ts"
 import {
     CHECK_IN_MS,
     startFleetAppSim,
@@ -45,7 +46,7 @@ test("the simulated device takes v2 over wss:// from the service's own TLS endpo
         async () => (await store.state("sim1")).currentHash !== "",
         CHECK_IN_MS,
         "GetHash answer over wss",
-        sim
+        deviceLines(sim)
     )
     assert.equal(
         (await store.state("sim1")).currentHash,
@@ -61,7 +62,7 @@ test("the simulated device takes v2 over wss:// from the service's own TLS endpo
                 (await store.versionByName("v2"))!.hash,
         20_000,
         "v2 recorded",
-        sim
+        deviceLines(sim)
     )
     assert.ok(
         fleet.lines.some(l => /sim1: deployed v2/.test(l)),

@@ -24,11 +24,11 @@ import {
     prepareStateDir,
     STATE_LOCK_FILE,
     StateDirError,
-} from "../../host/fleet/state-dir.ts"
+} from "../../host/fleet/service/state-dir.ts"
 import {
     generateReleaseKeys,
     loadPrivateKey,
-} from "../../host/fleet/signing.ts"
+} from "../../host/fleet/release/signing.ts"
 
 const tmp = () => mkdtempSync(join(tmpdir(), "operator-guards-"))
 

@@ -8,7 +8,7 @@ import {
     parseChannelJson,
     publish,
     RawTlsClient,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import {
     answerDataText,
     publishInfoJson,

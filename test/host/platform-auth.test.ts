@@ -13,7 +13,7 @@ import {
     publish,
     request,
     RawTlsClient,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 
 const dev = {
     productKey: "a1GFjLP3xxC",

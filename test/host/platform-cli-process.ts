@@ -3,7 +3,8 @@
  * user starts it: for tests of its flags and of tools pointed at it.
  */
 import { spawn } from "node:child_process"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
 
 /** A running (or refused) emulator process. */
 export interface PlatformProcess {
@@ -51,15 +52,19 @@ export async function startPlatformCli(
             return await exited
         },
     }
-    const end = Date.now() + timeoutMs
-    while (!/devices .*\n/.test(out)) {
-        if (child.exitCode !== null) return p
-        if (Date.now() > end) {
-            await p.stop()
-            throw new Error(`the emulator printed no banner: ${out}`)
-        }
-        await new Promise(r => setTimeout(r, 50))
+    const banner = () => /devices .*\n/.test(out)
+    try {
+        await waitUntil(
+            () => banner() || child.exitCode !== null,
+            timeoutMs,
+            "the emulator's banner",
+            { pollMs: 50, detail: () => `: ${out}` }
+        )
+    } catch (e) {
+        await p.stop()
+        throw e
     }
+    if (!banner()) return p
     p.url = /device channel\s+(https:\S+)/.exec(out)![1]
     p.port = Number(new URL(p.url).port)
     p.caFile = /CA certificate\s+(\S+)/.exec(out)![1]

@@ -9,8 +9,9 @@ import {
     keepAliveAgent,
     publish,
     RawTlsClient,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import { useDevicePlatform } from "./platform-fixture.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
 
 const dev = {
     productKey: "pkFault",
@@ -215,13 +216,15 @@ test("outage: connections are refused for the period, then accepted again", asyn
         // a short outage ends by itself
         p.setFaults({ outageMs: 300 })
         assert.equal((await rawOutcome()).kind, "error")
-        let ok = false
-        for (let i = 0; i < 100 && !ok; i++) {
-            await new Promise(r => setTimeout(r, 50))
-            const r = await rawOutcome("late")
-            ok = r.kind === "response" && r.status === 200
-        }
-        assert.ok(ok, "accepted again after the outage")
+        await waitUntil(
+            async () => {
+                const r = await rawOutcome("late")
+                return r.kind === "response" && r.status === 200
+            },
+            30_000,
+            "the channel to accept again after the outage",
+            { pollMs: 50 }
+        )
         assert.equal(p.faults().outageUntil, undefined)
     } finally {
         agent.destroy()

@@ -10,7 +10,7 @@ import {
     type Platform,
     type PlatformOptions,
 } from "../../host/platform/index.ts"
-import { authenticate } from "../../host/platform/test-client.ts"
+import { authenticate } from "../../host/testkit/platform-client.ts"
 
 /** A device as the emulator registers it. */
 export interface TestDevice {

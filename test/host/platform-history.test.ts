@@ -13,7 +13,7 @@ import {
     historyTopic,
     MAX_FUTURE_MS,
 } from "../../host/platform/alink-history.ts"
-import { authenticate, publish } from "../../host/platform/test-client.ts"
+import { authenticate, publish } from "../../host/testkit/platform-client.ts"
 
 const dev = {
     productKey: "a1GFjLP3xxC",

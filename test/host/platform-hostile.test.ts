@@ -11,12 +11,12 @@ import {
     publish,
     request,
     RawTlsClient,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import {
     publishContentTypeProblem,
     topicPathProblem,
 } from "../../host/platform/publish-request.ts"
-import { isLoopbackHost } from "../../host/http-request.ts"
+import { isLoopbackHost } from "../../host/lib/http-request.ts"
 import { useDevicePlatform } from "./platform-fixture.ts"
 
 const dev = {

@@ -29,7 +29,7 @@ import {
 } from "../../host/platform/faults.ts"
 import { resultJson } from "../../host/platform/codes.ts"
 import { parseDeviceSpec } from "../../host/platform/state.ts"
-import { jsonErrorPlace, parseJsonQuietly } from "../../host/json-error.ts"
+import { jsonErrorPlace, parseJsonQuietly } from "../../host/lib/json-error.ts"
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o))
 const specParams = {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
-import { authenticate, publish } from "../../host/platform/test-client.ts"
+import { authenticate, publish } from "../../host/testkit/platform-client.ts"
 import {
     parseTopicsFile,
     topicPermission,

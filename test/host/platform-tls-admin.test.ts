@@ -14,8 +14,12 @@ import {
     authenticate,
     publish,
     postAuth,
-} from "../../host/platform/test-client.ts"
+} from "../../host/testkit/platform-client.ts"
 import { signedAuthBody } from "../../host/platform/signing.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
+
+/** How long a wait may take (generous: the machine is shared). */
+const WAIT_MS = 60_000
 
 const root = join(import.meta.dirname, "../..")
 const dev = {
@@ -113,8 +117,12 @@ test("a plain-HTTP request is refused", async () => {
     })
     assert.match(r, /^error /)
     // the server counts the failed handshake (it may log it just after)
-    for (let i = 0; i < 40 && p.stats().tlsErrors === before; i++)
-        await new Promise(r => setTimeout(r, 50))
+    await waitUntil(
+        () => p.stats().tlsErrors !== before,
+        WAIT_MS,
+        "the failed handshake to be counted",
+        { pollMs: 50 }
+    )
     assert.equal(p.stats().tlsErrors, before + 1)
     assert.equal(
         p.stats().requests,
@@ -327,10 +335,16 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
         child.on("exit", code => r(code))
     )
     try {
-        while (!/admin API\s+(\S+)/.test(out) || !/devices .*\n/.test(out)) {
-            if (child.exitCode !== null) assert.fail(`exited early:\n${out}`)
-            await new Promise(r => setTimeout(r, 50))
-        }
+        await waitUntil(
+            () => {
+                if (child.exitCode !== null)
+                    assert.fail(`exited early:\n${out}`)
+                return /admin API\s+(\S+)/.test(out) && /devices .*\n/.test(out)
+            },
+            WAIT_MS,
+            "the emulator's banner",
+            { pollMs: 50, detail: () => `:\n${out}` }
+        )
         const url = /device channel\s+(https:\/\/127\.0\.0\.1:(\d+))/.exec(out)!
         const adminUrl = /admin API\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]
         assert.match(
@@ -360,8 +374,12 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
             "d2",
             "dev",
         ])
-        while (!/auth pkFile\/d2 -> 0 success/.test(out))
-            await new Promise(r => setTimeout(r, 50))
+        await waitUntil(
+            () => /auth pkFile\/d2 -> 0 success/.test(out),
+            WAIT_MS,
+            "the log line of d2's authentication",
+            { pollMs: 50, detail: () => `:\n${out}` }
+        )
         for (const secret of ["cliSecret", "fileSecret"])
             assert.ok(!out.includes(secret), "no secret printed")
     } finally {

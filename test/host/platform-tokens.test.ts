@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startPlatform, type Platform } from "../../host/platform/index.ts"
-import { authenticate, publish } from "../../host/platform/test-client.ts"
+import { authenticate, publish } from "../../host/testkit/platform-client.ts"
 import { startPlatformCli } from "./platform-cli-process.ts"
 
 const dev = {

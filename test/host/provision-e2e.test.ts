@@ -14,7 +14,7 @@ import type { Platform } from "../../host/platform/index.ts"
 import type { SimSession } from "../../host/sim/index.ts"
 import { parseFleet } from "../../host/provision/fleet-file.ts"
 import { writeSettings } from "../../host/provision/settings-writer.ts"
-import { tryBuildFirmware } from "../../host/build.ts"
+import { tryBuildFirmware } from "../../host/lib/build.ts"
 import { devicePart, type ArchPlacement } from "../../host/provision/image.ts"
 import {
     decodeProgram,
@@ -27,6 +27,7 @@ import {
     successfulAuths,
     waitForReadings,
     waitUntil,
+    deviceLines,
 } from "./e2e-helpers.ts"
 
 const device = {
@@ -116,7 +117,7 @@ test("the version is reported once per boot on the OTA inform topic", async () =
         () => platform.informs().length >= 1,
         30_000,
         "a version report",
-        sim
+        deviceLines(sim)
     )
     const first = platform.informs()
     assert.equal(first.length, 1)
@@ -133,7 +134,7 @@ test("the version is reported once per boot on the OTA inform topic", async () =
         () => platform.informs().length >= 2,
         30_000,
         "the version report after the reboot",
-        sim
+        deviceLines(sim)
     )
     await waitForReadings(platform, 2, 30_000, sim)
     assert.equal(platform.informs().length, 2)

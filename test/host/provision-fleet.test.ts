@@ -16,22 +16,22 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { buildFirmware } from "../../host/build.ts"
-import { projectRoot } from "../../host/devs.ts"
-import { ArtifactStore } from "../../host/fleet/artifacts.ts"
-import { controlSocketPath } from "../../host/fleet/control.ts"
-import { FakeDevice } from "../../host/fleet/fake-device.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
+import { ArtifactStore } from "../../host/fleet/release/artifacts.ts"
+import { controlSocketPath } from "../../host/fleet/service/control.ts"
+import { FakeDevice } from "../../host/testkit/fake-device.ts"
 import { SRV_CLOUD_CONFIGURATION } from "../../host/jacdac/services.ts"
 import {
     newDeviceKey,
     parseConnectionString,
-} from "../../host/fleet/protocol.ts"
+} from "../../host/fleet/device/protocol.ts"
 import {
     DEVICE_ID,
     startFleetService,
     type FleetService,
-} from "../../host/fleet/service.ts"
-import { SqliteStore } from "../../host/fleet/storage.ts"
+} from "../../host/fleet/service/service.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import { FLEET_ID, parseFleet } from "../../host/provision/fleet-file.ts"
 import {
     SRV_DEVICE_SCRIPT_MANAGER,

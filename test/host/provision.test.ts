@@ -9,9 +9,9 @@ import assert from "node:assert/strict"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 import { boardArch } from "../../host/provision/boards.ts"
-import { tryBuildFirmware } from "../../host/build.ts"
+import { tryBuildFirmware } from "../../host/lib/build.ts"
 import { parseFleet, csvRecords } from "../../host/provision/fleet-file.ts"
 import {
     devicePart,

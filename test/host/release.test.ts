@@ -16,13 +16,13 @@ import {
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { projectRoot } from "../../host/devs.ts"
-import { inspectImage } from "../../host/fleet/artifacts.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
+import { inspectImage } from "../../host/fleet/release/artifacts.ts"
 import {
     loadPublicKey,
     verifyRelease,
     writeReleaseKeys,
-} from "../../host/fleet/signing.ts"
+} from "../../host/fleet/release/signing.ts"
 
 let dir: string
 

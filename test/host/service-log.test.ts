@@ -10,7 +10,7 @@ import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { join } from "node:path"
 
-const MODULE = join(import.meta.dirname, "../../host/service-log.ts")
+const MODULE = join(import.meta.dirname, "../../host/lib/service-log.ts")
 
 /** Logs "ready", and once told that its reader left, logs and throws. */
 const SERVICE = `

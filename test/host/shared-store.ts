@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import pg from "pg"
-import { PostgresStore } from "../../host/fleet/postgres-store.ts"
-import { SqliteStore, type FleetStore } from "../../host/fleet/storage.ts"
+import { PostgresStore } from "../../host/fleet/store/postgres.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
+import type { FleetStore } from "../../host/fleet/store/types.ts"
 import {
     startLocalPostgres,
     type LocalPostgres,

@@ -18,6 +18,10 @@ import {
     type FakeJacdacBus,
     type Reply,
 } from "./fake-jacdac-bus.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
+
+/** How long a wait may take (generous: the machine is shared). */
+const WAIT_MS = 30_000
 
 const DEVICE_ID = "1989f4ee306ad401"
 const MANAGER = 2
@@ -88,14 +92,6 @@ before(async () => {
 })
 after(() => bus.close())
 
-/** Polls `cond` until it holds; fails after 5 s. */
-async function until(cond: () => boolean) {
-    for (const end = Date.now() + 5000; !cond();) {
-        assert.ok(Date.now() < end, "condition never held")
-        await new Promise(r => setTimeout(r, 20))
-    }
-}
-
 const bytecode = Buffer.alloc(1000, 7)
 for (let i = 0; i < bytecode.length; i++) bytecode[i] = i & 0xff
 
@@ -113,7 +109,12 @@ test("writes the program through the pipe and each setting as JSON text, stopped
         PORT: '"443"',
     })
     // the start is sent, not waited for
-    await until(() => device.log.at(-1) === "2:0x2080")
+    await waitUntil(
+        () => device.log.at(-1) === "2:0x2080",
+        WAIT_MS,
+        "the device to log the deploy start",
+        { pollMs: 20 }
+    )
     const log = device.log
     const at = (c: string) => log.indexOf(c)
     assert.ok(at("2:0x2081") < at("2:0x80"), "autostart off before the deploy")

@@ -23,7 +23,7 @@ import {
     startSim,
     SIM_PORTS,
 } from "../../host/sim/index.ts"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 import { WAIT_FOR_PORTS_MS } from "./e2e-helpers.ts"
 
 const work = mkdtempSync(join(tmpdir(), "sim-test-"))

@@ -10,7 +10,7 @@ import { spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { projectRoot } from "../../host/devs.ts"
+import { projectRoot } from "../../host/lib/devs.ts"
 import { WAIT_FOR_PORTS_MS } from "./e2e-helpers.ts"
 import { readingsOf } from "../../host/firmware.ts"
 import {

@@ -14,7 +14,7 @@ import {
     packagesNeeded,
     setupAction,
     type InstallMeans,
-} from "../../host/test-system-packages.ts"
+} from "../../host/testkit/test-system-packages.ts"
 
 const hostTests = join(import.meta.dirname)
 const needs = (name: string) =>

@@ -8,8 +8,11 @@ import assert from "node:assert/strict"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
 import { tmpdir } from "node:os"
-import { INTEGRATION_HOST_FILES, leftOutOfFast } from "../../host/test-tiers.ts"
-import { SIMULATOR_ENTRY, reaches } from "../../host/test-imports.ts"
+import {
+    INTEGRATION_HOST_FILES,
+    leftOutOfFast,
+} from "../../host/testkit/test-tiers.ts"
+import { SIMULATOR_ENTRY, reaches } from "../../host/testkit/test-imports.ts"
 
 const hostTests = join(import.meta.dirname)
 

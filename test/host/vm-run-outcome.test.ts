@@ -9,7 +9,7 @@ import {
     crashedGroupOutcome,
     ranClean,
     vmRunOutcome,
-} from "../../host/vm-run-outcome.ts"
+} from "../../host/testkit/vm-run-outcome.ts"
 
 const A = "test/device/a.test.ts"
 const B = "test/device/b.test.ts"

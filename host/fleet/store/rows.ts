@@ -7,7 +7,7 @@ import type {
     DeviceState,
     Rollout,
     VersionRecord,
-} from "../storage.ts"
+} from "./types.ts"
 
 /** A fresh state record. */
 export function emptyState(id: string): DeviceState {

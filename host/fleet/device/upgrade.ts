@@ -1,0 +1,56 @@
+/**
+ * Whether an HTTP upgrade request is a device connecting: the path names a
+ * registered device (`/wssk/<id>`) and the runtime's client nonce is
+ * offered as the subprotocol `devs-key-<32 hex>`. Anything else is refused
+ * with a status and a reason, before the websocket opens. Also the HTTP
+ * refusal itself, written on a socket that was never upgraded.
+ */
+import { STATUS_CODES, type IncomingMessage } from "node:http"
+import type { Socket } from "node:net"
+import type { DeviceRecord } from "../store/types.ts"
+
+/** Path prefix of device connections: `/wssk/<deviceId>`. */
+export const DEVICE_PATH = "/wssk/"
+/** Device ids the service accepts (and `add-device` registers). */
+export const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/
+
+/** A device's upgrade request, or why it is refused. */
+export type DeviceUpgrade =
+    | { device: DeviceRecord; clientNonce: Buffer }
+    | { status: number; why: string }
+
+/** Reads an upgrade request; `device` looks up a registered device by id. */
+export async function readDeviceUpgrade(
+    req: IncomingMessage,
+    device: (id: string) => Promise<DeviceRecord | undefined>
+): Promise<DeviceUpgrade> {
+    const url = req.url ?? ""
+    if (!url.startsWith(DEVICE_PATH))
+        return { status: 404, why: "unknown path" }
+    let id: string
+    try {
+        id = decodeURIComponent(url.slice(DEVICE_PATH.length))
+    } catch {
+        return { status: 400, why: "bad percent-encoding in the path" }
+    }
+    if (!DEVICE_ID.test(id)) return { status: 404, why: "unknown device" }
+    // read the header before the lookup awaits
+    const proto = /^devs-key-([0-9a-f]{32})$/i.exec(
+        String(req.headers["sec-websocket-protocol"] ?? "")
+    )
+    const found = await device(id)
+    if (!found) return { status: 404, why: "unknown device" }
+    if (!proto) return { status: 400, why: "no client nonce (devs-key-…)" }
+    return { device: found, clientNonce: Buffer.from(proto[1], "hex") }
+}
+
+/** Writes an HTTP refusal on a socket that has not been upgraded, and ends it. */
+export function refuseHttp(socket: Socket, status: number, why: string) {
+    if (socket.destroyed || !socket.writable) return
+    const body = why + "\n"
+    socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+            `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    )
+    setTimeout(() => socket.destroy(), 1000).unref()
+}
