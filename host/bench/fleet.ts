@@ -60,7 +60,7 @@ export interface FleetBenchOptions {
 /** What one run measured. */
 export interface FleetBenchResult {
     figures: Figure[]
-    /** A row for the README's "Fleet capacity" table. */
+    /** A row for the "Fleet capacity" table in docs/performance.md. */
     tableRow: string
 }
 

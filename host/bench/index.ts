@@ -70,5 +70,5 @@ if (run("fleet")) {
         `Fleet service (fleet serve as its own process, ${devices} fake devices in 2 processes)`,
         r.figures
     )
-    console.log(`\n  README row: ${r.tableRow}`)
+    console.log(`\n  docs/performance.md row: ${r.tableRow}`)
 }

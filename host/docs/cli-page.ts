@@ -1,27 +1,25 @@
 /**
  * The command-line reference page: one section per `npm` script that runs
- * a TypeScript CLI with tsx, holding that CLI's usage text. The usage is
- * what `--help` prints, or, for a CLI that has no `--help` yet, its file's
- * opening comment (see `USAGE_FROM_COMMENT`).
+ * a TypeScript CLI with tsx, holding that CLI's usage text: the help made
+ * from its option table (`command.ts` beside it, see lib/args.ts), or, for
+ * the runners that take no table, its file's opening comment (see
+ * `USAGE_FROM_COMMENT`).
  */
-import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { helpText, type CommandSpec } from "../lib/args.ts"
 
 /** Where the page is written, from the repository's root. */
 export const CLI_PAGE = "docs/reference/cli.md"
 
 /**
- * Scripts whose CLI has no `--help` yet: their usage is the opening
- * comment of their file. Remove a script from here when its CLI gets
- * `--help`; when the set is empty, so can be `commentUsage`.
+ * Scripts with no option table (the test and bench runners, the flash
+ * pass-through, the firmware type check): their usage is the opening
+ * comment of their file.
  */
 export const USAGE_FROM_COMMENT = new Set([
     "test",
-    "fleet",
-    "release",
-    "postgres",
-    "provision",
     "flash",
     "bench",
     "typecheck:firmware",
@@ -33,7 +31,16 @@ export interface CliSource {
     command: string
     /** the file the script runs, from the repository's root */
     file: string
-    from: "help" | "comment"
+    /**
+     * `table`: the option table in `command.ts` beside the file (see
+     * lib/args.ts); `comment`: the file's opening comment
+     */
+    from: "table" | "comment"
+}
+
+/** The option table module of a CLI file: `command.ts` beside it. */
+export function commandModule(file: string): string {
+    return join(dirname(file), "command.ts")
 }
 
 /** The CLIs of `package.json`'s scripts, in the scripts' order. */
@@ -49,7 +56,7 @@ export function cliSources(scripts: Record<string, string>): CliSource[] {
         out.push({
             command,
             file: m[1],
-            from: USAGE_FROM_COMMENT.has(name) ? "comment" : "help",
+            from: USAGE_FROM_COMMENT.has(name) ? "comment" : "table",
         })
     }
     return out
@@ -74,20 +81,19 @@ function tidy(text: string): string {
         .replace(/^\n+|\n+$/g, "")
 }
 
-/** A CLI's usage text; runs it with `--help` when that is its source. */
-export function usageOf(root: string, s: CliSource): string {
+/** A CLI's usage text, from its option table or its opening comment. */
+export async function usageOf(root: string, s: CliSource): Promise<string> {
     if (s.from === "comment")
         return tidy(commentUsage(readFileSync(join(root, s.file), "utf8")))
-    const r = spawnSync(
-        join(root, "node_modules/.bin/tsx"),
-        [s.file, "--help"],
-        { cwd: root, encoding: "utf8", timeout: 120_000 }
+    const mod = await import(
+        pathToFileURL(join(root, commandModule(s.file))).href
     )
-    if (r.status !== 0)
+    const specs = Object.values(mod).filter(isCommandSpec)
+    if (specs.length !== 1)
         throw new Error(
-            `${s.command} --help: exit ${r.status ?? r.signal}: ${r.stderr.slice(0, 500)}`
+            `${commandModule(s.file)}: expected one command table, found ${specs.length}`
         )
-    return tidy(r.stdout)
+    return tidy(helpText(specs[0]))
 }
 
 /** The whole page, as Markdown, from each CLI and its usage text. */
@@ -107,4 +113,14 @@ Every command of this project, as its own usage text says it. Options go after \
 [fleet updates](../guides/fleet-updates.md), [the console](../guides/console.md).
 
 ${parts.join("\n")}`
+}
+
+/** Whether a module's export is a command table (lib/args.ts). */
+function isCommandSpec(v: unknown): v is CommandSpec {
+    return (
+        typeof v === "object" &&
+        v !== null &&
+        typeof (v as CommandSpec).usage === "string" &&
+        typeof (v as CommandSpec).options === "object"
+    )
 }

@@ -7,22 +7,27 @@
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { parseArgs } from "node:util"
 import { CLI_PAGE, cliPage, cliSources, usageOf } from "./cli-page.ts"
 import { SETTINGS_PAGE, settingsPage } from "./settings-page.ts"
+import { DOCS_COMMAND } from "./command.ts"
+import {
+    helpText,
+    parseCommandLine,
+    type ParsedCommandLine,
+} from "../lib/args.ts"
 
 /** The repository's root. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
 
 /** Each generated page: its path from the root and its text. */
-export function generatedPages(
+export async function generatedPages(
     root = repoRoot
-): { path: string; text: string }[] {
+): Promise<{ path: string; text: string }[]> {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
-    const sections = cliSources(pkg.scripts).map(source => ({
-        source,
-        usage: usageOf(root, source),
-    }))
+    const sources = cliSources(pkg.scripts)
+    const sections = []
+    for (const source of sources)
+        sections.push({ source, usage: await usageOf(root, source) })
     return [
         { path: SETTINGS_PAGE, text: settingsPage() },
         { path: CLI_PAGE, text: cliPage(sections) },
@@ -39,20 +44,20 @@ function onDisk(root: string, path: string): string | undefined {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-    const { values: o } = parseArgs({
-        options: {
-            check: { type: "boolean", default: false },
-            help: { type: "boolean", default: false },
-        },
-    })
+    let o: ParsedCommandLine<typeof DOCS_COMMAND.options>["values"]
+    try {
+        o = parseCommandLine(DOCS_COMMAND).values
+    } catch (e) {
+        console.error(
+            `docs: ${(e as Error).message}\n${helpText(DOCS_COMMAND)}`
+        )
+        process.exit(2)
+    }
     if (o.help) {
-        console.log(`usage: npm run docs [-- --check]
-  writes docs/reference/settings.md (from src/settings-schema.ts) and
-  docs/reference/cli.md (from each CLI's usage text)
-  --check   write nothing; exit 1 when a page is out of date`)
+        console.log(helpText(DOCS_COMMAND))
     } else {
         let stale = 0
-        for (const p of generatedPages()) {
+        for (const p of await generatedPages()) {
             if (onDisk(repoRoot, p.path) === p.text) continue
             if (o.check) {
                 console.error(

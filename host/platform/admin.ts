@@ -1,7 +1,7 @@
 /**
  * The admin API: plain HTTP on 127.0.0.1, a port of its own, JSON in and
  * out. Read by tests, the benchmark and `npm start`; the routes are listed
- * in README.md ("Platform emulator"). A browser page must not reach it: the
+ * in docs/reference/emulator.md. A browser page must not reach it: the
  * Host header must name the loopback address and port (no DNS rebinding),
  * and a POST must say it is JSON (a page cannot send that without a
  * preflight). Bodies are capped, slow requests time out.

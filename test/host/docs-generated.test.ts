@@ -13,8 +13,8 @@ import { cliSources, commentUsage } from "../../host/docs/cli-page.ts"
 import { settingsPage } from "../../host/docs/settings-page.ts"
 import { SETTINGS } from "../../src/settings-schema.ts"
 
-test("each generated page matches the code it is generated from", () => {
-    const pages = generatedPages()
+test("each generated page matches the code it is generated from", async () => {
+    const pages = await generatedPages()
     assert.deepEqual(
         pages.map(p => p.path),
         ["docs/reference/settings.md", "docs/reference/cli.md"]
@@ -43,15 +43,15 @@ test("the settings page has a row for every setting, and refuses one without a n
 
 test("every tsx script of package.json is a CLI of the page", () => {
     const sources = cliSources({
-        start: "tsx host/start.ts",
-        fleet: "tsx host/fleet/cli.ts",
+        start: "tsx host/start/cli.ts",
+        bench: "tsx host/bench/index.ts",
         build: "devicescript build src/main.ts",
     })
     assert.deepEqual(sources, [
-        { command: "npm start", file: "host/start.ts", from: "help" },
+        { command: "npm start", file: "host/start/cli.ts", from: "table" },
         {
-            command: "npm run fleet",
-            file: "host/fleet/cli.ts",
+            command: "npm run bench",
+            file: "host/bench/index.ts",
             from: "comment",
         },
     ])
