@@ -14,6 +14,12 @@ import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
 import { clockOffsetProblem } from "./state.ts"
 import { HttpError, isLoopbackHost, readJsonBody } from "../http-request.ts"
+import {
+    ListQueryError,
+    pageLinks,
+    parseListQuery,
+    type RecordList,
+} from "./list-page.ts"
 
 /** The largest admin request body read: 1 MB. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024
@@ -24,13 +30,41 @@ function deviceId(b: any): [string, string] {
     return [b.productKey, b.deviceName]
 }
 
-function since(list: any[], q: URLSearchParams) {
-    const s = Number(q.get("since") ?? 0)
-    return s ? list.filter(r => r.seq > s) : list
+/** An admin answer with headers beside its JSON value. */
+class WithHeaders {
+    constructor(
+        readonly body: unknown,
+        readonly headers: Record<string, string>
+    ) {}
+}
+
+/**
+ * One page of a record list: the records (a JSON array, oldest first), the
+ * number of records the list dropped in `X-Dropped-Records`, and the
+ * neighbouring pages in `Link`.
+ */
+function listAnswer(p: Platform, list: RecordList, u: URL): WithHeaders {
+    let q
+    try {
+        q = parseListQuery(list, u.searchParams)
+    } catch (e) {
+        if (e instanceof ListQueryError) throw new HttpError(400, e.message)
+        throw e
+    }
+    const page = p.page(list, q)
+    const link = pageLinks(`/${list}`, q, page)
+    return new WithHeaders(page.records, {
+        "X-Dropped-Records": String(page.dropped),
+        ...(link ? { Link: link } : {}),
+    })
 }
 
 /** Routes one admin request to the platform; returns the JSON answer. */
-async function route(p: Platform, req: http.IncomingMessage, port: number) {
+async function route(
+    p: Platform,
+    req: http.IncomingMessage,
+    port: number
+): Promise<unknown> {
     if (!isLoopbackHost(req.headers.host, port))
         throw new HttpError(
             403,
@@ -85,19 +119,10 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
             return { removed: p.removeDevice(pk, dn) }
         }
         case "GET /auths":
-            return since(p.auths(), u.searchParams)
         case "GET /messages":
-            return since(p.messages(), u.searchParams).map(m => {
-                const { body, ...rest } = m
-                return rest
-            })
         case "GET /informs":
-            return since(p.informs(), u.searchParams).map(m => {
-                const { body, ...rest } = m
-                return rest
-            })
         case "GET /requests":
-            return since(p.requests(), u.searchParams)
+            return listAnswer(p, r.slice(5) as RecordList, u)
         case "GET /stats":
             return p.stats()
         case "GET /faults":
@@ -136,9 +161,15 @@ export async function startAdmin(
         timeoutServerOptions(timeouts),
         async (req, res) => {
             let status = 200
-            let out: unknown
+            let headers: Record<string, string> = {}
+            let buf: Buffer
             try {
-                out = await route(p, req, (server.address() as any).port)
+                let out = await route(p, req, (server.address() as any).port)
+                if (out instanceof WithHeaders) {
+                    headers = out.headers
+                    out = out.body
+                }
+                buf = Buffer.from(JSON.stringify(out, null, 1), "utf8")
             } catch (e: any) {
                 status =
                     e instanceof HttpError
@@ -146,10 +177,13 @@ export async function startAdmin(
                         : e instanceof FaultInputError
                           ? 400
                           : 500
-                out = { error: e?.message ?? String(e) }
+                headers = {}
+                buf = Buffer.from(
+                    JSON.stringify({ error: e?.message ?? String(e) }, null, 1)
+                )
             }
-            const buf = Buffer.from(JSON.stringify(out, null, 1), "utf8")
             res.writeHead(status, {
+                ...headers,
                 "Content-Type": "application/json",
                 "Content-Length": buf.length,
                 // the rest of a refused body is not read: the connection ends

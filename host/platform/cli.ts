@@ -2,7 +2,8 @@
  * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
  *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS] [--token-form jwt|hex]
  *  [--topics FILE.json]
- *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--max-body BYTES] [--quiet]`
+ *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--max-body BYTES]
+ *  [--max-records N] [--max-log-bytes BYTES] [--quiet]`
  *
  * Runs the emulator until interrupted and prints the channel URL, the admin
  * URL and where the CA certificate is.
@@ -46,6 +47,10 @@ const USAGE = `usage: npm run platform -- [options]
   --rate-global N     requests per second in all (default unlimited)
   --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
   --max-body N        largest publish body accepted, 1..131072 bytes (default 131072, 128 KB)
+  --max-records N     records kept per list (messages, informs, auths, requests; default 10000);
+                      past it the oldest are dropped and counted (GET /stats: dropped)
+  --max-log-bytes N   bytes kept per list (default 33554432, 32 MiB); past it the oldest are
+                      dropped and counted
   --quiet             do not print one line per request
   --help`
 
@@ -54,6 +59,16 @@ function num(name: string, v: string | undefined, dflt?: number) {
     const n = Number(v)
     if (!Number.isFinite(n) || n < 0) {
         console.error(`--${name} must be a non-negative number, got ${v}`)
+        process.exit(2)
+    }
+    return n
+}
+
+function whole(name: string, v: string | undefined) {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+        console.error(`--${name} must be a whole number >= 1, got ${v}`)
         process.exit(2)
     }
     return n
@@ -87,6 +102,8 @@ async function main() {
                 "rate-global": { type: "string" },
                 "keep-alive": { type: "string" },
                 "max-body": { type: "string" },
+                "max-records": { type: "string" },
+                "max-log-bytes": { type: "string" },
                 quiet: { type: "boolean" },
                 help: { type: "boolean" },
             },
@@ -139,6 +156,8 @@ async function main() {
         rateGlobal: num("rate-global", a["rate-global"]),
         keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,
         maxBodyBytes: num("max-body", a["max-body"]),
+        maxRecords: whole("max-records", a["max-records"]),
+        maxLogBytes: whole("max-log-bytes", a["max-log-bytes"]),
         onEvent: a.quiet ? undefined : serviceLog(),
     })
     console.log(`IoT platform emulator

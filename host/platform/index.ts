@@ -10,7 +10,7 @@
 import type { Server } from "node:http"
 import { join } from "node:path"
 import { startAdmin } from "./admin.ts"
-import type { Platform } from "./platform.ts"
+import type { Platform, StatsView } from "./platform.ts"
 import { ensureTlsMaterial } from "./certs.ts"
 import { requestTimeouts } from "./http-limits.ts"
 import type { Faults, FaultsInput } from "./faults.ts"
@@ -31,15 +31,27 @@ import {
     type DeviceView,
     type MessageView,
 } from "./views.ts"
+import {
+    MAX_PAGE_BYTES,
+    MAX_PAGE_RECORDS,
+    type ListPage,
+    type ListQuery,
+    type RecordList,
+} from "./list-page.ts"
 
-export type { Platform }
+export type { Platform, StatsView, ListPage, ListQuery, RecordList }
 export type { Device, Faults, FaultsInput, Stats, AuthRecord, RequestRecord }
 export type { DeviceView, MessageView, TokenForm }
 export type { TopicClass, TopicPermission }
 export { parseTopicsFile, DEFAULT_TOPIC_CLASSES } from "./topics.ts"
 export { signedAuthBody, contentToSign, computeSign } from "./signing.ts"
 export { MAX_PUBLISH_BYTES } from "./server.ts"
-export { FIRST_MESSAGE_ID } from "./state.ts"
+export {
+    FIRST_MESSAGE_ID,
+    DEFAULT_MAX_RECORDS,
+    DEFAULT_MAX_LOG_BYTES,
+} from "./state.ts"
+export { MAX_PAGE_RECORDS, MAX_PAGE_BYTES } from "./list-page.ts"
 
 /** `<repo>/state/platform` */
 export const DEFAULT_STATE_DIR = join(
@@ -79,8 +91,16 @@ export interface PlatformOptions {
      * platform's 128 KB); lower it to see how a client handles the refusal
      */
     maxBodyBytes?: number
-    /** records kept per list (auths, messages, requests; default 10000) */
+    /**
+     * records kept per list (messages, informs, auths, requests; default
+     * 10000): past it the oldest are dropped, and counted
+     */
     maxRecords?: number
+    /**
+     * bytes kept per list (default 32 MiB: bodies and strings, plus 200 per
+     * record): past it the oldest are dropped, and counted
+     */
+    maxLogBytes?: number
     /** the platform's clock (default Date.now); tests may pass a fake one */
     now?: () => number
     /**
@@ -95,6 +115,36 @@ export interface PlatformOptions {
 /** The faults in force, switched-off ones left out. */
 const faultsView = (f: Faults): Faults => JSON.parse(JSON.stringify(f))
 
+/** A record as a page shows it, and its size in the answer. */
+function sized<V>(value: V) {
+    return { value, bytes: JSON.stringify(value).length }
+}
+
+/** One bounded page of one of the state's record lists. */
+function listPage(
+    st: PlatformState,
+    list: RecordList,
+    q: ListQuery
+): ListPage<{ seq: number }> {
+    const query = {
+        since: q.since,
+        before: q.before,
+        limit: Math.min(q.limit ?? MAX_PAGE_RECORDS, MAX_PAGE_RECORDS),
+        maxBytes: MAX_PAGE_BYTES,
+    }
+    const keep = (r: { productKey?: string; deviceName?: string }) =>
+        (q.productKey === undefined || r.productKey === q.productKey) &&
+        (q.deviceName === undefined || r.deviceName === q.deviceName)
+    const log = st[list]
+    const page =
+        list === "messages" || list === "informs"
+            ? st[list].page(query, m => sized(messageView(m)), keep)
+            : list === "auths"
+              ? st.auths.page(query, a => sized({ ...a }), keep)
+              : st.requests.page(query, r => sized({ ...r }))
+    return { ...page, dropped: log.dropped }
+}
+
 /** Starts the emulator: creates (or loads) its TLS material, then listens. */
 export async function startPlatform(
     o: PlatformOptions = {}
@@ -107,6 +157,12 @@ export async function startPlatform(
         !(Number.isInteger(mb) && mb >= 1 && mb <= MAX_PUBLISH_BYTES)
     )
         throw new Error(`maxBodyBytes must be a whole number in 1..131072`)
+    for (const [name, v] of [
+        ["maxRecords", o.maxRecords],
+        ["maxLogBytes", o.maxLogBytes],
+    ] as const)
+        if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1))
+            throw new Error(`${name} must be a whole number >= 1`)
     const timeouts = requestTimeouts(o)
     const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
     const st = new PlatformState({
@@ -116,6 +172,7 @@ export async function startPlatform(
         rateGlobal: o.rateGlobal,
         rateWindowMs: o.rateWindowMs,
         maxRecords: o.maxRecords,
+        maxLogBytes: o.maxLogBytes,
         now: o.now,
         topics: o.topics,
         devices: (o.devices ?? []).map(d => d as Device),
@@ -143,13 +200,18 @@ export async function startPlatform(
             return { productKey, deviceName }
         },
         removeDevice: (pk, dn) => st.removeDevice(pk, dn),
-        auths: () => st.auths.map(a => ({ ...a })),
+        auths: () => st.auths.list.map(a => ({ ...a })),
         messages: () =>
-            st.messages.map(m => ({ ...messageView(m), body: m.body })),
+            st.messages.list.map(m => ({ ...messageView(m), body: m.body })),
         informs: () =>
-            st.informs.map(m => ({ ...messageView(m), body: m.body })),
-        requests: () => st.requests.map(r => ({ ...r })),
-        stats: () => structuredClone(st.stats),
+            st.informs.list.map(m => ({ ...messageView(m), body: m.body })),
+        requests: () => st.requests.list.map(r => ({ ...r })),
+        page: ((list: RecordList, q: ListQuery = {}) =>
+            listPage(st, list, q)) as Platform["page"],
+        stats: (): StatsView => ({
+            ...structuredClone(st.stats),
+            dropped: st.dropped(),
+        }),
         faults: () => faultsView(st.faults),
         setFaults: f => {
             st.setFaults(f)

@@ -248,7 +248,7 @@ export class Channel {
             method: req.method ?? "",
             url,
         }
-        st.push(st.requests, rec)
+        st.requests.push(rec)
         const body = await readBody(
             req,
             (scope === "auth" ? MAX_AUTH_BYTES : this.maxPublishBytes) + 1
@@ -360,7 +360,7 @@ export class Channel {
             rec.code = code
             rec.message = MESSAGES[code]
             if (reason) rec.reason = reason
-            st.push(st.auths, rec)
+            st.auths.push(rec)
             const who = rec.productKey
                 ? `${rec.productKey}/${rec.deviceName}`
                 : "?"
@@ -492,7 +492,7 @@ export class Channel {
         // the platform consumes a version report (it updates the device's
         // firmware version); it is not device data, so it is kept apart
         if (topic !== inform) st.stats.messages++
-        st.push(topic === inform ? st.informs : st.messages, {
+        ;(topic === inform ? st.informs : st.messages).push({
             seq: st.nextSeq(),
             time: new Date(st.now()).toISOString(),
             connection,
