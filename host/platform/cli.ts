@@ -14,6 +14,7 @@ import { parseArgs } from "node:util"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
+import { MAX_TIMER_MS } from "./faults.ts"
 import { parseJsonQuietly } from "../json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
@@ -72,6 +73,18 @@ function whole(name: string, v: string | undefined) {
         process.exit(2)
     }
     return n
+}
+
+/** `--keep-alive S` in ms, refused beyond what a Node timer can wait. */
+function keepAliveMs(v: string | undefined) {
+    const ms = num("keep-alive", v, 60)! * 1000
+    if (ms > MAX_TIMER_MS) {
+        console.error(
+            `--keep-alive must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days, the longest a Node timer can wait), got ${v}`
+        )
+        process.exit(2)
+    }
+    return ms
 }
 
 function loadDevicesFile(file: string): Device[] {
@@ -154,7 +167,7 @@ async function main() {
         topics,
         rateDevice: num("rate-device", a["rate-device"]),
         rateGlobal: num("rate-global", a["rate-global"]),
-        keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,
+        keepAliveTimeoutMs: keepAliveMs(a["keep-alive"]),
         maxBodyBytes: num("max-body", a["max-body"]),
         maxRecords: whole("max-records", a["max-records"]),
         maxLogBytes: whole("max-log-bytes", a["max-log-bytes"]),

@@ -13,7 +13,7 @@ import { startAdmin } from "./admin.ts"
 import type { Platform, StatsView } from "./platform.ts"
 import { ensureTlsMaterial } from "./certs.ts"
 import { requestTimeouts } from "./http-limits.ts"
-import type { Faults, FaultsInput } from "./faults.ts"
+import { durationProblem, type Faults, type FaultsInput } from "./faults.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import type { TopicClass, TopicPermission } from "./topics.ts"
 import { Channel, HOST, MAX_PUBLISH_BYTES } from "./server.ts"
@@ -163,6 +163,10 @@ export async function startPlatform(
     ] as const)
         if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1))
             throw new Error(`${name} must be a whole number >= 1`)
+    if (o.keepAliveTimeoutMs !== undefined) {
+        const why = durationProblem("keepAliveTimeoutMs", o.keepAliveTimeoutMs)
+        if (why) throw new RangeError(why)
+    }
     const timeouts = requestTimeouts(o)
     const tls = ensureTlsMaterial(o.stateDir ?? DEFAULT_STATE_DIR)
     const st = new PlatformState({

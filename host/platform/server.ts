@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream"
 import { parseAuthRequest, verifyAuth } from "./auth.ts"
 import { resultJson, MESSAGES } from "./codes.ts"
 import {
+    MAX_TIMER_MS,
     POST_FAULTS,
     PRE_FAULTS,
     takeFault,
@@ -190,7 +191,12 @@ export class Channel {
         const left = until === undefined ? 0 : until - this.o.state.now()
         if (left > 0) {
             clearTimeout(this.outageTimer)
-            this.outageTimer = setTimeout(() => this.endOutage(), left)
+            // looked at again when the timer fires: the platform's clock may
+            // have moved, and a timer holds at most MAX_TIMER_MS
+            this.outageTimer = setTimeout(
+                () => this.syncOutage(),
+                Math.min(left, MAX_TIMER_MS)
+            )
             if (!this.inOutage) {
                 this.inOutage = true
                 this.event(`outage for ${left} ms: connections refused`)
