@@ -13,6 +13,7 @@ import { timeoutServerOptions, type RequestTimeouts } from "./http-limits.ts"
 import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
 import { clockOffsetProblem } from "./state.ts"
+import { checkedDevice } from "./device-identity.ts"
 import { HttpError, isLoopbackHost, readJsonBody } from "../http-request.ts"
 import {
     ListQueryError,
@@ -107,7 +108,9 @@ async function route(
         case "POST /devices": {
             const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
             try {
-                return p.addDevice(typeof b?.device === "string" ? b.device : b)
+                return p.addDevice(
+                    checkedDevice(typeof b?.device === "string" ? b.device : b)
+                )
             } catch (e: any) {
                 throw new HttpError(400, e.message)
             }

@@ -13,6 +13,7 @@ import { resolve } from "node:path"
 import { parseArgs } from "node:util"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
+import { checkedDevice } from "./device-identity.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import { MAX_TIMER_MS } from "./faults.ts"
 import { parseJsonQuietly } from "../json-error.ts"
@@ -37,7 +38,8 @@ export const DEMO_DEVICE =
 const USAGE = `usage: npm run platform -- [options]
   --port N            HTTPS port on 127.0.0.1 (default 8443; 0: any free port)
   --admin-port N      admin HTTP port (default: port + 1; 0 when port is 0)
-  --device PK/DN/SECRET   a device (repeatable)
+  --device PK/DN/SECRET   a device (repeatable); as the platform issues them, PK is 11 letters
+                      or digits, DN 4 to 32 characters of letters, digits and - _ @ . :
   --devices FILE      a JSON file: [{"productKey","deviceName","deviceSecret"} | "PK/DN/SECRET", ...]
   --topics FILE       a JSON file of custom topic classes, added to the defaults:
                       [{"topic": "/\${productKey}/\${deviceName}/user/data", "permission": "pub"}]
@@ -95,7 +97,13 @@ function loadDevicesFile(file: string): Device[] {
         throw new Error(
             `${file}: expected an array of devices or {"devices": [...]}`
         )
-    return list.map(toDevice)
+    return list.map((d, i) => {
+        try {
+            return checkedDevice(d)
+        } catch (e: any) {
+            throw new Error(`${file}: device ${i + 1}: ${e.message}`)
+        }
+    })
 }
 
 async function main() {
@@ -135,7 +143,13 @@ async function main() {
     try {
         devices = [
             ...(a.devices ? loadDevicesFile(resolve(a.devices)) : []),
-            ...(a.device ?? []).map(toDevice),
+            ...(a.device ?? []).map(d => {
+                try {
+                    return checkedDevice(d)
+                } catch (e: any) {
+                    throw new Error(`--device: ${e.message}`)
+                }
+            }),
         ]
     } catch (e: any) {
         console.error(e.message)

@@ -16,10 +16,11 @@ import {
     postAuth,
 } from "../../host/platform/test-client.ts"
 import { signedAuthBody } from "../../host/platform/signing.ts"
+import { startPlatformCli } from "./platform-cli-process.ts"
 
 const root = join(import.meta.dirname, "../..")
 const dev = {
-    productKey: "pkAdmin",
+    productKey: "a1AdminPK01",
     deviceName: "dev1",
     deviceSecret: "adminsecret123",
 }
@@ -143,13 +144,17 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
         { productKey: dev.productKey, deviceName: dev.deviceName },
     ])
     const added = await admin("POST", "/devices", {
-        productKey: "pkAdmin",
+        productKey: "a1AdminPK01",
         deviceName: "dev2",
         deviceSecret: "s2",
     })
-    assert.deepEqual(added.json, { productKey: "pkAdmin", deviceName: "dev2" })
+    assert.deepEqual(added.json, {
+        productKey: "a1AdminPK01",
+        deviceName: "dev2",
+    })
     assert.equal(
-        (await admin("POST", "/devices", { device: "pkAdmin/dev3/s3" })).status,
+        (await admin("POST", "/devices", { device: "a1AdminPK01/dev3/s3" }))
+            .status,
         200
     )
     assert.equal(
@@ -157,12 +162,12 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
         400
     )
     const tk2 = await authenticate(p, {
-        productKey: "pkAdmin",
+        productKey: "a1AdminPK01",
         deviceName: "dev2",
         deviceSecret: "s2",
     })
     await authenticate(p, {
-        productKey: "pkAdmin",
+        productKey: "a1AdminPK01",
         deviceName: "dev3",
         deviceSecret: "s3",
     })
@@ -183,8 +188,13 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
         1
     )
 
-    await publish(p, "/pkAdmin/dev2/user/update", tk2, "héllo")
-    await publish(p, "/pkAdmin/dev2/user/update", tk2, Buffer.from([0xff, 0]))
+    await publish(p, "/a1AdminPK01/dev2/user/update", tk2, "héllo")
+    await publish(
+        p,
+        "/a1AdminPK01/dev2/user/update",
+        tk2,
+        Buffer.from([0xff, 0])
+    )
     const msgs = (await admin("GET", "/messages")).json
     assert.equal(msgs.length, 2)
     assert.equal(msgs[0].utf8, "héllo")
@@ -193,7 +203,7 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
     assert.ok(BigInt(msgs[0].messageId) > 2n ** 53n)
     assert.equal(msgs[1].utf8, undefined)
     assert.equal(msgs[1].base64, "/wA=")
-    assert.equal(msgs[0].topic, "/pkAdmin/dev2/user/update")
+    assert.equal(msgs[0].topic, "/a1AdminPK01/dev2/user/update")
     assert.equal(msgs[0].deviceName, "dev2")
     assert.ok(!Number.isNaN(Date.parse(msgs[0].time)))
 
@@ -212,7 +222,7 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
     assert.deepEqual(
         (
             await admin("POST", "/remove-device", {
-                productKey: "pkAdmin",
+                productKey: "a1AdminPK01",
                 deviceName: "dev3",
             })
         ).json,
@@ -235,7 +245,7 @@ test("admin API: faults, expire-token, clock, reset", async () => {
         400
     )
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk, "x")).json.code,
         30001
     )
 
@@ -249,7 +259,7 @@ test("admin API: faults, expire-token, clock, reset", async () => {
         { expired: 1 }
     )
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk, "x")).json.code,
         20001
     )
     assert.equal((await admin("POST", "/expire-token", {})).status, 400)
@@ -274,13 +284,13 @@ test("admin API: faults, expire-token, clock, reset", async () => {
         "clock offset cleared"
     )
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk2, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk2, "x")).json.code,
         0,
         "tokens kept"
     )
     await admin("POST", "/reset", { tokens: true })
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk2, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk2, "x")).json.code,
         20003,
         "tokens dropped"
     )
@@ -296,11 +306,11 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
         devicesFile,
         JSON.stringify([
             {
-                productKey: "pkFile",
-                deviceName: "d1",
+                productKey: "a1FilePrd01",
+                deviceName: "file-d1",
                 deviceSecret: "fileSecret",
             },
-            "pkFile/d2/fileSecret2",
+            "a1FilePrd01/file-d2/fileSecret2",
         ])
     )
     const child = spawn(
@@ -314,7 +324,7 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
             "--state",
             dir,
             "--device",
-            "pkCli/dev/cliSecret",
+            "a1CliPrd001/cli-dev/cliSecret",
             "--devices",
             devicesFile,
         ],
@@ -343,30 +353,106 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
         const ca = readFileSync(join(dir, "tls", "ca.pem"), "utf8")
         const target = { port: Number(url[2]), ca }
         await authenticate(target, {
-            productKey: "pkCli",
-            deviceName: "dev",
+            productKey: "a1CliPrd001",
+            deviceName: "cli-dev",
             deviceSecret: "cliSecret",
         })
         await authenticate(target, {
-            productKey: "pkFile",
-            deviceName: "d2",
+            productKey: "a1FilePrd01",
+            deviceName: "file-d2",
             deviceSecret: "fileSecret2",
         })
         const devs = (await (
             await fetch(`${adminUrl}/devices`)
         ).json()) as any[]
         assert.deepEqual(devs.map(d => d.deviceName).sort(), [
-            "d1",
-            "d2",
-            "dev",
+            "cli-dev",
+            "file-d1",
+            "file-d2",
         ])
-        while (!/auth pkFile\/d2 -> 0 success/.test(out))
+        while (!/auth a1FilePrd01\/file-d2 -> 0 success/.test(out))
             await new Promise(r => setTimeout(r, 50))
         for (const secret of ["cliSecret", "fileSecret"])
             assert.ok(!out.includes(secret), "no secret printed")
     } finally {
         child.kill("SIGTERM")
         assert.equal(await exited, 0)
+        rmSync(dir, { recursive: true, force: true })
+    }
+})
+
+test("admin API: a device whose productKey or deviceName the platform would not issue is refused with the rule, and not added", async () => {
+    const before = (await admin("GET", "/devices")).json
+    for (const [body, re] of [
+        [
+            { productKey: "pk", deviceName: "device", deviceSecret: "s3cretA" },
+            /productKey "pk" .* 11 letters or digits/,
+        ],
+        [
+            { device: "a1AdminPK01/d1/s3cretB" },
+            /deviceName "d1" .* 4 to 32 characters/,
+        ],
+        [
+            {
+                productKey: "a1AdminPK01",
+                deviceName: "dev/1",
+                deviceSecret: "s3cretC",
+            },
+            /deviceName "dev\/1"/,
+        ],
+    ] as const) {
+        const r = await admin("POST", "/devices", body)
+        assert.equal(r.status, 400, JSON.stringify(body))
+        assert.match(r.json.error, re)
+        assert.ok(!r.json.error.includes("s3cret"), "the secret is not echoed")
+    }
+    assert.deepEqual((await admin("GET", "/devices")).json, before)
+})
+
+test("npm run platform: --device and --devices refuse a productKey or deviceName the platform would not issue", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "platform-cli-ids-"))
+    const file = join(dir, "devices.json")
+    writeFileSync(
+        file,
+        JSON.stringify([
+            {
+                productKey: "a1FilePrd01",
+                deviceName: "ok-device",
+                deviceSecret: "s3cretF",
+            },
+            {
+                productKey: "a1FilePrd01",
+                deviceName: "no",
+                deviceSecret: "s3cretG",
+            },
+        ])
+    )
+    try {
+        for (const [args, re] of [
+            [
+                ["--device", "pk/dn/s3cretD"],
+                /productKey "pk" .* 11 letters or digits/,
+            ],
+            [
+                ["--device", "a1CliPrd001/dn/s3cretE"],
+                /deviceName "dn" .* 4 to 32 characters/,
+            ],
+            [["--devices", file], /deviceName "no"/],
+        ] as const) {
+            const cli = await startPlatformCli([
+                "--port",
+                "0",
+                "--state",
+                dir,
+                ...args,
+            ])
+            const code = await cli.stop()
+            assert.equal(cli.url, "", "it did not start")
+            assert.equal(code, 2, cli.output())
+            assert.match(cli.output(), re)
+            assert.ok(!cli.output().includes("s3cret"), cli.output())
+        }
+    } finally {
         rmSync(dir, { recursive: true, force: true })
     }
 })
