@@ -15,6 +15,7 @@ import {
     RawTlsClient,
 } from "../../host/platform/test-client.ts"
 import { useDevicePlatform } from "./platform-fixture.ts"
+import { startPlatformCli } from "./platform-cli-process.ts"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -292,6 +293,27 @@ test("a keep-alive timeout longer than a Node timer can wait is refused", async 
             () => {}
         )
         await assert.rejects(started, /keepAliveTimeoutMs must be .*2147483647/)
+    } finally {
+        rmSync(stateDir, { recursive: true, force: true })
+    }
+})
+
+test("npm run platform: --keep-alive longer than a Node timer can wait is refused", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "platform-keepalive-cli-"))
+    try {
+        const cli = await startPlatformCli([
+            "--port",
+            "0",
+            "--state",
+            stateDir,
+            "--keep-alive",
+            "2147484",
+        ])
+        assert.equal(await cli.stop(), 2, cli.output())
+        assert.match(
+            cli.output(),
+            /--keep-alive must be at most 2147483 seconds/
+        )
     } finally {
         rmSync(stateDir, { recursive: true, force: true })
     }
