@@ -14,6 +14,7 @@ import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
 import { clockOffsetProblem } from "./state.ts"
 import { checkedDevice } from "./device-identity.ts"
+import { tokenTtlProblem } from "./token-ttl.ts"
 import { HttpError, isLoopbackHost, readJsonBody } from "../http-request.ts"
 import {
     ListQueryError,
@@ -98,6 +99,8 @@ async function route(
                     "GET /stats",
                     "GET /faults",
                     "POST /faults",
+                    "GET /token-ttl",
+                    "POST /token-ttl",
                     "POST /expire-token",
                     "POST /clock",
                     "POST /reset",
@@ -132,6 +135,15 @@ async function route(
             return p.faults()
         case "POST /faults":
             return p.setFaults(await readJsonBody(req, MAX_ADMIN_BODY_BYTES))
+        case "GET /token-ttl":
+            return { seconds: p.tokenTtlSeconds() }
+        case "POST /token-ttl": {
+            const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
+            const why = tokenTtlProblem("seconds", b?.seconds)
+            if (why) throw new HttpError(400, why)
+            p.setTokenTtl(b.seconds)
+            return { seconds: p.tokenTtlSeconds() }
+        }
         case "POST /expire-token": {
             const [pk, dn] = deviceId(
                 await readJsonBody(req, MAX_ADMIN_BODY_BYTES)

@@ -1,6 +1,6 @@
 /**
  * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
- *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS] [--token-form jwt|hex]
+ *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS|48h|7d] [--token-form jwt|hex]
  *  [--topics FILE.json]
  *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--max-body BYTES]
  *  [--max-records N] [--max-log-bytes BYTES] [--quiet]`
@@ -16,6 +16,7 @@ import { toDevice, type Device } from "./state.ts"
 import { checkedDevice } from "./device-identity.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
 import { MAX_TIMER_MS } from "./faults.ts"
+import { parseTokenTtl } from "./token-ttl.ts"
 import { parseJsonQuietly } from "../json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
@@ -44,7 +45,8 @@ const USAGE = `usage: npm run platform -- [options]
   --topics FILE       a JSON file of custom topic classes, added to the defaults:
                       [{"topic": "/\${productKey}/\${deviceName}/user/data", "permission": "pub"}]
   --state DIR         where the CA and server certificate are kept (default state/platform)
-  --token-ttl S       token lifetime in seconds (default 172800 = 48 h)
+  --token-ttl T       token lifetime: seconds, or a number with s, m, h or d (default 7d, as
+                      today's documents give it; 48h as the C SDK's comment and the 2017 document)
   --token-form F      jwt (default: 161-character JWT-form tokens) or hex (32 hex digits)
   --rate-device N     requests per second per device (default unlimited)
   --rate-global N     requests per second in all (default unlimited)
@@ -87,6 +89,19 @@ function keepAliveMs(v: string | undefined) {
         process.exit(2)
     }
     return ms
+}
+
+/** `--token-ttl` in seconds (undefined: the default). */
+function tokenTtl(v: string | undefined) {
+    if (v === undefined) return undefined
+    const s = parseTokenTtl(v)
+    if (s === undefined) {
+        console.error(
+            `--token-ttl must be seconds or a number with s, m, h or d (e.g. 48h, 7d), at most 10 years, got ${v}`
+        )
+        process.exit(2)
+    }
+    return s
 }
 
 function loadDevicesFile(file: string): Device[] {
@@ -176,7 +191,7 @@ async function main() {
         adminPort,
         devices,
         stateDir: a.state ? resolve(a.state) : DEFAULT_STATE_DIR,
-        tokenTtlSeconds: num("token-ttl", a["token-ttl"]),
+        tokenTtlSeconds: tokenTtl(a["token-ttl"]),
         tokenForm: tokenForm as TokenForm,
         topics,
         rateDevice: num("rate-device", a["rate-device"]),

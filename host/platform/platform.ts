@@ -65,6 +65,13 @@ export interface Platform {
     setFaults(f: FaultsInput): Faults
     /** switches every fault off */
     clearFaults(): Faults
+    /** GET /token-ttl: how long tokens issued from now on live, in seconds */
+    tokenTtlSeconds(): number
+    /**
+     * POST /token-ttl `{"seconds": N}`: tokens issued from now on live N
+     * seconds (0..10 years; 172800 for the C SDK's 48 h); kept across reset
+     */
+    setTokenTtl(seconds: number): void
     /** POST /expire-token: expires the device's live tokens; returns how many */
     expireToken(productKey: string, deviceName: string): number
     /** POST /clock: shifts the platform's clock by `offsetMs` */
