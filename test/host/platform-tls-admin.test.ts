@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import http from "node:http"
+import https from "node:https"
 import tls from "node:tls"
 import { spawn, execFile } from "node:child_process"
 import { X509Certificate } from "node:crypto"
@@ -455,4 +456,53 @@ test("npm run platform: --device and --devices refuse a productKey or deviceName
     } finally {
         rmSync(dir, { recursive: true, force: true })
     }
+})
+
+test("a client offering only TLS_RSA_WITH_AES_256_CBC_SHA256 over TLS 1.2, as Alibaba's SDKs (mbedtls, RSA key exchange) do, completes a handshake and an /auth", async () => {
+    // the server certificate carries an RSA key: an ECDSA-only one would
+    // leave these clients no cipher suite
+    const leaf = new X509Certificate(
+        readFileSync(join(stateDir, "tls", "server.pem"))
+    )
+    assert.equal(leaf.publicKey.asymmetricKeyType, "rsa")
+    const reply = await new Promise<{
+        cipher: tls.CipherNameAndProtocol
+        json: any
+    }>((resolve, reject) => {
+        const body = JSON.stringify(signedAuthBody(dev))
+        const req = https.request(
+            {
+                host: "127.0.0.1",
+                port: p.port,
+                path: "/auth",
+                method: "POST",
+                ca: p.ca,
+                agent: false,
+                ciphers: "AES256-SHA256",
+                maxVersion: "TLSv1.2",
+                headers: {
+                    "Content-Type": "application/json",
+                    "Content-Length": Buffer.byteLength(body),
+                },
+            },
+            res => {
+                const cipher = (res.socket as tls.TLSSocket).getCipher()
+                const chunks: Buffer[] = []
+                res.on("data", c => chunks.push(c))
+                res.on("end", () =>
+                    resolve({
+                        cipher,
+                        json: JSON.parse(Buffer.concat(chunks).toString()),
+                    })
+                )
+                res.on("error", reject)
+            }
+        )
+        req.on("error", reject)
+        req.end(body)
+    })
+    assert.equal(reply.cipher.standardName, "TLS_RSA_WITH_AES_256_CBC_SHA256")
+    assert.equal(reply.cipher.version, "TLSv1.2")
+    assert.equal(reply.json.code, 0, JSON.stringify(reply.json))
+    assert.ok(reply.json.info.token)
 })
