@@ -101,6 +101,17 @@ function readBody(
     })
 }
 
+/**
+ * `b` in memory of its own: a small Buffer is a slice of a shared 8 KB
+ * pool, which a kept body would pin whole, beyond what the log counts.
+ */
+function ownBytes(b: Buffer): Buffer {
+    if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b
+    const own = Buffer.allocUnsafeSlow(b.length)
+    b.copy(own)
+    return own
+}
+
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 
 function htmlError(status: number) {
@@ -506,7 +517,7 @@ export class Channel {
             deviceName: t.deviceName,
             topic,
             messageId,
-            body: body.buf,
+            body: ownBytes(body.buf),
         })
         const data = st.faults.answerData
         if (data) st.count("faults", "answerData")

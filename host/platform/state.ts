@@ -120,7 +120,7 @@ export interface StateOptions {
 
 /** Records kept per list by default. */
 export const DEFAULT_MAX_RECORDS = 10000
-/** Bytes kept per list by default: 32 MiB (256 maximum-size messages). */
+/** Bytes kept per list by default: 32 MiB (255 maximum-size messages). */
 export const DEFAULT_MAX_LOG_BYTES = 32 * 1024 * 1024
 /** What a record costs beyond its bodies and strings, for the byte bound. */
 export const RECORD_OVERHEAD_BYTES = 200

@@ -336,6 +336,9 @@ test("admin API lists: bounded by --max-records, dropped counted, paged by since
             ["m3", "m4", "m5", "m6"]
         )
         assert.equal(all.dropped, "2")
+        // a kept body holds memory of its own, not a slice of a shared pool
+        for (const m of p.messages())
+            assert.equal(m.body.buffer.byteLength, m.body.length)
         assert.equal(all.link, null)
         const stats = (await get("/stats")).json
         assert.equal(stats.messages, 6)
