@@ -50,7 +50,8 @@ const USAGE = `usage: npm run platform -- [options]
   --token-form F      jwt (default: 161-character JWT-form tokens) or hex (32 hex digits)
   --rate-device N     requests per second per device (default unlimited)
   --rate-global N     requests per second in all (default unlimited)
-  --keep-alive S      idle keep-alive connections are closed after S seconds (default 60)
+  --keep-alive S      idle keep-alive connections are closed after S seconds (default 60;
+                      at most 2147483, the longest a Node timer can wait)
   --max-body N        largest publish body accepted, 1..131072 bytes (default 131072, 128 KB)
   --max-records N     records kept per list (messages, informs, auths, requests; default 10000);
                       past it the oldest are dropped and counted (GET /stats: dropped)
