@@ -13,7 +13,15 @@ import { timeoutServerOptions, type RequestTimeouts } from "./http-limits.ts"
 import { isJsonContentType } from "./auth.ts"
 import { HOST } from "./server.ts"
 import { clockOffsetProblem } from "./state.ts"
+import { checkedDevice } from "./device-identity.ts"
+import { tokenTtlProblem } from "./token-ttl.ts"
 import { HttpError, isLoopbackHost, readJsonBody } from "../lib/http-request.ts"
+import {
+    ListQueryError,
+    pageLinks,
+    parseListQuery,
+    type RecordList,
+} from "./list-page.ts"
 
 /** The largest admin request body read: 1 MB. */
 export const MAX_ADMIN_BODY_BYTES = 1024 * 1024
@@ -24,13 +32,41 @@ function deviceId(b: any): [string, string] {
     return [b.productKey, b.deviceName]
 }
 
-function since(list: any[], q: URLSearchParams) {
-    const s = Number(q.get("since") ?? 0)
-    return s ? list.filter(r => r.seq > s) : list
+/** An admin answer with headers beside its JSON value. */
+class WithHeaders {
+    constructor(
+        readonly body: unknown,
+        readonly headers: Record<string, string>
+    ) {}
+}
+
+/**
+ * One page of a record list: the records (a JSON array, oldest first), the
+ * number of records the list dropped in `X-Dropped-Records`, and the
+ * neighbouring pages in `Link`.
+ */
+function listAnswer(p: Platform, list: RecordList, u: URL): WithHeaders {
+    let q
+    try {
+        q = parseListQuery(list, u.searchParams)
+    } catch (e) {
+        if (e instanceof ListQueryError) throw new HttpError(400, e.message)
+        throw e
+    }
+    const page = p.page(list, q)
+    const link = pageLinks(`/${list}`, q, page)
+    return new WithHeaders(page.records, {
+        "X-Dropped-Records": String(page.dropped),
+        ...(link ? { Link: link } : {}),
+    })
 }
 
 /** Routes one admin request to the platform; returns the JSON answer. */
-async function route(p: Platform, req: http.IncomingMessage, port: number) {
+async function route(
+    p: Platform,
+    req: http.IncomingMessage,
+    port: number
+): Promise<unknown> {
     if (!isLoopbackHost(req.headers.host, port))
         throw new HttpError(
             403,
@@ -63,6 +99,8 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
                     "GET /stats",
                     "GET /faults",
                     "POST /faults",
+                    "GET /token-ttl",
+                    "POST /token-ttl",
                     "POST /expire-token",
                     "POST /clock",
                     "POST /reset",
@@ -73,7 +111,9 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
         case "POST /devices": {
             const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
             try {
-                return p.addDevice(typeof b?.device === "string" ? b.device : b)
+                return p.addDevice(
+                    checkedDevice(typeof b?.device === "string" ? b.device : b)
+                )
             } catch (e: any) {
                 throw new HttpError(400, e.message)
             }
@@ -85,25 +125,25 @@ async function route(p: Platform, req: http.IncomingMessage, port: number) {
             return { removed: p.removeDevice(pk, dn) }
         }
         case "GET /auths":
-            return since(p.auths(), u.searchParams)
         case "GET /messages":
-            return since(p.messages(), u.searchParams).map(m => {
-                const { body, ...rest } = m
-                return rest
-            })
         case "GET /informs":
-            return since(p.informs(), u.searchParams).map(m => {
-                const { body, ...rest } = m
-                return rest
-            })
         case "GET /requests":
-            return since(p.requests(), u.searchParams)
+            return listAnswer(p, r.slice(5) as RecordList, u)
         case "GET /stats":
             return p.stats()
         case "GET /faults":
             return p.faults()
         case "POST /faults":
             return p.setFaults(await readJsonBody(req, MAX_ADMIN_BODY_BYTES))
+        case "GET /token-ttl":
+            return { seconds: p.tokenTtlSeconds() }
+        case "POST /token-ttl": {
+            const b = await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
+            const why = tokenTtlProblem("seconds", b?.seconds)
+            if (why) throw new HttpError(400, why)
+            p.setTokenTtl(b.seconds)
+            return { seconds: p.tokenTtlSeconds() }
+        }
         case "POST /expire-token": {
             const [pk, dn] = deviceId(
                 await readJsonBody(req, MAX_ADMIN_BODY_BYTES)
@@ -136,9 +176,15 @@ export async function startAdmin(
         timeoutServerOptions(timeouts),
         async (req, res) => {
             let status = 200
-            let out: unknown
+            let headers: Record<string, string> = {}
+            let buf: Buffer
             try {
-                out = await route(p, req, (server.address() as any).port)
+                let out = await route(p, req, (server.address() as any).port)
+                if (out instanceof WithHeaders) {
+                    headers = out.headers
+                    out = out.body
+                }
+                buf = Buffer.from(JSON.stringify(out, null, 1), "utf8")
             } catch (e: any) {
                 status =
                     e instanceof HttpError
@@ -146,10 +192,13 @@ export async function startAdmin(
                         : e instanceof FaultInputError
                           ? 400
                           : 500
-                out = { error: e?.message ?? String(e) }
+                headers = {}
+                buf = Buffer.from(
+                    JSON.stringify({ error: e?.message ?? String(e) }, null, 1)
+                )
             }
-            const buf = Buffer.from(JSON.stringify(out, null, 1), "utf8")
             res.writeHead(status, {
+                ...headers,
                 "Content-Type": "application/json",
                 "Content-Length": buf.length,
                 // the rest of a refused body is not read: the connection ends

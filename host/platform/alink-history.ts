@@ -23,7 +23,9 @@
  * clock ("only data within the next 24 hours"); `sys` (extended features) is
  * the only other top-level field. Whether the real HTTPS channel checks a
  * history post before answering is not documented (the Alink reply goes to
- * the `_reply` topic over MQTT); the emulator answers 10001 at once. Pure.
+ * the `_reply` topic over MQTT); the emulator answers 10001 at once. One
+ * trailing NUL after the JSON is accepted: Alibaba's C SDK example sends a
+ * body with its C string terminator (`strlen + 1`). Pure.
  */
 
 /** The Alink method of a history post. */
@@ -92,9 +94,11 @@ export function historyPostProblem(
     deviceName: string,
     now: number
 ): string | undefined {
+    // the C SDK's terminator: exactly one NUL, the only byte stripped
+    const json = body.at(-1) === 0 ? body.subarray(0, -1) : body
     let doc: unknown
     try {
-        doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body))
+        doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(json))
     } catch {
         return "a history post must be Alink JSON (UTF-8)"
     }

@@ -3,6 +3,9 @@
  * 127.0.0.1 and localhost signed by it, created on first start and kept in
  * `<stateDir>/tls/` (ca.pem, ca-key.pem, server.pem, server-key.pem).
  * Keys come from Node's crypto; certificates are built with node-forge.
+ * The keys are RSA on purpose: Alibaba's C SDKs (mbedtls) offer RSA key
+ * exchange only (TLS_RSA_WITH_AES_256_CBC_SHA256), which an ECDSA
+ * certificate cannot serve.
  */
 import { generateKeyPairSync, X509Certificate, randomBytes } from "node:crypto"
 import {

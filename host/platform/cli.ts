@@ -1,8 +1,9 @@
 /**
  * `npm run platform -- [--port 8443] [--admin-port N] [--device PK/DN/SECRET ...]
- *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS] [--token-form jwt|hex]
+ *  [--devices FILE.json] [--state DIR] [--token-ttl SECONDS|48h|7d] [--token-form jwt|hex]
  *  [--topics FILE.json]
- *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--max-body BYTES] [--quiet]`
+ *  [--rate-device N] [--rate-global N] [--keep-alive SECONDS] [--max-body BYTES]
+ *  [--max-records N] [--max-log-bytes BYTES] [--quiet]`
  *
  * Runs the emulator until interrupted and prints the channel URL, the admin
  * URL and where the CA certificate is.
@@ -13,7 +14,10 @@ import { helpText, parseCommandLine } from "../lib/args.ts"
 import { PLATFORM_COMMAND } from "./command.ts"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
+import { checkedDevice } from "./device-identity.ts"
 import { TOKEN_FORMS, type TokenForm } from "./tokens.ts"
+import { MAX_TIMER_MS } from "./faults.ts"
+import { parseTokenTtl } from "./token-ttl.ts"
 import { parseJsonQuietly } from "../lib/json-error.ts"
 import { parseTopicsFile, type TopicClass } from "./topics.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
@@ -45,6 +49,41 @@ function num(name: string, v: string | undefined, dflt?: number) {
     return n
 }
 
+function whole(name: string, v: string | undefined) {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+        console.error(`--${name} must be a whole number >= 1, got ${v}`)
+        process.exit(2)
+    }
+    return n
+}
+
+/** `--keep-alive S` in ms, refused beyond what a Node timer can wait. */
+function keepAliveMs(v: string | undefined) {
+    const ms = num("keep-alive", v, 60)! * 1000
+    if (ms > MAX_TIMER_MS) {
+        console.error(
+            `--keep-alive must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days, the longest a Node timer can wait), got ${v}`
+        )
+        process.exit(2)
+    }
+    return ms
+}
+
+/** `--token-ttl` in seconds (undefined: the default). */
+function tokenTtl(v: string | undefined) {
+    if (v === undefined) return undefined
+    const s = parseTokenTtl(v)
+    if (s === undefined) {
+        console.error(
+            `--token-ttl must be seconds or a number with s, m, h or d (e.g. 48h, 7d), at most 10 years, got ${v}`
+        )
+        process.exit(2)
+    }
+    return s
+}
+
 function loadDevicesFile(file: string): Device[] {
     // a JSON error names its line and column only: the file holds secrets
     const j: any = parseJsonQuietly(readFileSync(file, "utf8"))
@@ -53,7 +92,13 @@ function loadDevicesFile(file: string): Device[] {
         throw new Error(
             `${file}: expected an array of devices or {"devices": [...]}`
         )
-    return list.map(toDevice)
+    return list.map((d, i) => {
+        try {
+            return checkedDevice(d)
+        } catch (e: any) {
+            throw new Error(`${file}: device ${i + 1}: ${e.message}`)
+        }
+    })
 }
 
 async function main() {
@@ -74,7 +119,13 @@ async function main() {
     try {
         devices = [
             ...(a.devices ? loadDevicesFile(resolve(a.devices)) : []),
-            ...(a.device ?? []).map(toDevice),
+            ...(a.device ?? []).map(d => {
+                try {
+                    return checkedDevice(d)
+                } catch (e: any) {
+                    throw new Error(`--device: ${e.message}`)
+                }
+            }),
         ]
     } catch (e: any) {
         console.error(e.message)
@@ -101,13 +152,15 @@ async function main() {
         adminPort,
         devices,
         stateDir: a.state ? resolve(a.state) : DEFAULT_STATE_DIR,
-        tokenTtlSeconds: num("token-ttl", a["token-ttl"]),
+        tokenTtlSeconds: tokenTtl(a["token-ttl"]),
         tokenForm: tokenForm as TokenForm,
         topics,
         rateDevice: num("rate-device", a["rate-device"]),
         rateGlobal: num("rate-global", a["rate-global"]),
-        keepAliveTimeoutMs: num("keep-alive", a["keep-alive"], 60)! * 1000,
+        keepAliveTimeoutMs: keepAliveMs(a["keep-alive"]),
         maxBodyBytes: num("max-body", a["max-body"]),
+        maxRecords: whole("max-records", a["max-records"]),
+        maxLogBytes: whole("max-log-bytes", a["max-log-bytes"]),
         onEvent: a.quiet ? undefined : serviceLog(),
     })
     exitOnSignal(() => p.close())

@@ -93,6 +93,19 @@ type RuleInput =
     | null
     | { count?: number | "always" | true; on?: FaultScope }
 
+/**
+ * The longest a Node timer can wait: 2^31-1 ms (about 24.8 days). A longer
+ * delay would fire after 1 ms, so longer durations are refused.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** Why a duration in ms is refused (undefined when a timer can hold it). */
+export function durationProblem(name: string, v: unknown): string | undefined {
+    if (typeof v !== "number" || !(v >= 0 && v <= MAX_TIMER_MS))
+        return `${name} must be a number of ms in 0..${MAX_TIMER_MS} (about 24.8 days, the longest a Node timer can wait), got ${JSON.stringify(v) ?? String(v)}`
+    return undefined
+}
+
 /** The statuses `httpError` may take. */
 export const HTTP_ERROR_STATUSES = [500, 502, 503]
 
@@ -144,7 +157,8 @@ export function applyFaultsInput(
         if (!known.has(k)) bad(`unknown fault ${k}`)
     if ("latencyMs" in input) {
         const v = input.latencyMs ?? 0
-        if (typeof v !== "number" || !(v >= 0)) bad("latencyMs must be >= 0")
+        const why = durationProblem("latencyMs", v)
+        if (why) bad(why)
         next.latencyMs = v
     }
     for (const k of [
@@ -207,7 +221,8 @@ export function applyFaultsInput(
     }
     if ("outageMs" in input) {
         const v = input.outageMs ?? 0
-        if (typeof v !== "number" || !(v >= 0)) bad("outageMs must be >= 0")
+        const why = durationProblem("outageMs", v)
+        if (why) bad(why)
         next.outageUntil = v > 0 ? now + v : undefined
     }
     return next

@@ -4,8 +4,20 @@
  * neither imports the other.
  */
 import type { Faults, FaultsInput } from "./faults.ts"
-import type { AuthRecord, Device, RequestRecord, Stats } from "./state.ts"
+import type { ListPage, ListQuery, RecordList } from "./list-page.ts"
+import type {
+    AuthRecord,
+    Device,
+    DroppedCounts,
+    RequestRecord,
+    Stats,
+} from "./state.ts"
 import type { DeviceView, MessageView } from "./views.ts"
+
+/** The counters, and the records each list dropped to keep within its bounds. */
+export interface StatsView extends Stats {
+    dropped: DroppedCounts
+}
 
 /** A running emulator. Every function is also an admin API route. */
 export interface Platform {
@@ -29,22 +41,37 @@ export interface Platform {
     addDevice(d: Device | string): DeviceView
     /** POST /remove-device */
     removeDevice(productKey: string, deviceName: string): boolean
-    /** GET /auths: every auth attempt and its result, oldest first */
+    /** every auth attempt kept and its result, oldest first */
     auths(): AuthRecord[]
-    /** GET /messages: every accepted message, oldest first (`body` only here) */
+    /** every accepted message kept, oldest first (`body` only here) */
     messages(): (MessageView & { body: Buffer })[]
-    /** GET /informs: every accepted version report (`/ota/device/inform/PK/DN`), oldest first; not in `messages` */
+    /** every accepted version report kept (`/ota/device/inform/PK/DN`), oldest first; not in `messages` */
     informs(): (MessageView & { body: Buffer })[]
-    /** GET /requests: every channel request and what happened to it */
+    /** every channel request kept and what happened to it */
     requests(): RequestRecord[]
+    /**
+     * GET /messages, /informs, /auths, /requests: one bounded page of a list
+     * (messages and informs as MessageView, without `body`)
+     */
+    page(list: "messages" | "informs", q?: ListQuery): ListPage<MessageView>
+    page(list: "auths", q?: ListQuery): ListPage<AuthRecord>
+    page(list: "requests", q?: ListQuery): ListPage<RequestRecord>
+    page(list: RecordList, q?: ListQuery): ListPage<{ seq: number }>
     /** GET /stats */
-    stats(): Stats
+    stats(): StatsView
     /** GET /faults */
     faults(): Faults
     /** POST /faults: merges the input into the faults in force */
     setFaults(f: FaultsInput): Faults
     /** switches every fault off */
     clearFaults(): Faults
+    /** GET /token-ttl: how long tokens issued from now on live, in seconds */
+    tokenTtlSeconds(): number
+    /**
+     * POST /token-ttl `{"seconds": N}`: tokens issued from now on live N
+     * seconds (0..10 years; 172800 for the C SDK's 48 h); kept across reset
+     */
+    setTokenTtl(seconds: number): void
     /** POST /expire-token: expires the device's live tokens; returns how many */
     expireToken(productKey: string, deviceName: string): number
     /** POST /clock: shifts the platform's clock by `offsetMs` */

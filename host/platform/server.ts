@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream"
 import { parseAuthRequest, verifyAuth } from "./auth.ts"
 import { resultJson, MESSAGES } from "./codes.ts"
 import {
+    MAX_TIMER_MS,
     POST_FAULTS,
     PRE_FAULTS,
     takeFault,
@@ -98,6 +99,17 @@ function readBody(
             if (!req.complete) resolve(undefined)
         })
     })
+}
+
+/**
+ * `b` in memory of its own: a small Buffer is a slice of a shared 8 KB
+ * pool, which a kept body would pin whole, beyond what the log counts.
+ */
+function ownBytes(b: Buffer): Buffer {
+    if (b.byteOffset === 0 && b.buffer.byteLength === b.length) return b
+    const own = Buffer.allocUnsafeSlow(b.length)
+    b.copy(own)
+    return own
 }
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
@@ -190,7 +202,12 @@ export class Channel {
         const left = until === undefined ? 0 : until - this.o.state.now()
         if (left > 0) {
             clearTimeout(this.outageTimer)
-            this.outageTimer = setTimeout(() => this.endOutage(), left)
+            // looked at again when the timer fires: the platform's clock may
+            // have moved, and a timer holds at most MAX_TIMER_MS
+            this.outageTimer = setTimeout(
+                () => this.syncOutage(),
+                Math.min(left, MAX_TIMER_MS)
+            )
             if (!this.inOutage) {
                 this.inOutage = true
                 this.event(`outage for ${left} ms: connections refused`)
@@ -248,7 +265,7 @@ export class Channel {
             method: req.method ?? "",
             url,
         }
-        st.push(st.requests, rec)
+        st.requests.push(rec)
         const body = await readBody(
             req,
             (scope === "auth" ? MAX_AUTH_BYTES : this.maxPublishBytes) + 1
@@ -360,7 +377,7 @@ export class Channel {
             rec.code = code
             rec.message = MESSAGES[code]
             if (reason) rec.reason = reason
-            st.push(st.auths, rec)
+            st.auths.push(rec)
             const who = rec.productKey
                 ? `${rec.productKey}/${rec.deviceName}`
                 : "?"
@@ -492,7 +509,7 @@ export class Channel {
         // the platform consumes a version report (it updates the device's
         // firmware version); it is not device data, so it is kept apart
         if (topic !== inform) st.stats.messages++
-        st.push(topic === inform ? st.informs : st.messages, {
+        ;(topic === inform ? st.informs : st.messages).push({
             seq: st.nextSeq(),
             time: new Date(st.now()).toISOString(),
             connection,
@@ -500,7 +517,7 @@ export class Channel {
             deviceName: t.deviceName,
             topic,
             messageId,
-            body: body.buf,
+            body: ownBytes(body.buf),
         })
         const data = st.faults.answerData
         if (data) st.count("faults", "answerData")

@@ -6,6 +6,7 @@
 import { TokenStore, type TokenForm } from "./tokens.ts"
 import { SlidingWindowLimiter } from "./throttle.ts"
 import { applyFaultsInput, type Faults, type FaultsInput } from "./faults.ts"
+import { RecordLog } from "./record-log.ts"
 import {
     DEFAULT_TOPIC_CLASSES,
     SYSTEM_TOPIC_CLASSES,
@@ -92,6 +93,14 @@ export interface Stats {
     messages: number
 }
 
+/** Records dropped from each list (oldest first) to keep within its bounds. */
+export interface DroppedCounts {
+    messages: number
+    informs: number
+    auths: number
+    requests: number
+}
+
 export interface StateOptions {
     devices?: Device[]
     tokenTtlMs: number
@@ -100,10 +109,32 @@ export interface StateOptions {
     rateDevice?: number
     rateGlobal?: number
     rateWindowMs?: number
+    /** records kept per list (default 10000) */
     maxRecords?: number
+    /** bytes kept per list (default 32 MiB), see recordBytes */
+    maxLogBytes?: number
     now?: () => number
     /** custom topic classes, added to the defaults and the system ones */
     topics?: TopicClass[]
+}
+
+/** Records kept per list by default. */
+export const DEFAULT_MAX_RECORDS = 10000
+/** Bytes kept per list by default: 32 MiB (255 maximum-size messages). */
+export const DEFAULT_MAX_LOG_BYTES = 32 * 1024 * 1024
+/** What a record costs beyond its bodies and strings, for the byte bound. */
+export const RECORD_OVERHEAD_BYTES = 200
+
+/**
+ * The bytes a record holds, for the log's byte bound: its body, its
+ * strings, and a fixed overhead for the rest.
+ */
+export function recordBytes(r: object): number {
+    let n = RECORD_OVERHEAD_BYTES
+    for (const v of Object.values(r))
+        if (typeof v === "string") n += v.length
+        else if (Buffer.isBuffer(v)) n += v.length
+    return n
 }
 
 /** First messageId: above 2^53 and not representable as a double. */
@@ -162,14 +193,14 @@ export class PlatformState {
     deviceLimiter: SlidingWindowLimiter
     globalLimiter: SlidingWindowLimiter
     faults: Faults = { latencyMs: 0 }
-    auths: AuthRecord[] = []
-    messages: MessageRecord[] = []
+    auths: RecordLog<AuthRecord>
+    messages: RecordLog<MessageRecord>
     /** version reports (`/ota/device/inform/PK/DN`), kept apart from messages */
-    informs: MessageRecord[] = []
-    requests: RequestRecord[] = []
+    informs: RecordLog<MessageRecord>
+    /** channel requests; a record's size is counted when it is appended */
+    requests: RecordLog<RequestRecord>
     stats: Stats = emptyStats()
     clockOffsetMs = 0
-    maxRecords: number
     /** the product's topic classes: defaults, system ones, then custom ones */
     readonly topicClasses: readonly TopicClass[]
     private seq = 0
@@ -186,7 +217,12 @@ export class PlatformState {
             o.rateGlobal ?? 0,
             o.rateWindowMs ?? 1000
         )
-        this.maxRecords = o.maxRecords ?? 10000
+        const count = o.maxRecords ?? DEFAULT_MAX_RECORDS
+        const bytes = o.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES
+        this.auths = new RecordLog<AuthRecord>(count, bytes, recordBytes)
+        this.messages = new RecordLog<MessageRecord>(count, bytes, recordBytes)
+        this.informs = new RecordLog<MessageRecord>(count, bytes, recordBytes)
+        this.requests = new RecordLog<RequestRecord>(count, bytes, recordBytes)
         this.baseNow = o.now ?? Date.now
         this.topicClasses = [
             ...DEFAULT_TOPIC_CLASSES,
@@ -223,11 +259,14 @@ export class PlatformState {
         return (this.nextId++).toString()
     }
 
-    /** Appends to a record list, keeping at most maxRecords. */
-    push<T>(list: T[], rec: T) {
-        list.push(rec)
-        if (list.length > this.maxRecords)
-            list.splice(0, list.length - this.maxRecords)
+    /** Records dropped from each list since the start or the last reset. */
+    dropped(): DroppedCounts {
+        return {
+            messages: this.messages.dropped,
+            informs: this.informs.dropped,
+            auths: this.auths.dropped,
+            requests: this.requests.dropped,
+        }
     }
 
     count(group: "codes" | "http" | "faults", k: string | number) {
@@ -245,10 +284,10 @@ export class PlatformState {
      * offset; devices stay; tokens stay unless `tokens` is true.
      */
     reset(opts: { tokens?: boolean } = {}) {
-        this.auths = []
-        this.messages = []
-        this.informs = []
-        this.requests = []
+        this.auths.clear()
+        this.messages.clear()
+        this.informs.clear()
+        this.requests.clear()
         this.stats = emptyStats()
         this.faults = { latencyMs: 0 }
         this.clockOffsetMs = 0

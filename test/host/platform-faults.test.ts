@@ -3,7 +3,11 @@
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import https from "node:https"
-import type { Platform } from "../../host/platform/index.ts"
+import { startPlatform, type Platform } from "../../host/platform/index.ts"
+import {
+    applyFaultsInput,
+    FaultInputError,
+} from "../../host/platform/faults.ts"
 import {
     authenticate,
     keepAliveAgent,
@@ -12,6 +16,10 @@ import {
 } from "../../host/testkit/platform-client.ts"
 import { useDevicePlatform } from "./platform-fixture.ts"
 import { waitUntil } from "../../host/testkit/wait-until.ts"
+import { startPlatformCli } from "./platform-cli-process.ts"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 
 const dev = {
     productKey: "pkFault",
@@ -228,5 +236,88 @@ test("outage: connections are refused for the period, then accepted again", asyn
         assert.equal(p.faults().outageUntil, undefined)
     } finally {
         agent.destroy()
+    }
+})
+
+test("durations longer than a Node timer can wait (2^31-1 ms) are refused with a clear error, and change nothing", async () => {
+    const tooLong = 2 ** 31 // ms: about 24.9 days
+    const before = p.faults()
+    for (const input of [
+        { outageMs: tooLong },
+        { latencyMs: tooLong },
+        { outageMs: Infinity },
+        { latencyMs: Infinity },
+    ]) {
+        const name = Object.keys(input)[0]
+        assert.throws(
+            () => p.setFaults(input),
+            (e: Error) =>
+                e instanceof FaultInputError &&
+                e.message.includes(`${name} must be`) &&
+                e.message.includes("2147483647"),
+            JSON.stringify(input)
+        )
+    }
+    assert.deepEqual(p.faults(), before)
+    // the admin API answers 400 with the same reason
+    const r = await fetch(`${p.adminUrl}/faults`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ outageMs: 3_000_000_000 }),
+    })
+    assert.equal(r.status, 400)
+    assert.match(
+        ((await r.json()) as any).error,
+        /outageMs must be .*2147483647/
+    )
+    // the channel still answers: no outage started, no latency added
+    assert.equal((await publish(p, topic, token, "x")).json.code, 0)
+    // the longest a timer holds is accepted
+    const f = applyFaultsInput(
+        { latencyMs: 0 },
+        { outageMs: 2 ** 31 - 1, latencyMs: 2 ** 31 - 1 },
+        1000
+    )
+    assert.equal(f.outageUntil, 1000 + 2 ** 31 - 1)
+    assert.equal(f.latencyMs, 2 ** 31 - 1)
+})
+
+test("a keep-alive timeout longer than a Node timer can wait is refused", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "platform-keepalive-"))
+    try {
+        const started = startPlatform({
+            stateDir,
+            adminPort: false,
+            keepAliveTimeoutMs: 2 ** 31,
+        })
+        // an emulator that started anyway is closed again
+        started.then(
+            q => q.close(),
+            () => {}
+        )
+        await assert.rejects(started, /keepAliveTimeoutMs must be .*2147483647/)
+    } finally {
+        rmSync(stateDir, { recursive: true, force: true })
+    }
+})
+
+test("npm run platform: --keep-alive longer than a Node timer can wait is refused", async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), "platform-keepalive-cli-"))
+    try {
+        const cli = await startPlatformCli([
+            "--port",
+            "0",
+            "--state",
+            stateDir,
+            "--keep-alive",
+            "2147484",
+        ])
+        assert.equal(await cli.stop(), 2, cli.output())
+        assert.match(
+            cli.output(),
+            /--keep-alive must be at most 2147483 seconds/
+        )
+    } finally {
+        rmSync(stateDir, { recursive: true, force: true })
     }
 })

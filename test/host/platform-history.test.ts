@@ -209,3 +209,34 @@ test("a configurable body limit: one byte over is 10001, at the limit is accepte
         /maxBodyBytes/
     )
 })
+
+test("a history post ending in one NUL, as the C SDK's example sends a body (strlen + 1), is accepted and stored byte for byte; more is refused", async () => {
+    const json = history(2)
+    const withNul = Buffer.concat([Buffer.from(json), Buffer.from([0])])
+    const topic = historyTopic(dev.productKey, dev.deviceName)
+    const r = await publish(p, topic, token, withNul)
+    assert.equal(r.json.code, 0, r.text)
+    const last = p.messages().at(-1)!
+    assert.deepEqual(last.body, withNul)
+    const bad = (b: Buffer) =>
+        historyPostProblem(b, dev.productKey, dev.deviceName, NOW)
+    assert.equal(bad(withNul), undefined)
+    // exactly one NUL: not two, not a NUL inside, not other trailing bytes
+    for (const tail of [[0, 0], [0, 0x20], [1], [0xff]]) {
+        const b = Buffer.concat([Buffer.from(json), Buffer.from(tail)])
+        assert.match(bad(b) ?? "", /Alink JSON/, JSON.stringify(tail))
+        const refused = await publish(p, topic, token, b)
+        assert.equal(refused.json.code, 10001)
+    }
+    assert.match(
+        bad(
+            Buffer.concat([
+                Buffer.from(json.slice(0, 5)),
+                Buffer.from([0]),
+                Buffer.from(json.slice(5)),
+            ])
+        ) ?? "",
+        /Alink JSON/
+    )
+    assert.match(bad(Buffer.from([0])) ?? "", /Alink JSON/)
+})

@@ -29,6 +29,10 @@ import {
 } from "../../host/platform/faults.ts"
 import { resultJson } from "../../host/platform/codes.ts"
 import { parseDeviceSpec } from "../../host/platform/state.ts"
+import {
+    checkedDevice,
+    deviceIdentityProblem,
+} from "../../host/platform/device-identity.ts"
 import { jsonErrorPlace, parseJsonQuietly } from "../../host/lib/json-error.ts"
 
 const json = (o: unknown) => Buffer.from(JSON.stringify(o))
@@ -325,6 +329,61 @@ test("device specs: PK/DN/SECRET", () => {
     assert.throws(
         () => parseDeviceSpec("pk-s3cretValue"),
         (e: Error) => !e.message.includes("s3cret")
+    )
+})
+
+test("device identities as the platform documents them: productKey 11 letters or digits, deviceName 4-32 of letters, digits and - _ @ . :", () => {
+    for (const [pk, dn] of [
+        ["a1GFjLP3xxC", "device123"], // the spec's example topic
+        ["ZG1EvTEa7NN", "NlwaSPXsCpTQuh8FxBGH"], // the spec's auth example
+        ["a1DemoPrd01", "demo-device-1"], // the demo device
+        ["A1b2C3d4E5f", "abcd"], // 4 characters
+        ["a1DemoPrd01", "x".repeat(32)], // 32 characters
+        ["a1DemoPrd01", "a-b_c@d.e:f"], // every special character
+    ])
+        assert.equal(deviceIdentityProblem(pk, dn), undefined, `${pk}/${dn}`)
+    for (const [pk, dn, re] of [
+        ["pk", "device", /productKey "pk" .* 11 letters or digits/],
+        ["a1GFjLP3xx", "device", /productKey/], // 10
+        ["a1GFjLP3xxCC", "device", /productKey/], // 12
+        ["a1GFjLP3x-C", "device", /productKey/],
+        ["a1GFjLP3xxé", "device", /productKey/],
+        ["a1GFjLP3xxC", "dev", /deviceName "dev" .* 4 to 32 characters/],
+        ["a1GFjLP3xxC", "x".repeat(33), /deviceName/],
+        ["a1GFjLP3xxC", "dev ice", /deviceName/],
+        ["a1GFjLP3xxC", "dev/ice", /deviceName/],
+        ["a1GFjLP3xxC", "dévice", /deviceName/],
+        ["a1GFjLP3xxC", "dev\u0000ice", /deviceName/],
+        ["a1GFjLP3xxC", "dev+ice", /deviceName/],
+    ] as const)
+        assert.match(deviceIdentityProblem(pk, dn) ?? "", re, `${pk}/${dn}`)
+    // a quoted name is cut short and escaped
+    const long = deviceIdentityProblem(
+        "a1GFjLP3xxC",
+        "\u001b[31m" + "y".repeat(500)
+    )!
+    assert.ok(long.length < 300 && !long.includes("\u001b["), long)
+
+    assert.deepEqual(checkedDevice("a1GFjLP3xxC/device123/se/cret"), {
+        productKey: "a1GFjLP3xxC",
+        deviceName: "device123",
+        deviceSecret: "se/cret",
+    })
+    // the error names the device, never its secret
+    assert.throws(
+        () => checkedDevice("pk/device/s3cretValue"),
+        (e: Error) =>
+            /productKey "pk"/.test(e.message) && !e.message.includes("s3cret")
+    )
+    assert.throws(
+        () =>
+            checkedDevice({
+                productKey: "a1GFjLP3xxC",
+                deviceName: "d",
+                deviceSecret: "s3cretValue",
+            }),
+        (e: Error) =>
+            /deviceName "d"/.test(e.message) && !e.message.includes("s3cret")
     )
 })
 

@@ -3,6 +3,7 @@
 import { test, before, after } from "node:test"
 import assert from "node:assert/strict"
 import http from "node:http"
+import https from "node:https"
 import tls from "node:tls"
 import { spawn, execFile } from "node:child_process"
 import { X509Certificate } from "node:crypto"
@@ -20,10 +21,11 @@ import { waitUntil } from "../../host/testkit/wait-until.ts"
 
 /** How long a wait may take (generous: the machine is shared). */
 const WAIT_MS = 60_000
+import { startPlatformCli } from "./platform-cli-process.ts"
 
 const root = join(import.meta.dirname, "../..")
 const dev = {
-    productKey: "pkAdmin",
+    productKey: "a1AdminPK01",
     deviceName: "dev1",
     deviceSecret: "adminsecret123",
 }
@@ -151,13 +153,17 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
         { productKey: dev.productKey, deviceName: dev.deviceName },
     ])
     const added = await admin("POST", "/devices", {
-        productKey: "pkAdmin",
+        productKey: "a1AdminPK01",
         deviceName: "dev2",
         deviceSecret: "s2",
     })
-    assert.deepEqual(added.json, { productKey: "pkAdmin", deviceName: "dev2" })
+    assert.deepEqual(added.json, {
+        productKey: "a1AdminPK01",
+        deviceName: "dev2",
+    })
     assert.equal(
-        (await admin("POST", "/devices", { device: "pkAdmin/dev3/s3" })).status,
+        (await admin("POST", "/devices", { device: "a1AdminPK01/dev3/s3" }))
+            .status,
         200
     )
     assert.equal(
@@ -165,12 +171,12 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
         400
     )
     const tk2 = await authenticate(p, {
-        productKey: "pkAdmin",
+        productKey: "a1AdminPK01",
         deviceName: "dev2",
         deviceSecret: "s2",
     })
     await authenticate(p, {
-        productKey: "pkAdmin",
+        productKey: "a1AdminPK01",
         deviceName: "dev3",
         deviceSecret: "s3",
     })
@@ -191,8 +197,13 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
         1
     )
 
-    await publish(p, "/pkAdmin/dev2/user/update", tk2, "héllo")
-    await publish(p, "/pkAdmin/dev2/user/update", tk2, Buffer.from([0xff, 0]))
+    await publish(p, "/a1AdminPK01/dev2/user/update", tk2, "héllo")
+    await publish(
+        p,
+        "/a1AdminPK01/dev2/user/update",
+        tk2,
+        Buffer.from([0xff, 0])
+    )
     const msgs = (await admin("GET", "/messages")).json
     assert.equal(msgs.length, 2)
     assert.equal(msgs[0].utf8, "héllo")
@@ -201,7 +212,7 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
     assert.ok(BigInt(msgs[0].messageId) > 2n ** 53n)
     assert.equal(msgs[1].utf8, undefined)
     assert.equal(msgs[1].base64, "/wA=")
-    assert.equal(msgs[0].topic, "/pkAdmin/dev2/user/update")
+    assert.equal(msgs[0].topic, "/a1AdminPK01/dev2/user/update")
     assert.equal(msgs[0].deviceName, "dev2")
     assert.ok(!Number.isNaN(Date.parse(msgs[0].time)))
 
@@ -220,7 +231,7 @@ test("admin API: devices, auths, messages, requests, stats", async () => {
     assert.deepEqual(
         (
             await admin("POST", "/remove-device", {
-                productKey: "pkAdmin",
+                productKey: "a1AdminPK01",
                 deviceName: "dev3",
             })
         ).json,
@@ -243,7 +254,7 @@ test("admin API: faults, expire-token, clock, reset", async () => {
         400
     )
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk, "x")).json.code,
         30001
     )
 
@@ -257,7 +268,7 @@ test("admin API: faults, expire-token, clock, reset", async () => {
         { expired: 1 }
     )
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk, "x")).json.code,
         20001
     )
     assert.equal((await admin("POST", "/expire-token", {})).status, 400)
@@ -282,13 +293,13 @@ test("admin API: faults, expire-token, clock, reset", async () => {
         "clock offset cleared"
     )
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk2, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk2, "x")).json.code,
         0,
         "tokens kept"
     )
     await admin("POST", "/reset", { tokens: true })
     assert.equal(
-        (await publish(p, "/pkAdmin/dev1/user/update", tk2, "x")).json.code,
+        (await publish(p, "/a1AdminPK01/dev1/user/update", tk2, "x")).json.code,
         20003,
         "tokens dropped"
     )
@@ -304,11 +315,11 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
         devicesFile,
         JSON.stringify([
             {
-                productKey: "pkFile",
-                deviceName: "d1",
+                productKey: "a1FilePrd01",
+                deviceName: "file-d1",
                 deviceSecret: "fileSecret",
             },
-            "pkFile/d2/fileSecret2",
+            "a1FilePrd01/file-d2/fileSecret2",
         ])
     )
     const child = spawn(
@@ -322,7 +333,7 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
             "--state",
             dir,
             "--device",
-            "pkCli/dev/cliSecret",
+            "a1CliPrd001/cli-dev/cliSecret",
             "--devices",
             devicesFile,
         ],
@@ -357,25 +368,25 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
         const ca = readFileSync(join(dir, "tls", "ca.pem"), "utf8")
         const target = { port: Number(url[2]), ca }
         await authenticate(target, {
-            productKey: "pkCli",
-            deviceName: "dev",
+            productKey: "a1CliPrd001",
+            deviceName: "cli-dev",
             deviceSecret: "cliSecret",
         })
         await authenticate(target, {
-            productKey: "pkFile",
-            deviceName: "d2",
+            productKey: "a1FilePrd01",
+            deviceName: "file-d2",
             deviceSecret: "fileSecret2",
         })
         const devs = (await (
             await fetch(`${adminUrl}/devices`)
         ).json()) as any[]
         assert.deepEqual(devs.map(d => d.deviceName).sort(), [
-            "d1",
-            "d2",
-            "dev",
+            "cli-dev",
+            "file-d1",
+            "file-d2",
         ])
         await waitUntil(
-            () => /auth pkFile\/d2 -> 0 success/.test(out),
+            () => /auth a1FilePrd01\/file-d2 -> 0 success/.test(out),
             WAIT_MS,
             "the log line of d2's authentication",
             { pollMs: 50, detail: () => `:\n${out}` }
@@ -387,4 +398,129 @@ test("npm run platform: the command line starts it, prints where the CA is, and 
         assert.equal(await exited, 0)
         rmSync(dir, { recursive: true, force: true })
     }
+})
+
+test("admin API: a device whose productKey or deviceName the platform would not issue is refused with the rule, and not added", async () => {
+    const before = (await admin("GET", "/devices")).json
+    for (const [body, re] of [
+        [
+            { productKey: "pk", deviceName: "device", deviceSecret: "s3cretA" },
+            /productKey "pk" .* 11 letters or digits/,
+        ],
+        [
+            { device: "a1AdminPK01/d1/s3cretB" },
+            /deviceName "d1" .* 4 to 32 characters/,
+        ],
+        [
+            {
+                productKey: "a1AdminPK01",
+                deviceName: "dev/1",
+                deviceSecret: "s3cretC",
+            },
+            /deviceName "dev\/1"/,
+        ],
+    ] as const) {
+        const r = await admin("POST", "/devices", body)
+        assert.equal(r.status, 400, JSON.stringify(body))
+        assert.match(r.json.error, re)
+        assert.ok(!r.json.error.includes("s3cret"), "the secret is not echoed")
+    }
+    assert.deepEqual((await admin("GET", "/devices")).json, before)
+})
+
+test("npm run platform: --device and --devices refuse a productKey or deviceName the platform would not issue", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "platform-cli-ids-"))
+    const file = join(dir, "devices.json")
+    writeFileSync(
+        file,
+        JSON.stringify([
+            {
+                productKey: "a1FilePrd01",
+                deviceName: "ok-device",
+                deviceSecret: "s3cretF",
+            },
+            {
+                productKey: "a1FilePrd01",
+                deviceName: "no",
+                deviceSecret: "s3cretG",
+            },
+        ])
+    )
+    try {
+        for (const [args, re] of [
+            [
+                ["--device", "pk/dn/s3cretD"],
+                /productKey "pk" .* 11 letters or digits/,
+            ],
+            [
+                ["--device", "a1CliPrd001/dn/s3cretE"],
+                /deviceName "dn" .* 4 to 32 characters/,
+            ],
+            [["--devices", file], /deviceName "no"/],
+        ] as const) {
+            const cli = await startPlatformCli([
+                "--port",
+                "0",
+                "--state",
+                dir,
+                ...args,
+            ])
+            const code = await cli.stop()
+            assert.equal(cli.url, "", "it did not start")
+            assert.equal(code, 2, cli.output())
+            assert.match(cli.output(), re)
+            assert.ok(!cli.output().includes("s3cret"), cli.output())
+        }
+    } finally {
+        rmSync(dir, { recursive: true, force: true })
+    }
+})
+
+test("a client offering only TLS_RSA_WITH_AES_256_CBC_SHA256 over TLS 1.2, as Alibaba's SDKs (mbedtls, RSA key exchange) do, completes a handshake and an /auth", async () => {
+    // the server certificate carries an RSA key: an ECDSA-only one would
+    // leave these clients no cipher suite
+    const leaf = new X509Certificate(
+        readFileSync(join(stateDir, "tls", "server.pem"))
+    )
+    assert.equal(leaf.publicKey.asymmetricKeyType, "rsa")
+    const reply = await new Promise<{
+        cipher: tls.CipherNameAndProtocol
+        json: any
+    }>((resolve, reject) => {
+        const body = JSON.stringify(signedAuthBody(dev))
+        const req = https.request(
+            {
+                host: "127.0.0.1",
+                port: p.port,
+                path: "/auth",
+                method: "POST",
+                ca: p.ca,
+                agent: false,
+                ciphers: "AES256-SHA256",
+                maxVersion: "TLSv1.2",
+                headers: {
+                    "Content-Type": "application/json",
+                    "Content-Length": Buffer.byteLength(body),
+                },
+            },
+            res => {
+                const cipher = (res.socket as tls.TLSSocket).getCipher()
+                const chunks: Buffer[] = []
+                res.on("data", c => chunks.push(c))
+                res.on("end", () =>
+                    resolve({
+                        cipher,
+                        json: JSON.parse(Buffer.concat(chunks).toString()),
+                    })
+                )
+                res.on("error", reject)
+            }
+        )
+        req.on("error", reject)
+        req.end(body)
+    })
+    assert.equal(reply.cipher.standardName, "TLS_RSA_WITH_AES_256_CBC_SHA256")
+    assert.equal(reply.cipher.version, "TLSv1.2")
+    assert.equal(reply.json.code, 0, JSON.stringify(reply.json))
+    assert.ok(reply.json.info.token)
 })

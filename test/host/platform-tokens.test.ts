@@ -182,3 +182,95 @@ test("npm run platform: --token-form hex and jwt (the default); a wrong form is 
     assert.equal(bad.code, 2)
     assert.match(bad.out, /--token-form must be jwt or hex/)
 })
+
+const expireOf = (token: string) =>
+    JSON.parse(b64url(token.split(".")[1])).expire as number
+const HOUR_MS = 3600 * 1000
+
+test("tokens live 7 days by default, as today's documents give them; 48 h is an option on the admin API", async () => {
+    const now = 1_800_000_000_000
+    const q = await startPlatform({ stateDir, devices: [dev], now: () => now })
+    const admin = async (method: string, path: string, body?: unknown) => {
+        const r = await fetch(`${q.adminUrl}${path}`, {
+            method,
+            headers: body ? { "Content-Type": "application/json" } : {},
+            body: body === undefined ? undefined : JSON.stringify(body),
+        })
+        return { status: r.status, json: (await r.json()) as any }
+    }
+    try {
+        assert.equal(
+            expireOf(await authenticate(q, dev)),
+            now + 7 * 24 * HOUR_MS
+        )
+        assert.deepEqual((await admin("GET", "/token-ttl")).json, {
+            seconds: 7 * 24 * 3600,
+        })
+        // tokens issued from now on live 48 h; those issued before keep theirs
+        const week = await authenticate(q, dev)
+        assert.deepEqual(
+            (await admin("POST", "/token-ttl", { seconds: 48 * 3600 })).json,
+            { seconds: 48 * 3600 }
+        )
+        assert.equal(expireOf(await authenticate(q, dev)), now + 48 * HOUR_MS)
+        assert.equal(expireOf(week), now + 7 * 24 * HOUR_MS)
+        // a reset keeps the setting, as it keeps the devices
+        q.reset()
+        assert.equal(expireOf(await authenticate(q, dev)), now + 48 * HOUR_MS)
+        for (const bad of [
+            {},
+            { seconds: -1 },
+            { seconds: "48h" },
+            { seconds: 1e12 },
+        ]) {
+            const r = await admin("POST", "/token-ttl", bad)
+            assert.equal(r.status, 400, JSON.stringify(bad))
+            assert.match(
+                r.json.error,
+                /seconds must be a number of seconds in 0\.\.315576000/
+            )
+        }
+        assert.equal((await admin("GET", "/token-ttl")).json.seconds, 48 * 3600)
+    } finally {
+        await q.close()
+    }
+    const refused = startPlatform({
+        stateDir,
+        adminPort: false,
+        tokenTtlSeconds: -5,
+    })
+    refused.then(
+        r => r.close(),
+        () => {}
+    ) // closed again if it started
+    await assert.rejects(refused, /tokenTtlSeconds must be a number of seconds/)
+})
+
+test("npm run platform: tokens live 7 days by default, --token-ttl 48h (or 7d, or seconds) sets it, a wrong one is refused", async () => {
+    const lifeMs = async (args: string[]) => {
+        const before = Date.now()
+        const r = await cliToken(args)
+        assert.ok(r.token, r.out)
+        return { before, expire: expireOf(r.token!), after: Date.now() }
+    }
+    for (const [args, ms] of [
+        [[], 7 * 24 * HOUR_MS],
+        [["--token-ttl", "48h"], 48 * HOUR_MS],
+        [["--token-ttl", "7d"], 7 * 24 * HOUR_MS],
+        [["--token-ttl", "7200"], 2 * HOUR_MS],
+    ] as const) {
+        const l = await lifeMs([...args])
+        assert.ok(
+            l.expire >= l.before + ms && l.expire <= l.after + ms,
+            `${args}: ${l.expire - l.before} ms`
+        )
+    }
+    for (const v of ["2w", "48 h", "1.5h", "h", "99999999999"]) {
+        const bad = await cliToken(["--token-ttl", v])
+        assert.equal(bad.code, 2, bad.out)
+        assert.match(
+            bad.out,
+            /--token-ttl must be seconds or a number with s, m, h or d/
+        )
+    }
+})
