@@ -23,6 +23,7 @@ const FILES: Record<string, string> = {
     "/static/device.js": join(here, "public/device.js"),
     "/static/actions.js": join(here, "public/actions.js"),
     "/static/readings.js": join(here, "public/readings.js"),
+    "/static/visible.js": join(here, "public/visible.js"),
     "/static/console.css": join(here, "public/console.css"),
     "/static/uplot.esm.js": join(uplot, "uPlot.esm.js"),
     "/static/uplot.min.css": join(uplot, "uPlot.min.css"),

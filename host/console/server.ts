@@ -17,6 +17,7 @@ import { cookieName, newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
 import { HttpError } from "../lib/http-request.ts"
+import { visibleText } from "../lib/visible-text.ts"
 import { readJsonBody, send, sendJson } from "./http-util.ts"
 import { EventStreams } from "./live.ts"
 import { ReadingsFeed } from "./readings.ts"
@@ -74,7 +75,8 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const listen = o.listen ?? "127.0.0.1"
     const loopback = LOOPBACK.test(listen)
     const pollMs = o.pollMs ?? 500
-    const log = o.log ?? (() => {})
+    // names in a line are shown with their control characters escaped
+    const log = (line: string) => o.log?.(visibleText(line))
     const signatures = new SignatureChecker(o.artifacts, o.releaseKey)
     const fingerprint = o.releaseKey ? keyFingerprint(o.releaseKey) : ""
     const feed = o.platformAdmin

@@ -2,6 +2,7 @@
 // confirmation, then POSTs with the access token in a header (never a
 // cookie alone), so another site cannot make the browser act.
 import { byId } from "./dom.js"
+import { visible } from "./visible.js"
 
 const token =
     document
@@ -32,7 +33,7 @@ let toastTimer
 /** Shows a short message at the bottom of the page. @param {string} text */
 export function toast(text) {
     const t = byId("toast")
-    t.textContent = text
+    t.textContent = visible(text)
     clearTimeout(toastTimer)
     toastTimer = setTimeout(() => (t.textContent = ""), 8000)
 }
@@ -43,7 +44,7 @@ export function toast(text) {
  */
 export function confirmAction(question, name, body) {
     const d = /** @type {HTMLDialogElement} */ (byId("confirm"))
-    byId("confirm-text").textContent = question
+    byId("confirm-text").textContent = visible(question)
     byId("confirm-result").textContent = "Nothing happens until you confirm."
     d.returnValue = ""
     d.onclose = async () => {
