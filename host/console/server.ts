@@ -1,7 +1,8 @@
 /**
  * The console's web server (Node's `http`): the page and its assets, the
  * fleet and readings as JSON, live updates as server-sent events, and the
- * rollout actions. Every request needs the access token (see access.ts).
+ * rollout actions. Every request but for the page's scripts and styles
+ * needs the access token (see access.ts).
  */
 import type { KeyObject } from "node:crypto"
 import http from "node:http"
@@ -13,7 +14,7 @@ import {
     queryControl,
     SqliteStore,
 } from "../fleet/index.ts"
-import { cookieName, newToken, refusal } from "./access.ts"
+import { newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
 import { HttpError } from "../lib/http-request.ts"
@@ -121,19 +122,14 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
             return sendJson(res, 200, { message })
         }
         switch (u.pathname) {
-            case "/": {
-                // a page load with ?token= leaves the token in a cookie for the page's own reads
-                const cookie = `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`
+            case "/":
+                // the page sends the token in a header on its own requests (no cookie)
                 return send(
                     res,
                     200,
                     "text/html; charset=utf-8",
-                    indexPage(token),
-                    {
-                        "Set-Cookie": cookie,
-                    }
+                    indexPage(token)
                 )
-            }
             case "/api/fleet":
                 return sendJson(res, 200, await snapshot())
             case "/api/device": {

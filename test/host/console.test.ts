@@ -6,7 +6,8 @@
 import { test, before, after, afterEach } from "node:test"
 import assert from "node:assert/strict"
 import { mkdtempSync, rmSync } from "node:fs"
-import { request } from "node:http"
+import { createServer, request } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Page } from "puppeteer-core"
@@ -26,6 +27,7 @@ import { startPlatform, type Platform } from "../../host/platform/index.ts"
 import { startConsole, type ConsoleServer } from "../../host/console/index.ts"
 import { simMembers, type SimMember } from "../../host/demo/sim-member.ts"
 import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
 const PK = "a1Console01"
@@ -140,14 +142,8 @@ const bar = (id: number) =>
         failed: Number(el.getAttribute("data-failed")),
     }))
 
-test("the console needs its token: every request without it is refused; actions need it in a header, not a cookie", async () => {
-    for (const path of [
-        "/",
-        "/api/fleet",
-        "/events",
-        "/static/app.js",
-        "/static/uplot.esm.js",
-    ]) {
+test("the console needs its token: every request for state without it is refused; the token travels in a header, never a cookie; actions need it in the header", async () => {
+    for (const path of ["/", "/api/fleet", "/api/readings", "/events"]) {
         assert.equal((await fetch(base() + path)).status, 401, path)
         assert.equal(
             (await fetch(`${base()}${path}?token=${"0".repeat(48)}`)).status,
@@ -155,16 +151,29 @@ test("the console needs its token: every request without it is refused; actions 
             `${path} with a wrong token`
         )
     }
-    // the page loads with the token, and leaves it in a cookie for its own reads
+    // the scripts and styles are the same for everyone: public, on the console's own Host only
+    for (const path of ["/static/app.js", "/static/uplot.esm.js"])
+        assert.equal((await fetch(base() + path)).status, 200, path)
+    // the page loads with the token in its URL, and sets no cookie
     const r = await fetch(con.url)
     assert.equal(r.status, 200)
-    const cookie = r.headers.get("set-cookie")!.split(";")[0]
+    assert.equal(r.headers.get("set-cookie"), null)
     assert.match(r.headers.get("content-security-policy")!, /script-src 'self'/)
     assert.equal(
-        (await fetch(`${base()}/api/fleet`, { headers: { cookie } })).status,
+        (await fetch(`${base()}/api/fleet?token=${con.token}`)).status,
+        401,
+        "a query token opens the page, nothing else"
+    )
+    assert.equal(
+        (
+            await fetch(`${base()}/api/fleet`, {
+                headers: { "X-Console-Token": con.token },
+            })
+        ).status,
         200
     )
-    // a POST with the cookie alone changes nothing (another site could send that)
+    // a POST with a cookie changes nothing (a browser sends cookies to every port)
+    const cookie = `devs_console_${con.port}=${con.token}`
     const json = { "Content-Type": "application/json" }
     const body = JSON.stringify({ version: "v2.0.0", scope: "all" })
     const n = (await store.rollouts()).length
@@ -210,7 +219,7 @@ test("the console needs its token: every request without it is refused; actions 
     assert.equal(rebound.status, 403)
     assert.equal((await store.rollouts()).length, n, "no action went through")
 
-    // in the browser: refused without the token (a fresh profile: no cookie)
+    // in the browser: refused without the token
     const other = await browser.browser.createBrowserContext()
     const refusedPage = await other.newPage()
     const refused = await refusedPage.goto(base() + "/")
@@ -446,10 +455,16 @@ test("a device's page shows its event log and the failed handshakes the running 
     )
     await screenshot(page, "device-page")
 
-    const cookie = `devs_console_${con.port}=${con.token}`
     const texts = await Promise.all(
-        ["/", "/api/fleet", "/api/readings", "/api/device?id=dev-3"].map(p =>
-            fetch(base() + p, { headers: { cookie } }).then(r => r.text())
+        [
+            `/?token=${con.token}`,
+            "/api/fleet",
+            "/api/readings",
+            "/api/device?id=dev-3",
+        ].map(p =>
+            fetch(base() + p, {
+                headers: { "X-Console-Token": con.token },
+            }).then(r => r.text())
         )
     )
     texts.push(await page.content())
@@ -463,5 +478,61 @@ test("a device's page shows its event log and the failed handshakes the running 
         for (const s of secrets)
             assert.equal(t.includes(s), false, "a secret in an answer")
         assert.doesNotMatch(t, /wssk:/, "a connection string in an answer")
+    }
+})
+
+test("no console credential reaches another local port: the browser sends the token to the console's origin only, and the page works", async () => {
+    // another server on loopback, as any local program may run
+    const seen: string[] = []
+    const other = createServer((req, res) => {
+        seen.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`)
+        if (req.url === "/") {
+            res.writeHead(200, { "Content-Type": "text/html" })
+            res.end(
+                `<img src="/pixel.png"><script>fetch("/data", { credentials: "include" }).then(() => (document.title = "fetched"))</script>`
+            )
+        } else {
+            res.writeHead(200, { "Content-Type": "text/plain" })
+            res.end("ok")
+        }
+    })
+    await new Promise<void>(r => other.listen(0, "127.0.0.1", r))
+    const otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+    try {
+        await page.goto(con.url + "#fleet")
+        await until(`document.getElementById("live").textContent === "live"`)
+        await until(
+            `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length}`
+        )
+        // the page, an image and a fetch on the other port
+        await page.goto(otherBase + "/")
+        await waitUntil(
+            () =>
+                seen.some(l => l.startsWith("GET /pixel.png")) &&
+                seen.some(l => l.startsWith("GET /data")),
+            30_000,
+            "the other server's page, image and fetch"
+        )
+        await until(`document.title === "fetched"`)
+        for (const l of seen)
+            assert.equal(l.includes(con.token), false, `the token in ${l}`)
+        assert.deepEqual(
+            (await page.cookies(otherBase + "/")).map(c => c.name),
+            [],
+            "no cookie for the other port"
+        )
+        // back at the console with its printed URL: both views work
+        await page.goto(con.url + "#fleet")
+        await until(`document.getElementById("live").textContent === "live"`)
+        await until(
+            `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length}`
+        )
+        await page.goto(con.url + "#readings")
+        await until(
+            `document.querySelector('.chart[data-device="${PK}/dev-0"][data-field="temperature"]')?.dataset.points > 0`
+        )
+    } finally {
+        other.closeAllConnections()
+        await new Promise(r => other.close(r))
     }
 })

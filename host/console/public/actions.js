@@ -1,13 +1,9 @@
 // Actions (assign, widen, stop, rollback): each asks for an explicit
-// confirmation, then POSTs with the access token in a header (never a
-// cookie alone), so another site cannot make the browser act.
+// confirmation, then POSTs with the access token in a header, so another
+// site cannot make the browser act.
 import { byId } from "./dom.js"
+import { consoleFetch } from "./token.js"
 import { visible } from "./visible.js"
-
-const token =
-    document
-        .querySelector('meta[name="console-token"]')
-        ?.getAttribute("content") ?? ""
 
 /**
  * POSTs action `name` with `body`.
@@ -15,12 +11,9 @@ const token =
  * @returns {Promise<{ok: boolean, text: string}>}
  */
 export async function post(name, body) {
-    const r = await fetch(`/api/${name}`, {
+    const r = await consoleFetch(`/api/${name}`, {
         method: "POST",
-        headers: {
-            "Content-Type": "application/json",
-            "X-Console-Token": token,
-        },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
     })
     const j = await r.json().catch(() => ({}))
