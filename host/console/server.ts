@@ -2,7 +2,8 @@
  * The console's web server (Node's `http`): the page and its assets, the
  * fleet and readings as JSON, live updates as server-sent events, and the
  * rollout actions. Every request but for the page's scripts and styles
- * needs the access token (see access.ts).
+ * needs the access token (see access.ts). Its sockets are bounded
+ * (connection-limits.ts).
  */
 import type { KeyObject } from "node:crypto"
 import http from "node:http"
@@ -17,6 +18,11 @@ import {
 import { newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
+import {
+    type ConnectionLimits,
+    limitConnections,
+    serverTimeouts,
+} from "./connection-limits.ts"
 import { HttpError } from "../lib/http-request.ts"
 import { visibleText } from "../lib/visible-text.ts"
 import { readJsonBody, send, sendJson } from "./http-util.ts"
@@ -26,7 +32,7 @@ import { SignatureChecker } from "./signatures.ts"
 import { deviceEvents, fleetSnapshot } from "./snapshot.ts"
 
 /** What the console shows and where it listens. */
-export interface ConsoleOptions {
+export interface ConsoleOptions extends ConnectionLimits {
     store: FleetStore
     artifacts: ArtifactStore
     /** Release public key to check version signatures with. */
@@ -135,8 +141,9 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
             case "/api/device": {
                 const id = u.searchParams.get("id") ?? ""
                 const device = (await snapshot()).devices.find(d => d.id === id)
+                // one answer for an unknown id and a malformed one
                 if (!device)
-                    return sendJson(res, 404, { error: `no device ${id}` })
+                    return sendJson(res, 404, { error: "no such device" })
                 return sendJson(res, 200, {
                     device,
                     events: await deviceEvents(o.store, id),
@@ -158,22 +165,20 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         sendJson(res, 404, { error: `nothing at ${u.pathname}` })
     }
 
-    const server = http.createServer(
-        { headersTimeout: 30_000, requestTimeout: 30_000 },
-        (req, res) => {
-            route(req, res, (server.address() as AddressInfo).port).catch(e => {
-                const status =
-                    e instanceof HttpError
-                        ? e.status
-                        : e instanceof ActionError || e instanceof RangeError
-                          ? 400
-                          : 500
-                if (res.headersSent) return res.end()
-                sendJson(res, status, { error: (e as Error).message })
-                if (!req.complete) req.destroy()
-            })
-        }
-    )
+    const server = http.createServer(serverTimeouts(o), (req, res) => {
+        route(req, res, (server.address() as AddressInfo).port).catch(e => {
+            const status =
+                e instanceof HttpError
+                    ? e.status
+                    : e instanceof ActionError || e instanceof RangeError
+                      ? 400
+                      : 500
+            if (res.headersSent) return res.end()
+            sendJson(res, status, { error: (e as Error).message })
+            if (!req.complete) req.destroy()
+        })
+    })
+    const stopLimits = limitConnections(server, o)
 
     /** Reads the database and the admin API once; sends what changed. */
     let ticking = Promise.resolve()
@@ -236,6 +241,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         async close() {
             closed = true
             clearTimeout(timer)
+            stopLimits()
             streams.close()
             server.closeAllConnections()
             await new Promise<void>(r => server.close(() => r()))
