@@ -24,6 +24,7 @@ const FILES: Record<string, string> = {
     "/static/device.js": join(here, "public/device.js"),
     "/static/actions.js": join(here, "public/actions.js"),
     "/static/readings.js": join(here, "public/readings.js"),
+    "/static/chart-fields.js": join(here, "public/chart-fields.js"),
     "/static/visible.js": join(here, "public/visible.js"),
     "/static/token.js": join(here, "public/token.js"),
     "/static/event-stream.js": join(here, "public/event-stream.js"),

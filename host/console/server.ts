@@ -3,7 +3,8 @@
  * fleet and readings as JSON, live updates as server-sent events, and the
  * rollout actions. Every request but for the page's scripts and styles
  * needs the access token (see access.ts). Its sockets are bounded
- * (connection-limits.ts).
+ * (connection-limits.ts), and so is what it keeps of devices the fleet
+ * does not know (readings.ts).
  */
 import type { KeyObject } from "node:crypto"
 import http from "node:http"
@@ -51,6 +52,8 @@ export interface ConsoleOptions extends ConnectionLimits {
     pollMs?: number
     /** Readings kept per device (default 300). */
     keepReadings?: number
+    /** Devices unknown to the fleet whose readings are kept (default 64). */
+    maxUnknownDevices?: number
     /** One line per action. */
     log?: (line: string) => void
 }
@@ -87,7 +90,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const signatures = new SignatureChecker(o.artifacts, o.releaseKey)
     const fingerprint = o.releaseKey ? keyFingerprint(o.releaseKey) : ""
     const feed = o.platformAdmin
-        ? new ReadingsFeed(o.platformAdmin, o.keepReadings)
+        ? new ReadingsFeed(o.platformAdmin, o.keepReadings, o)
         : undefined
     const streams = new EventStreams()
     let live: any
@@ -197,7 +200,9 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         const from = `${dataVersion(o.store)} ${JSON.stringify(live)}`
         if (force || from !== builtFrom || from.startsWith("undefined")) {
             const t0 = Date.now()
-            const json = JSON.stringify(await snapshot())
+            const snap = await snapshot()
+            feed?.setKnown(snap.devices.map(d => d.platformId).filter(Boolean))
+            const json = JSON.stringify(snap)
             buildMs = Date.now() - t0
             builtFrom = from
             if (json !== fleetJson) {
@@ -208,7 +213,12 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         if (feed) {
             const before = feed.error
             const u = await feed.poll()
-            if (u.points.length || u.markers.length || feed.error !== before)
+            if (
+                u.points.length ||
+                u.markers.length ||
+                u.forgotten.length ||
+                feed.error !== before
+            )
                 streams.broadcast("readings", { ...u, error: feed.error })
         }
     }

@@ -27,6 +27,7 @@ import { startPlatform, type Platform } from "../../host/platform/index.ts"
 import { startConsole, type ConsoleServer } from "../../host/console/index.ts"
 import { simMembers, type SimMember } from "../../host/demo/sim-member.ts"
 import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
+import { postAuth } from "../../host/testkit/platform-client.ts"
 import { waitUntil } from "../../host/testkit/wait-until.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
@@ -535,4 +536,107 @@ test("no console credential reaches another local port: the browser sends the to
         other.closeAllConnections()
         await new Promise(r => other.close(r))
     }
+})
+
+test("hostile device text: a NUL in a name adds one card, not one per render; bidi overrides and controls are shown as escapes; a reading with 2,000 fields draws 16 charts and names the rest", async () => {
+    await page.goto(con.url + "#readings")
+    await until(`document.getElementById("live").textContent === "live"`)
+    // a stranger's /auth with a NUL in the name: the console keeps it as an unknown device
+    await postAuth(
+        { port: platform.port, ca: platform.ca },
+        {
+            productKey: PK,
+            deviceName: "ghost\u0000x",
+            clientId: "x",
+            sign: "00",
+        }
+    )
+    const ghostCards = `[...document.querySelectorAll(".device-card h3")].filter(e => e.textContent === "${PK}/ghost\\\\u0000x").length`
+    await until(`${ghostCards} === 1`)
+    // each reading that arrives renders the view again
+    const cards = () => page.$$eval(".device-card", l => l.length)
+    const before = await cards()
+    for (let i = 0; i < 3; i++) {
+        const n = await page.$eval(
+            `.chart[data-device="${PK}/dev-1"][data-field="temperature"]`,
+            el => Number(el.getAttribute("data-points"))
+        )
+        await members[1].report()
+        await until(
+            `Number(document.querySelector('.chart[data-device="${PK}/dev-1"][data-field="temperature"]').dataset.points) > ${n}`
+        )
+    }
+    assert.equal(await cards(), before, "no card added by a render")
+    assert.equal(await page.evaluate(ghostCards), 1)
+
+    // a reading with 2,000 fields
+    const wide: Record<string, number> = {}
+    for (let i = 0; i < 2000; i++) wide[`f${String(i).padStart(4, "0")}`] = i
+    await members[2].report({ values: wide })
+    const card = `.device-card[data-device="${PK}/dev-2"]`
+    await until(
+        `/not charted/.test(document.querySelector('${card} .legend').textContent)`
+    )
+    assert.equal(
+        await page.$$eval(`${card} .chart`, l => l.length),
+        16,
+        "16 charts"
+    )
+    const legend = await page.$eval(`${card} .legend`, el => el.textContent!)
+    assert.match(legend, /16 of \d+ fields charted/)
+    assert.match(legend, /not kept/)
+    await screenshot(page, "readings-hostile")
+
+    // names with a right-to-left override and a control character, as an older database may hold
+    await store.addVersion({
+        name: "v9\u202Egpj.exe",
+        hash: "9".repeat(64),
+        size: 1,
+        note: "note\u001B[31m",
+        publishedAt: Date.now(),
+        signature: "",
+    })
+    await store.upsertDevice({
+        id: "dev-\u202E9",
+        key: newDeviceKey().toString("hex"),
+        groups: ["lab\u2066"],
+        platformId: "",
+        createdAt: Date.now(),
+    })
+    await page.goto(con.url + "#fleet")
+    await until(
+        `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length + 1}`
+    )
+    await until(
+        `document.querySelector('#versions tbody tr[data-version="v9\u202Egpj.exe"]')`
+    )
+    const texts = await page.evaluate(() => ({
+        versions: document.querySelector("#versions tbody")!.textContent!,
+        devices: document.querySelector("#devices tbody")!.textContent!,
+        options: [...document.querySelectorAll("#assign-version option")].map(
+            o => [o.textContent, (o as HTMLOptionElement).value]
+        ),
+        body: document.body.innerText,
+    }))
+    assert.match(texts.versions, /v9\\u202Egpj\.exe/)
+    assert.match(texts.versions, /note\\u001B\[31m/)
+    assert.match(texts.devices, /dev-\\u202E9/)
+    assert.match(texts.devices, /lab\\u2066/)
+    assert.ok(
+        texts.options.some(
+            ([t, v]) => t === "v9\\u202Egpj.exe" && v === "v9\u202Egpj.exe"
+        ),
+        "the option shows the escape and keeps the name"
+    )
+    assert.doesNotMatch(
+        texts.body,
+        /[\u0000-\u0008\u000B-\u001F\u202A-\u202E\u2066-\u2069]/
+    )
+    await page.click(
+        `#devices a[href="#device/${encodeURIComponent("dev-\u202E9")}"]`
+    )
+    await until(
+        `document.querySelector("#view-device h2")?.textContent === "Device dev-\\\\u202E9"`
+    )
+    await screenshot(page, "hostile-names")
 })
