@@ -1,28 +1,29 @@
 /**
  * Who may use the console: whoever holds its access token, printed with
- * its URL (as Jupyter does). A page load carries it as `?token=`, after
- * which a cookie (HttpOnly, SameSite=Strict, named for the port) carries it
- * for the page's own reads (assets, API, events). An action (a POST) needs
- * the token in the `X-Console-Token` header: the cookie alone never
- * authorises a change, so another site cannot make the browser act
- * (CSRF). On loopback the Host header must name the loopback address and
- * port, so a page cannot reach the console through a DNS name of its own.
+ * its URL (as Jupyter does). The page load carries it as `?token=`; the
+ * page then sends it in the `X-Console-Token` header on each of its own
+ * requests (reads, the event stream, actions). No cookie: browsers send a
+ * cookie of 127.0.0.1 to every port of 127.0.0.1, so any other local
+ * server would receive it. A header is sent only where the page's own
+ * script sends it, and another site cannot add it (CSRF). The query token
+ * opens the page and nothing else. Scripts and styles (the same for
+ * everyone, no state) need no token. On loopback the Host header must
+ * name the loopback address and port, so a page cannot reach the console
+ * through a DNS name of its own.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import { isLoopbackHost } from "../lib/http-request.ts"
 
-/** Header that carries the token on actions. */
+/** Header that carries the token on every request of the page. */
 export const TOKEN_HEADER = "x-console-token"
+
+/** Where the public assets are served. */
+export const ASSET_PREFIX = "/static/"
 
 /** A fresh access token: 24 random bytes, hex. */
 export function newToken(): string {
     return randomBytes(24).toString("hex")
-}
-
-/** Name of the token cookie of the console on `port`. */
-export function cookieName(port: number): string {
-    return `devs_console_${port}`
 }
 
 /** Constant-time comparison of a presented token with the real one. */
@@ -33,14 +34,9 @@ export function tokenMatches(given: string | undefined, token: string) {
     return a.length === b.length && timingSafeEqual(a, b)
 }
 
-/** The value of cookie `name` in a Cookie header. */
-export function cookieValue(header: string | undefined, name: string) {
-    for (const part of (header ?? "").split(";")) {
-        const i = part.indexOf("=")
-        if (i > 0 && part.slice(0, i).trim() === name)
-            return part.slice(i + 1).trim()
-    }
-    return undefined
+function headerToken(req: IncomingMessage) {
+    const h = req.headers[TOKEN_HEADER]
+    return Array.isArray(h) ? h[0] : h
 }
 
 /** Why a request is refused (status and text), or undefined when allowed. */
@@ -54,8 +50,7 @@ export function refusal(
             text: `the Host header must be 127.0.0.1:${o.port}, localhost:${o.port} or [::1]:${o.port}`,
         }
     if (req.method === "POST") {
-        const h = req.headers[TOKEN_HEADER]
-        if (!tokenMatches(Array.isArray(h) ? h[0] : h, o.token))
+        if (!tokenMatches(headerToken(req), o.token))
             return {
                 status: 403,
                 text: `an action needs the access token in the ${TOKEN_HEADER} header`,
@@ -71,9 +66,13 @@ export function refusal(
     }
     if (req.method !== "GET" && req.method !== "HEAD")
         return { status: 405, text: "GET or POST only" }
-    const q = new URL(req.url ?? "/", "http://x").searchParams.get("token")
-    const c = cookieValue(req.headers.cookie, cookieName(o.port))
-    if (tokenMatches(q ?? undefined, o.token) || tokenMatches(c, o.token))
+    const u = new URL(req.url ?? "/", "http://x")
+    if (u.pathname.startsWith(ASSET_PREFIX)) return undefined
+    if (tokenMatches(headerToken(req), o.token)) return undefined
+    if (
+        u.pathname === "/" &&
+        tokenMatches(u.searchParams.get("token") ?? undefined, o.token)
+    )
         return undefined
     return {
         status: 401,

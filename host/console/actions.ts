@@ -12,6 +12,7 @@ import {
     stop,
     widen,
 } from "../fleet/index.ts"
+import { operatorNameProblem } from "../lib/operator-name.ts"
 
 /** The actions, by the name in `POST /api/<name>`. */
 export const ACTIONS = ["assign", "widen", "stop", "rollback"] as const
@@ -29,10 +30,14 @@ function optionalId(v: unknown): number | undefined {
     return n
 }
 
+/**
+ * A text the operator gave: 1..200 characters, none that would show as
+ * something else (controls, bidirectional overrides), no space at the ends.
+ */
 function text(v: unknown, what: string): string {
-    if (typeof v !== "string" || !v || v.length > 200)
-        throw new ActionError(`${what}: a text of 1..200 characters`)
-    return v
+    const problem = operatorNameProblem(v, what)
+    if (problem) throw new ActionError(problem)
+    return v as string
 }
 
 /**

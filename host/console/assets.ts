@@ -1,7 +1,8 @@
 /**
  * The files the page loads: the console's own (`host/console/public/`)
  * and uPlot's from `node_modules` (no CDN: the console works offline).
- * A fixed list, so no request path ever reaches the file system.
+ * A fixed list, so no request path ever reaches the file system. They
+ * hold no state and no secret, so they are served without the token.
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -23,6 +24,10 @@ const FILES: Record<string, string> = {
     "/static/device.js": join(here, "public/device.js"),
     "/static/actions.js": join(here, "public/actions.js"),
     "/static/readings.js": join(here, "public/readings.js"),
+    "/static/chart-fields.js": join(here, "public/chart-fields.js"),
+    "/static/visible.js": join(here, "public/visible.js"),
+    "/static/token.js": join(here, "public/token.js"),
+    "/static/event-stream.js": join(here, "public/event-stream.js"),
     "/static/console.css": join(here, "public/console.css"),
     "/static/uplot.esm.js": join(uplot, "uPlot.esm.js"),
     "/static/uplot.min.css": join(uplot, "uPlot.min.css"),

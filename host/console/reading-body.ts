@@ -12,7 +12,15 @@ export interface Reading {
     /** Readings the device dropped since boot (cumulative), when it said. */
     dropped?: number
     values: Record<string, number>
+    /** Numeric fields beyond {@link MAX_FIELDS_PER_READING}, not kept. */
+    omittedFields?: number
 }
+
+/**
+ * Numeric fields kept of one reading (the first ones in the body): a body
+ * with thousands of fields costs the console no more than this.
+ */
+export const MAX_FIELDS_PER_READING = 64
 
 const RESERVED = new Set(["ts", "seq", "dropped"])
 
@@ -32,6 +40,14 @@ export function parseReading(
     }
     if (!o || typeof o !== "object" || Array.isArray(o)) return undefined
     const values: Record<string, number> = {}
+    let kept = 0
+    let omitted = 0
+    const keep = (k: string, n: number) => {
+        if (kept < MAX_FIELDS_PER_READING) {
+            values[k] = n
+            kept++
+        } else omitted++
+    }
     let t: number | undefined
     let seq: number | undefined
     let dropped: number | undefined
@@ -42,7 +58,7 @@ export function parseReading(
             if (typeof v === "object" && v && typeof v.time === "number")
                 t = v.time
             if (k === "dropped" && typeof n === "number") dropped = n
-            else if (typeof n === "number" && Number.isFinite(n)) values[k] = n
+            else if (typeof n === "number" && Number.isFinite(n)) keep(k, n)
         }
     } else {
         if (typeof o.ts === "number") t = o.ts
@@ -50,14 +66,15 @@ export function parseReading(
         if (typeof o.dropped === "number") dropped = o.dropped
         for (const [k, v] of Object.entries(o))
             if (!RESERVED.has(k) && typeof v === "number" && Number.isFinite(v))
-                values[k] = v
+                keep(k, v)
     }
-    if (!Object.keys(values).length) return undefined
+    if (!kept) return undefined
     return {
         t: t && t > 0 ? t : arrived,
         seq: Number.isInteger(seq) ? seq : undefined,
         dropped,
         values,
+        ...(omitted ? { omittedFields: omitted } : {}),
     }
 }
 

@@ -2,7 +2,10 @@
  * Readings, version reports and authentications per device, read from the
  * platform emulator's admin API (`/messages`, `/informs`, `/auths`, each
  * with `?since=`), the last few hundred of each kept in memory. Only what
- * the charts need is kept: no token, no body that is not a reading.
+ * the charts need is kept: no token, no body that is not a reading. Anyone
+ * can make the emulator record an `/auth` under a name of their choice, so
+ * devices the fleet does not know are kept up to a cap, the one heard from
+ * least recently dropped first.
  */
 import {
     parseReading,
@@ -28,6 +31,17 @@ export interface Marker {
 export interface ReadingsUpdate {
     points: ReadingPoint[]
     markers: Marker[]
+    /** Devices no longer kept (unknown to the fleet, beyond the cap). */
+    forgotten: string[]
+}
+
+/** Devices unknown to the fleet kept at most, by default. */
+export const MAX_UNKNOWN_DEVICES = 64
+
+/** A device's kept readings and markers. */
+interface Slot {
+    points: ReadingPoint[]
+    markers: Marker[]
 }
 
 /** Everything kept, per device. */
@@ -37,16 +51,48 @@ export interface ReadingsState {
     devices: Record<string, { points: ReadingPoint[]; markers: Marker[] }>
 }
 
-/** Polls the admin API at `adminUrl` and keeps the last `keep` of each. */
+/**
+ * Polls the admin API at `adminUrl` and keeps the last `keep` of each, for
+ * every device of the fleet ({@link setKnown}) and for at most
+ * `maxUnknownDevices` others.
+ */
 export class ReadingsFeed {
     private since = { messages: 0, informs: 0, auths: 0 }
-    private readonly devices: ReadingsState["devices"] = {}
+    private readonly devices = new Map<string, Slot>()
+    /** Kept devices the fleet does not know, least recently heard from first. */
+    private readonly unknown = new Set<string>()
+    private known = new Set<string>()
+    /** Dropped since the last poll, said with the next update. */
+    private dropped: string[] = []
+    readonly maxUnknownDevices: number
     error = ""
 
     constructor(
         readonly adminUrl: string,
-        readonly keep = 300
-    ) {}
+        readonly keep = 300,
+        o: { maxUnknownDevices?: number } = {}
+    ) {
+        this.maxUnknownDevices = o.maxUnknownDevices ?? MAX_UNKNOWN_DEVICES
+    }
+
+    /** The fleet's devices (`productKey/deviceName`): kept whatever the cap. */
+    setKnown(devices: Iterable<string>) {
+        this.known = new Set(devices)
+        for (const d of this.known) this.unknown.delete(d)
+        for (const d of this.devices.keys())
+            if (!this.known.has(d) && !this.unknown.has(d)) this.unknown.add(d)
+        this.trim()
+    }
+
+    /** Drops the unknown devices heard from least recently, down to the cap. */
+    private trim() {
+        for (const d of this.unknown) {
+            if (this.unknown.size <= this.maxUnknownDevices) break
+            this.unknown.delete(d)
+            this.devices.delete(d)
+            this.dropped.push(d)
+        }
+    }
 
     private async get(route: keyof ReadingsFeed["since"]): Promise<any[]> {
         const u = new URL(`/${route}`, this.adminUrl)
@@ -62,8 +108,16 @@ export class ReadingsFeed {
         return list
     }
 
-    private slot(device: string) {
-        return (this.devices[device] ??= { points: [], markers: [] })
+    /** The slot of `device`, made when new; an unknown device becomes the most recent. */
+    private slot(device: string): Slot {
+        let s = this.devices.get(device)
+        if (!s) this.devices.set(device, (s = { points: [], markers: [] }))
+        if (!this.known.has(device)) {
+            this.unknown.delete(device)
+            this.unknown.add(device)
+            this.trim()
+        }
+        return s
     }
 
     /** Channel requests the emulator had counted at the last poll. */
@@ -86,7 +140,7 @@ export class ReadingsFeed {
 
     /** Reads what is new; returns it (and keeps it). */
     async poll(): Promise<ReadingsUpdate> {
-        const out: ReadingsUpdate = { points: [], markers: [] }
+        const out: ReadingsUpdate = { points: [], markers: [], forgotten: [] }
         try {
             await this.noticeRestart()
             const [messages, informs, auths] = [
@@ -137,11 +191,22 @@ export class ReadingsFeed {
             if (s.markers.length > this.keep)
                 s.markers.splice(0, s.markers.length - this.keep)
         }
+        // what was dropped in this poll is not sent either
+        const kept = (x: { device: string }) => this.devices.has(x.device)
+        out.points = out.points.filter(kept)
+        out.markers = out.markers.filter(kept)
+        out.forgotten = [...new Set(this.dropped)].filter(
+            d => !this.devices.has(d)
+        )
+        this.dropped = []
         return out
     }
 
     /** Everything kept. */
     state(): ReadingsState {
-        return { error: this.error, devices: this.devices }
+        return {
+            error: this.error,
+            devices: Object.fromEntries(this.devices),
+        }
     }
 }

@@ -1,7 +1,10 @@
 /**
  * The console's web server (Node's `http`): the page and its assets, the
  * fleet and readings as JSON, live updates as server-sent events, and the
- * rollout actions. Every request needs the access token (see access.ts).
+ * rollout actions. Every request but for the page's scripts and styles
+ * needs the access token (see access.ts). Its sockets are bounded
+ * (connection-limits.ts), and so is what it keeps of devices the fleet
+ * does not know (readings.ts).
  */
 import type { KeyObject } from "node:crypto"
 import http from "node:http"
@@ -12,10 +15,16 @@ import {
     keyFingerprint,
     queryControl,
 } from "../fleet/index.ts"
-import { cookieName, newToken, refusal } from "./access.ts"
+import { newToken, refusal } from "./access.ts"
 import { ACTIONS, ActionError, runAction, type ActionName } from "./actions.ts"
 import { asset, indexPage } from "./assets.ts"
+import {
+    type ConnectionLimits,
+    limitConnections,
+    serverTimeouts,
+} from "./connection-limits.ts"
 import { HttpError } from "../lib/http-request.ts"
+import { visibleText } from "../lib/visible-text.ts"
 import { readJsonBody, send, sendJson } from "./http-util.ts"
 import { EventStreams } from "./live.ts"
 import { ReadingsFeed } from "./readings.ts"
@@ -23,7 +32,7 @@ import { SignatureChecker } from "./signatures.ts"
 import { deviceEvents, fleetSnapshot } from "./snapshot.ts"
 
 /** What the console shows and where it listens. */
-export interface ConsoleOptions {
+export interface ConsoleOptions extends ConnectionLimits {
     store: FleetStore
     artifacts: ArtifactStore
     /** Release public key to check version signatures with. */
@@ -42,6 +51,8 @@ export interface ConsoleOptions {
     pollMs?: number
     /** Readings kept per device (default 300). */
     keepReadings?: number
+    /** Devices unknown to the fleet whose readings are kept (default 64). */
+    maxUnknownDevices?: number
     /** One line per action. */
     log?: (line: string) => void
 }
@@ -63,11 +74,12 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     const listen = o.listen ?? "127.0.0.1"
     const loopback = LOOPBACK.test(listen)
     const pollMs = o.pollMs ?? 500
-    const log = o.log ?? (() => {})
+    // names in a line are shown with their control characters escaped
+    const log = (line: string) => o.log?.(visibleText(line))
     const signatures = new SignatureChecker(o.artifacts, o.releaseKey)
     const fingerprint = o.releaseKey ? keyFingerprint(o.releaseKey) : ""
     const feed = o.platformAdmin
-        ? new ReadingsFeed(o.platformAdmin, o.keepReadings)
+        ? new ReadingsFeed(o.platformAdmin, o.keepReadings, o)
         : undefined
     const streams = new EventStreams()
     let live: any
@@ -108,26 +120,22 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
             return sendJson(res, 200, { message })
         }
         switch (u.pathname) {
-            case "/": {
-                // a page load with ?token= leaves the token in a cookie for the page's own reads
-                const cookie = `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`
+            case "/":
+                // the page sends the token in a header on its own requests (no cookie)
                 return send(
                     res,
                     200,
                     "text/html; charset=utf-8",
-                    indexPage(token),
-                    {
-                        "Set-Cookie": cookie,
-                    }
+                    indexPage(token)
                 )
-            }
             case "/api/fleet":
                 return sendJson(res, 200, await snapshot())
             case "/api/device": {
                 const id = u.searchParams.get("id") ?? ""
                 const device = (await snapshot()).devices.find(d => d.id === id)
+                // one answer for an unknown id and a malformed one
                 if (!device)
-                    return sendJson(res, 404, { error: `no device ${id}` })
+                    return sendJson(res, 404, { error: "no such device" })
                 return sendJson(res, 200, {
                     device,
                     events: await deviceEvents(o.store, id),
@@ -149,22 +157,20 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         sendJson(res, 404, { error: `nothing at ${u.pathname}` })
     }
 
-    const server = http.createServer(
-        { headersTimeout: 30_000, requestTimeout: 30_000 },
-        (req, res) => {
-            route(req, res, (server.address() as AddressInfo).port).catch(e => {
-                const status =
-                    e instanceof HttpError
-                        ? e.status
-                        : e instanceof ActionError || e instanceof RangeError
-                          ? 400
-                          : 500
-                if (res.headersSent) return res.end()
-                sendJson(res, status, { error: (e as Error).message })
-                if (!req.complete) req.destroy()
-            })
-        }
-    )
+    const server = http.createServer(serverTimeouts(o), (req, res) => {
+        route(req, res, (server.address() as AddressInfo).port).catch(e => {
+            const status =
+                e instanceof HttpError
+                    ? e.status
+                    : e instanceof ActionError || e instanceof RangeError
+                      ? 400
+                      : 500
+            if (res.headersSent) return res.end()
+            sendJson(res, status, { error: (e as Error).message })
+            if (!req.complete) req.destroy()
+        })
+    })
+    const stopLimits = limitConnections(server, o)
 
     /** Reads the database and the admin API once; sends what changed. */
     let ticking = Promise.resolve()
@@ -183,7 +189,9 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         const from = `${await o.store.changeMark()} ${JSON.stringify(live)}`
         if (force || from !== builtFrom) {
             const t0 = Date.now()
-            const json = JSON.stringify(await snapshot())
+            const snap = await snapshot()
+            feed?.setKnown(snap.devices.map(d => d.platformId).filter(Boolean))
+            const json = JSON.stringify(snap)
             buildMs = Date.now() - t0
             builtFrom = from
             if (json !== fleetJson) {
@@ -194,7 +202,12 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         if (feed) {
             const before = feed.error
             const u = await feed.poll()
-            if (u.points.length || u.markers.length || feed.error !== before)
+            if (
+                u.points.length ||
+                u.markers.length ||
+                u.forgotten.length ||
+                feed.error !== before
+            )
                 streams.broadcast("readings", { ...u, error: feed.error })
         }
     }
@@ -227,6 +240,7 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
         async close() {
             closed = true
             clearTimeout(timer)
+            stopLimits()
             streams.close()
             server.closeAllConnections()
             await new Promise<void>(r => server.close(() => r()))

@@ -1,5 +1,5 @@
 // The console's pure parts without a browser: reading bodies, the access
-// rules, rollout progress, the actions (the CLI's functions and words),
+// rules (no cookie), rollout progress, the actions (the CLI's functions and words),
 // signature states.
 import { test } from "node:test"
 import assert from "node:assert/strict"
@@ -14,12 +14,7 @@ import { desiredForAll } from "../../host/fleet/rollout/desired-all.ts"
 import { readFleetData, stateIn } from "../../host/fleet/rollout/fleet-data.ts"
 import { desiredFor, percentMembers } from "../../host/fleet/rollout/desired.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
-import {
-    cookieName,
-    cookieValue,
-    refusal,
-    tokenMatches,
-} from "../../host/console/access.ts"
+import { refusal, tokenMatches } from "../../host/console/access.ts"
 import { isLoopbackHost } from "../../host/lib/http-request.ts"
 import { ActionError, runAction } from "../../host/console/actions.ts"
 import {
@@ -81,7 +76,7 @@ test("readings: the firmware's plain and Alink bodies, device time when given, n
     assert.equal(parseVersionReport("x"), undefined)
 })
 
-test("access: the token by query or cookie for reads, by header only for actions; loopback Host only", () => {
+test("access: the token by query on the page load only, by header for every other read and every action, never by cookie; assets are public; loopback Host only", () => {
     const token = "ab".repeat(24)
     const o = { token, port: 7080, loopback: true }
     const req = (
@@ -94,16 +89,34 @@ test("access: the token by query or cookie for reads, by header only for actions
             url,
             headers: { host: "127.0.0.1:7080", ...headers },
         }) as unknown as IncomingMessage
-    const cookie = `other=1; ${cookieName(7080)}=${token}`
+    const header = { "x-console-token": token }
+    // a cookie that a browser would send to any port of 127.0.0.1 counts for nothing
+    const cookie = `other=1; devs_console_7080=${token}`
     assert.equal(refusal(req("GET", `/?token=${token}`), o), undefined)
-    assert.equal(refusal(req("GET", "/api/fleet", { cookie }), o), undefined)
+    assert.equal(refusal(req("GET", "/", header), o), undefined)
+    assert.equal(refusal(req("GET", "/api/fleet", header), o), undefined)
+    assert.equal(refusal(req("GET", "/events", header), o), undefined)
+    assert.equal(refusal(req("GET", "/api/fleet", { cookie }), o)?.status, 401)
+    assert.equal(refusal(req("GET", "/", { cookie }), o)?.status, 401)
+    assert.equal(
+        refusal(req("GET", `/api/fleet?token=${token}`), o)?.status,
+        401,
+        "the query token opens the page only"
+    )
+    assert.equal(refusal(req("GET", `/events?token=${token}`), o)?.status, 401)
     assert.equal(refusal(req("GET", "/api/fleet"), o)?.status, 401)
+    assert.equal(refusal(req("GET", "/static/app.js"), o), undefined)
+    assert.equal(
+        refusal(req("GET", "/static/app.js", { host: "evil.example:7080" }), o)
+            ?.status,
+        403
+    )
     assert.equal(
         refusal(req("GET", `/?token=${token.slice(1)}`), o)?.status,
         401
     )
     assert.equal(
-        refusal(req("GET", "/", { cookie: `${cookieName(7081)}=${token}` }), o)
+        refusal(req("GET", "/", { "x-console-token": token.slice(1) }), o)
             ?.status,
         401
     )
@@ -112,10 +125,7 @@ test("access: the token by query or cookie for reads, by header only for actions
         refusal(req("POST", `/api/stop?token=${token}`), o)?.status,
         403
     )
-    assert.equal(
-        refusal(req("POST", "/api/stop", { "x-console-token": token }), o),
-        undefined
-    )
+    assert.equal(refusal(req("POST", "/api/stop", header), o), undefined)
     assert.equal(
         refusal(
             req("POST", "/api/stop", {
@@ -144,8 +154,6 @@ test("access: the token by query or cookie for reads, by header only for actions
     assert.ok(!isLoopbackHost(undefined, 7080))
     assert.ok(tokenMatches(token, token))
     assert.ok(!tokenMatches(undefined, token))
-    assert.equal(cookieValue("a=1; b = 2", "b"), "2")
-    assert.equal(cookieValue(undefined, "b"), undefined)
 })
 
 /** A store with devices a..f on v1, versions v1 and v2 (fake hashes). */

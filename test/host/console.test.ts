@@ -6,7 +6,8 @@
 import { test, before, after, afterEach } from "node:test"
 import assert from "node:assert/strict"
 import { mkdtempSync, rmSync } from "node:fs"
-import { request } from "node:http"
+import { createServer, request } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Page } from "puppeteer-core"
@@ -26,6 +27,8 @@ import { startPlatform, type Platform } from "../../host/platform/index.ts"
 import { startConsole, type ConsoleServer } from "../../host/console/index.ts"
 import { simMembers, type SimMember } from "../../host/demo/sim-member.ts"
 import { launchBrowser, recordErrors, screenshot } from "./console-browser.ts"
+import { postAuth } from "../../host/testkit/platform-client.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
 import { publishSigned, releaseKeys } from "./fleet-helpers.ts"
 
 const PK = "a1Console01"
@@ -140,14 +143,8 @@ const bar = (id: number) =>
         failed: Number(el.getAttribute("data-failed")),
     }))
 
-test("the console needs its token: every request without it is refused; actions need it in a header, not a cookie", async () => {
-    for (const path of [
-        "/",
-        "/api/fleet",
-        "/events",
-        "/static/app.js",
-        "/static/uplot.esm.js",
-    ]) {
+test("the console needs its token: every request for state without it is refused; the token travels in a header, never a cookie; actions need it in the header", async () => {
+    for (const path of ["/", "/api/fleet", "/api/readings", "/events"]) {
         assert.equal((await fetch(base() + path)).status, 401, path)
         assert.equal(
             (await fetch(`${base()}${path}?token=${"0".repeat(48)}`)).status,
@@ -155,16 +152,29 @@ test("the console needs its token: every request without it is refused; actions 
             `${path} with a wrong token`
         )
     }
-    // the page loads with the token, and leaves it in a cookie for its own reads
+    // the scripts and styles are the same for everyone: public, on the console's own Host only
+    for (const path of ["/static/app.js", "/static/uplot.esm.js"])
+        assert.equal((await fetch(base() + path)).status, 200, path)
+    // the page loads with the token in its URL, and sets no cookie
     const r = await fetch(con.url)
     assert.equal(r.status, 200)
-    const cookie = r.headers.get("set-cookie")!.split(";")[0]
+    assert.equal(r.headers.get("set-cookie"), null)
     assert.match(r.headers.get("content-security-policy")!, /script-src 'self'/)
     assert.equal(
-        (await fetch(`${base()}/api/fleet`, { headers: { cookie } })).status,
+        (await fetch(`${base()}/api/fleet?token=${con.token}`)).status,
+        401,
+        "a query token opens the page, nothing else"
+    )
+    assert.equal(
+        (
+            await fetch(`${base()}/api/fleet`, {
+                headers: { "X-Console-Token": con.token },
+            })
+        ).status,
         200
     )
-    // a POST with the cookie alone changes nothing (another site could send that)
+    // a POST with a cookie changes nothing (a browser sends cookies to every port)
+    const cookie = `devs_console_${con.port}=${con.token}`
     const json = { "Content-Type": "application/json" }
     const body = JSON.stringify({ version: "v2.0.0", scope: "all" })
     const n = (await store.rollouts()).length
@@ -210,7 +220,7 @@ test("the console needs its token: every request without it is refused; actions 
     assert.equal(rebound.status, 403)
     assert.equal((await store.rollouts()).length, n, "no action went through")
 
-    // in the browser: refused without the token (a fresh profile: no cookie)
+    // in the browser: refused without the token
     const other = await browser.browser.createBrowserContext()
     const refusedPage = await other.newPage()
     const refused = await refusedPage.goto(base() + "/")
@@ -446,10 +456,16 @@ test("a device's page shows its event log and the failed handshakes the running 
     )
     await screenshot(page, "device-page")
 
-    const cookie = `devs_console_${con.port}=${con.token}`
     const texts = await Promise.all(
-        ["/", "/api/fleet", "/api/readings", "/api/device?id=dev-3"].map(p =>
-            fetch(base() + p, { headers: { cookie } }).then(r => r.text())
+        [
+            `/?token=${con.token}`,
+            "/api/fleet",
+            "/api/readings",
+            "/api/device?id=dev-3",
+        ].map(p =>
+            fetch(base() + p, {
+                headers: { "X-Console-Token": con.token },
+            }).then(r => r.text())
         )
     )
     texts.push(await page.content())
@@ -464,4 +480,163 @@ test("a device's page shows its event log and the failed handshakes the running 
             assert.equal(t.includes(s), false, "a secret in an answer")
         assert.doesNotMatch(t, /wssk:/, "a connection string in an answer")
     }
+})
+
+test("no console credential reaches another local port: the browser sends the token to the console's origin only, and the page works", async () => {
+    // another server on loopback, as any local program may run
+    const seen: string[] = []
+    const other = createServer((req, res) => {
+        seen.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)}`)
+        if (req.url === "/") {
+            res.writeHead(200, { "Content-Type": "text/html" })
+            res.end(
+                `<img src="/pixel.png"><script>fetch("/data", { credentials: "include" }).then(() => (document.title = "fetched"))</script>`
+            )
+        } else {
+            res.writeHead(200, { "Content-Type": "text/plain" })
+            res.end("ok")
+        }
+    })
+    await new Promise<void>(r => other.listen(0, "127.0.0.1", r))
+    const otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+    try {
+        await page.goto(con.url + "#fleet")
+        await until(`document.getElementById("live").textContent === "live"`)
+        await until(
+            `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length}`
+        )
+        // the page, an image and a fetch on the other port
+        await page.goto(otherBase + "/")
+        await waitUntil(
+            () =>
+                seen.some(l => l.startsWith("GET /pixel.png")) &&
+                seen.some(l => l.startsWith("GET /data")),
+            30_000,
+            "the other server's page, image and fetch"
+        )
+        await until(`document.title === "fetched"`)
+        for (const l of seen)
+            assert.equal(l.includes(con.token), false, `the token in ${l}`)
+        assert.deepEqual(
+            (await page.cookies(otherBase + "/")).map(c => c.name),
+            [],
+            "no cookie for the other port"
+        )
+        // back at the console with its printed URL: both views work
+        await page.goto(con.url + "#fleet")
+        await until(`document.getElementById("live").textContent === "live"`)
+        await until(
+            `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length}`
+        )
+        await page.goto(con.url + "#readings")
+        await until(
+            `document.querySelector('.chart[data-device="${PK}/dev-0"][data-field="temperature"]')?.dataset.points > 0`
+        )
+    } finally {
+        other.closeAllConnections()
+        await new Promise(r => other.close(r))
+    }
+})
+
+test("hostile device text: a NUL in a name adds one card, not one per render; bidi overrides and controls are shown as escapes; a reading with 2,000 fields draws 16 charts and names the rest", async () => {
+    await page.goto(con.url + "#readings")
+    await until(`document.getElementById("live").textContent === "live"`)
+    // a stranger's /auth with a NUL in the name: the console keeps it as an unknown device
+    await postAuth(
+        { port: platform.port, ca: platform.ca },
+        {
+            productKey: PK,
+            deviceName: "ghost\u0000x",
+            clientId: "x",
+            sign: "00",
+        }
+    )
+    const ghostCards = `[...document.querySelectorAll(".device-card h3")].filter(e => e.textContent === "${PK}/ghost\\\\u0000x").length`
+    await until(`${ghostCards} === 1`)
+    // each reading that arrives renders the view again
+    const cards = () => page.$$eval(".device-card", l => l.length)
+    const before = await cards()
+    for (let i = 0; i < 3; i++) {
+        const n = await page.$eval(
+            `.chart[data-device="${PK}/dev-1"][data-field="temperature"]`,
+            el => Number(el.getAttribute("data-points"))
+        )
+        await members[1].report()
+        await until(
+            `Number(document.querySelector('.chart[data-device="${PK}/dev-1"][data-field="temperature"]').dataset.points) > ${n}`
+        )
+    }
+    assert.equal(await cards(), before, "no card added by a render")
+    assert.equal(await page.evaluate(ghostCards), 1)
+
+    // a reading with 2,000 fields
+    const wide: Record<string, number> = {}
+    for (let i = 0; i < 2000; i++) wide[`f${String(i).padStart(4, "0")}`] = i
+    await members[2].report({ values: wide })
+    const card = `.device-card[data-device="${PK}/dev-2"]`
+    await until(
+        `/not charted/.test(document.querySelector('${card} .legend').textContent)`
+    )
+    assert.equal(
+        await page.$$eval(`${card} .chart`, l => l.length),
+        16,
+        "16 charts"
+    )
+    const legend = await page.$eval(`${card} .legend`, el => el.textContent!)
+    assert.match(legend, /16 of \d+ fields charted/)
+    assert.match(legend, /not kept/)
+    await screenshot(page, "readings-hostile")
+
+    // names with a right-to-left override and a control character, as an older database may hold
+    await store.addVersion({
+        name: "v9\u202Egpj.exe",
+        hash: "9".repeat(64),
+        size: 1,
+        note: "note\u001B[31m",
+        publishedAt: Date.now(),
+        signature: "",
+    })
+    await store.upsertDevice({
+        id: "dev-\u202E9",
+        key: newDeviceKey().toString("hex"),
+        groups: ["lab\u2066"],
+        platformId: "",
+        createdAt: Date.now(),
+    })
+    await page.goto(con.url + "#fleet")
+    await until(
+        `document.querySelectorAll("#devices tbody tr[data-device]").length === ${IDS.length + 1}`
+    )
+    await until(
+        `document.querySelector('#versions tbody tr[data-version="v9\u202Egpj.exe"]')`
+    )
+    const texts = await page.evaluate(() => ({
+        versions: document.querySelector("#versions tbody")!.textContent!,
+        devices: document.querySelector("#devices tbody")!.textContent!,
+        options: [...document.querySelectorAll("#assign-version option")].map(
+            o => [o.textContent, (o as HTMLOptionElement).value]
+        ),
+        body: document.body.innerText,
+    }))
+    assert.match(texts.versions, /v9\\u202Egpj\.exe/)
+    assert.match(texts.versions, /note\\u001B\[31m/)
+    assert.match(texts.devices, /dev-\\u202E9/)
+    assert.match(texts.devices, /lab\\u2066/)
+    assert.ok(
+        texts.options.some(
+            ([t, v]) => t === "v9\\u202Egpj.exe" && v === "v9\u202Egpj.exe"
+        ),
+        "the option shows the escape and keeps the name"
+    )
+    assert.doesNotMatch(
+        texts.body,
+        /[\u0000-\u0008\u000B-\u001F\u202A-\u202E\u2066-\u2069]/
+    )
+    await page.click(
+        `#devices a[href="#device/${encodeURIComponent("dev-\u202E9")}"]`
+    )
+    await until(
+        `document.querySelector("#view-device h2")?.textContent === "Device dev-\\\\u202E9"`
+    )
+    await screenshot(page, "hostile-names")
 })

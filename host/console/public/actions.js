@@ -1,12 +1,9 @@
 // Actions (assign, widen, stop, rollback): each asks for an explicit
-// confirmation, then POSTs with the access token in a header (never a
-// cookie alone), so another site cannot make the browser act.
+// confirmation, then POSTs with the access token in a header, so another
+// site cannot make the browser act.
 import { byId } from "./dom.js"
-
-const token =
-    document
-        .querySelector('meta[name="console-token"]')
-        ?.getAttribute("content") ?? ""
+import { consoleFetch } from "./token.js"
+import { visible } from "./visible.js"
 
 /**
  * POSTs action `name` with `body`.
@@ -14,12 +11,9 @@ const token =
  * @returns {Promise<{ok: boolean, text: string}>}
  */
 export async function post(name, body) {
-    const r = await fetch(`/api/${name}`, {
+    const r = await consoleFetch(`/api/${name}`, {
         method: "POST",
-        headers: {
-            "Content-Type": "application/json",
-            "X-Console-Token": token,
-        },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify(body),
     })
     const j = await r.json().catch(() => ({}))
@@ -32,7 +26,7 @@ let toastTimer
 /** Shows a short message at the bottom of the page. @param {string} text */
 export function toast(text) {
     const t = byId("toast")
-    t.textContent = text
+    t.textContent = visible(text)
     clearTimeout(toastTimer)
     toastTimer = setTimeout(() => (t.textContent = ""), 8000)
 }
@@ -43,7 +37,7 @@ export function toast(text) {
  */
 export function confirmAction(question, name, body) {
     const d = /** @type {HTMLDialogElement} */ (byId("confirm"))
-    byId("confirm-text").textContent = question
+    byId("confirm-text").textContent = visible(question)
     byId("confirm-result").textContent = "Nothing happens until you confirm."
     d.returnValue = ""
     d.onclose = async () => {

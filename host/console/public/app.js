@@ -1,6 +1,7 @@
 // The console page: live state over server-sent events (no reloading), and
 // hash routes: #fleet, #device/ID, #readings.
 import { renderDevice } from "./device.js"
+import { openEventStream } from "./event-stream.js"
 import { renderFleet, setUpFleet } from "./fleet.js"
 import {
     addReadings,
@@ -29,32 +30,35 @@ function route() {
 }
 
 function connect() {
-    const es = new EventSource("/events")
     const live = $("live")
-    es.onopen = () => {
-        live.textContent = "live"
-        live.classList.remove("off")
-    }
-    es.onerror = () => {
-        live.textContent = "reconnecting…"
-        live.classList.add("off")
-    }
-    es.addEventListener("fleet", e => {
-        snap = JSON.parse(e.data)
-        setFleet(snap)
-        renderFleet(snap)
-        const hash = location.hash.slice(1)
-        if (hash.startsWith("device/"))
-            renderDevice($("view-device"), decodeURIComponent(hash.slice(7)))
-    })
-    es.addEventListener("readings-init", e => {
-        initReadings(JSON.parse(e.data))
-        if (!$("view-readings").hidden) renderReadings($("readings"))
-    })
-    es.addEventListener("readings", e => {
-        addReadings(JSON.parse(e.data))
-        if (!$("view-readings").hidden) renderReadings($("readings"))
-    })
+    openEventStream(
+        "/events",
+        {
+            fleet: data => {
+                snap = JSON.parse(data)
+                setFleet(snap)
+                renderFleet(snap)
+                const hash = location.hash.slice(1)
+                if (hash.startsWith("device/"))
+                    renderDevice(
+                        $("view-device"),
+                        decodeURIComponent(hash.slice(7))
+                    )
+            },
+            "readings-init": data => {
+                initReadings(JSON.parse(data))
+                if (!$("view-readings").hidden) renderReadings($("readings"))
+            },
+            readings: data => {
+                addReadings(JSON.parse(data))
+                if (!$("view-readings").hidden) renderReadings($("readings"))
+            },
+        },
+        open => {
+            live.textContent = open ? "live" : "reconnecting…"
+            live.classList.toggle("off", !open)
+        }
+    )
 }
 
 setUpFleet(() => snap)

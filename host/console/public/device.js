@@ -1,13 +1,14 @@
 // A device's page: what the fleet knows of it and its event log.
 import { confirmAction } from "./actions.js"
 import { ago, h } from "./dom.js"
+import { consoleFetch } from "./token.js"
 
 /**
  * Draws the page of device `id` into `root` (fetched afresh each time).
  * @param {HTMLElement} root @param {string} id
  */
 export async function renderDevice(root, id) {
-    const r = await fetch(`/api/device?id=${encodeURIComponent(id)}`)
+    const r = await consoleFetch(`/api/device?id=${encodeURIComponent(id)}`)
     if (!r.ok) {
         root.replaceChildren(
             h("p", {}, `no device ${id}`),

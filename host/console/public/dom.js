@@ -1,8 +1,10 @@
 // Small DOM helpers shared by the console's views.
+import { visible } from "./visible.js"
 
 /**
  * Creates an element: `h("td", { class: "x" }, "text", child)`. Text is
- * always set as text (never parsed as HTML).
+ * always set as text (never parsed as HTML), its control characters and
+ * bidirectional overrides shown as escapes (`\u202E`).
  * @param {string} tag
  * @param {Record<string, any>} [attrs]
  * @param {...(Node|string|number|null|undefined)} children
@@ -16,7 +18,7 @@ export function h(tag, attrs = {}, ...children) {
     }
     for (const c of children)
         if (c !== null && c !== undefined)
-            el.append(c instanceof Node ? c : String(c))
+            el.append(c instanceof Node ? c : visible(c))
     return el
 }
 

@@ -2,6 +2,7 @@
 // device table (filter, sort), the published versions.
 import { confirmAction } from "./actions.js"
 import { ago, byId, h, setRows } from "./dom.js"
+import { visible } from "./visible.js"
 
 const sort = { key: "id", dir: 1 }
 /** Percentages typed into the widen boxes, kept across redraws. */
@@ -151,7 +152,7 @@ function renderRollouts(snap) {
         row.dataset.status = r.status
         row.dataset.done = String(r.done)
         const state = /** @type {HTMLElement} */ (row.querySelector(".state"))
-        state.textContent = stateText(r)
+        state.textContent = visible(stateText(r))
         updateBar(row, r)
         return row
     })
@@ -201,6 +202,7 @@ function matches(d, f) {
         d.lastError,
         d.connected ? "connected" : "offline",
     ]
+        .map(visible) // what is shown is what is searched
         .join(" ")
         .toLowerCase()
     return f

@@ -1,14 +1,21 @@
-// The readings view: per device, one live chart per field (uPlot), with a
-// gap where `seq` jumps, and markers for dropped readings, version reports
-// and authentications.
+// The readings view: per device, one live chart per field (uPlot), at most
+// MAX_CHARTS_PER_DEVICE of them, with a gap where `seq` jumps, and markers
+// for dropped readings, version reports and authentications. Devices are
+// kept by their name as a key (never looked up in the page by a selector,
+// which a name with a NUL in it would never match), and shown with their
+// hidden characters escaped.
 import uPlot from "./uplot.esm.js"
+import { chartedFields } from "./chart-fields.js"
 import { h } from "./dom.js"
+import { visible } from "./visible.js"
 
 /** Readings kept per device in the page. */
 const KEEP = 300
-/** @type {Record<string, {points: any[], markers: any[]}>} */
-const devices = {}
-/** @type {Map<string, any>} chart per `device field` */
+/** @type {Map<string, {points: any[], markers: any[]}>} */
+const devices = new Map()
+/** @type {Map<string, HTMLElement>} card per device */
+const cards = new Map()
+/** @type {Map<string, Map<string, any>>} chart per field, per device */
 const charts = new Map()
 let error = ""
 /** @type {Record<string, string>} platform identity → fleet id */
@@ -16,23 +23,32 @@ let fleetIds = {}
 
 /** Takes the whole state (`readings-init`). @param {any} s */
 export function initReadings(s) {
-    for (const k of Object.keys(devices)) delete devices[k]
-    Object.assign(devices, structuredClone(s.devices ?? {}))
+    devices.clear()
+    for (const [name, d] of Object.entries(s.devices ?? {}))
+        devices.set(name, d)
     error = s.off
         ? "not connected to an emulator: start the console with --platform-admin URL"
         : s.error
 }
 
+/** The kept readings of `name`, made when new. @param {string} name */
+function slot(name) {
+    let d = devices.get(name)
+    if (!d) devices.set(name, (d = { points: [], markers: [] }))
+    return d
+}
+
 /** Adds what a poll brought (`readings`). @param {any} u */
 export function addReadings(u) {
     error = u.error
+    for (const name of u.forgotten ?? []) devices.delete(name)
     for (const p of u.points) {
-        const d = (devices[p.device] ??= { points: [], markers: [] })
+        const d = slot(p.device)
         d.points.push(p)
         if (d.points.length > KEEP) d.points.splice(0, d.points.length - KEEP)
     }
     for (const m of u.markers) {
-        const d = (devices[m.device] ??= { points: [], markers: [] })
+        const d = slot(m.device)
         d.markers.push(m)
         if (d.markers.length > KEEP)
             d.markers.splice(0, d.markers.length - KEEP)
@@ -76,7 +92,11 @@ export function seriesOf(points, field) {
 
 /** Markers of a device: its own, and where its `dropped` count rose. @param {{points: any[], markers: any[]}} d */
 function markersOf(d) {
-    const out = d.markers.map(m => ({ t: m.t, kind: m.kind, label: m.label }))
+    const out = d.markers.map(m => ({
+        t: m.t,
+        kind: m.kind,
+        label: visible(m.label),
+    }))
     let last = 0
     for (const p of d.points)
         if (p.dropped !== undefined && p.dropped > last) {
@@ -149,25 +169,49 @@ export function xRange(xs, markers) {
     return [min - pad, max + pad]
 }
 
+/**
+ * What the legend says of the fields left out: those not charted and those
+ * the console did not keep.
+ * @param {string[]} charted @param {string[]} left @param {any} latest
+ */
+function leftOutText(charted, left, latest) {
+    let text = ""
+    if (left.length)
+        text += ` · ${charted.length} of ${charted.length + left.length} fields charted; not charted: ${left.slice(0, 5).map(visible).join(", ")}${left.length > 5 ? ` and ${left.length - 5} more` : ""}`
+    if (latest?.omittedFields)
+        text += ` · ${latest.omittedFields} more fields of the latest reading not kept (the console keeps the first ${Object.keys(latest.values).length})`
+    return text
+}
+
+/** Removes the card and charts of a device no longer kept. @param {string} name */
+function dropCard(name) {
+    for (const c of charts.get(name)?.values() ?? []) c.destroy()
+    charts.delete(name)
+    cards.get(name)?.remove()
+    cards.delete(name)
+}
+
 /** Draws (or updates) every chart into `root`. @param {HTMLElement} root */
 export function renderReadings(root) {
     const status = /** @type {HTMLElement} */ (
         document.getElementById("readings-status")
     )
-    const names = Object.keys(devices).sort()
-    status.textContent =
+    for (const name of [...cards.keys()])
+        if (!devices.has(name) || !root.contains(cards.get(name) ?? null))
+            dropCard(name)
+    const names = [...devices.keys()].sort()
+    status.textContent = visible(
         error ||
-        (names.length
-            ? `${names.length} device(s); last ${KEEP} readings each`
-            : "no readings yet")
+            (names.length
+                ? `${names.length} device(s); last ${KEEP} readings each`
+                : "no readings yet")
+    )
     for (const name of names) {
-        const d = devices[name]
-        d.points.sort((a, b) => a.t - b.t)
-        let card = /** @type {HTMLElement|null} */ (
-            root.querySelector(
-                `.device-card[data-device="${CSS.escape(name)}"]`
-            )
+        const d = /** @type {{points: any[], markers: any[]}} */ (
+            devices.get(name)
         )
+        d.points.sort((a, b) => a.t - b.t)
+        let card = cards.get(name)
         if (!card) {
             card = h(
                 "div",
@@ -181,12 +225,14 @@ export function renderReadings(root) {
                 h("div", { class: "charts" })
             )
             root.append(card)
+            cards.set(name, card)
         }
         const markers = markersOf(d)
         const legend = /** @type {HTMLElement} */ (
             card.querySelector(".legend")
         )
         const latest = markers.filter(m => m.kind === "version").pop()
+        const { charted, left } = chartedFields(d.points)
         legend.replaceChildren(
             `${d.points.length} readings`,
             latest
@@ -205,15 +251,25 @@ export function renderReadings(root) {
                 "span",
                 { class: "mk-dropped" },
                 ` · ${d.points.at(-1)?.dropped ?? 0} dropped`
+            ),
+            h(
+                "span",
+                { class: "left-out" },
+                leftOutText(charted, left, d.points.at(-1))
             )
         )
-        const fields = [
-            ...new Set(d.points.flatMap(p => Object.keys(p.values))),
-        ].sort()
-        for (const f of fields) {
-            const key = `${name} ${f}`
+        let mine = charts.get(name)
+        if (!mine) charts.set(name, (mine = new Map()))
+        for (const [f, c] of mine)
+            if (!charted.includes(f)) {
+                // its field is no longer among the first charted
+                c.destroy()
+                c.box.remove()
+                mine.delete(f)
+            }
+        for (const f of charted) {
             const data = seriesOf(d.points, f)
-            let c = charts.get(key)
+            let c = mine.get(f)
             if (!c) {
                 const box = h("div", {
                     class: "chart",
@@ -225,7 +281,7 @@ export function renderReadings(root) {
                     {
                         width: 520,
                         height: 200,
-                        title: f,
+                        title: visible(f),
                         scales: {
                             x: {
                                 time: true,
@@ -235,7 +291,7 @@ export function renderReadings(root) {
                         series: [
                             {},
                             {
-                                label: f,
+                                label: visible(f),
                                 stroke: "#2f8f4e",
                                 width: 2,
                                 spanGaps: false,
@@ -248,7 +304,7 @@ export function renderReadings(root) {
                     box
                 )
                 c.box = box
-                charts.set(key, c)
+                mine.set(f, c)
             }
             c.markers = markers
             c.setData(data)
