@@ -23,6 +23,7 @@ import {
     sessionKey,
 } from "./protocol.ts"
 import {
+    canaryRank,
     desiredAndStateNow,
     desiredNow,
     type Desired,
@@ -48,7 +49,13 @@ export const CloseCode = {
     ServerError: 1011,
 } as const
 
-/** The leases a session takes: one deploy per device across the instances. */
+/** What came of asking for a deploy slot (see service/deploy-slots.ts). */
+export type SlotOutcome = "granted" | "elsewhere" | "busy"
+
+/**
+ * The leases a session takes: one deploy per device across the instances,
+ * and at most so many deploys at once across them.
+ */
 export interface DeployLeases {
     /** This instance's owner id. */
     readonly owner: string
@@ -59,6 +66,17 @@ export interface DeployLeases {
     deploy(deviceId: string, tx?: FleetStore): Promise<boolean>
     /** Gives `deploy:<deviceId>` up. */
     releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void>
+    /**
+     * Takes a deploy slot and `deploy:<deviceId>` to start a deploy:
+     * "elsewhere" when another instance holds the lease, "busy" when every
+     * slot is taken (the device comes back later). `rank` orders devices
+     * that wait for a slot (its rollout's canary order).
+     */
+    take(
+        deviceId: string,
+        rank: string,
+        ended: () => boolean
+    ): Promise<SlotOutcome>
 }
 
 /** What a session needs from the service. */
@@ -385,9 +403,10 @@ export class Session {
     }
 
     /**
-     * The I/O of a deploy of `want`, in order: the checked image, the
-     * device's deploy lease (one deploy per device across the instances
-     * that share the store), a last look that no deploy started or ended
+     * The I/O of a deploy of `want`, in order: the checked image, a deploy
+     * slot with the device's deploy lease (one deploy per device, and at
+     * most so many at once, across the instances that share the store;
+     * with no slot free the device is told to come back), a last look that no deploy started or ended
      * since `seen` was read (else the device is asked for its hash again),
      * the records, then DeployStart. A session that ends meanwhile stops
      * at the next step: nothing is recorded for it, and a lease it took is
@@ -408,11 +427,23 @@ export class Session {
         const image = await this.checkedImage(want)
         if (!image) return this.arm("idle")
         if (await ended(false)) return
-        if (!(await leases.deploy(id))) {
+        const slot = await leases.take(
+            id,
+            canaryRank(want.version, id),
+            () => this.closed
+        )
+        if (slot === "elsewhere") {
             this.ctx.log(
                 `${id}: another instance deploys to it now: closing (it reconnects later)`
             )
             this.close(CloseCode.Normal, "deploy in progress elsewhere")
+            return
+        }
+        if (slot === "busy") {
+            // nothing recorded: it keeps its place and comes back
+            if (await ended(false)) return
+            this.ctx.log(`${id}: every deploy slot is taken: come back later`)
+            this.close(CloseCode.Normal, "deploy slots busy, come back later")
             return
         }
         if (await ended(true)) return

@@ -351,6 +351,16 @@ export class PostgresStore implements FleetStore {
         )
     }
 
+    /** `starts_with`, not a range: a locale collation may not order by code point. */
+    async countLeases(prefix: string, now: number, except = "") {
+        const [r] = await this.rows(
+            `SELECT COUNT(*) AS n FROM leases
+             WHERE starts_with(name, $1) AND expires_at > $2 AND name <> $3`,
+            [prefix, now, except]
+        )
+        return r.n as number
+    }
+
     /**
      * The server's current snapshot (`xmin:xmax:in-progress ids`): it moves
      * whenever a transaction that writes starts or ends, in any database of

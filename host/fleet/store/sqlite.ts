@@ -31,6 +31,14 @@ import {
     type VersionRecord,
 } from "./types.ts"
 
+/** The least string greater than every string that starts with `prefix`. */
+function prefixEnd(prefix: string): string {
+    return (
+        prefix.slice(0, -1) +
+        String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+    )
+}
+
 /** Mode of the database file and its `-wal` / `-shm` companions. */
 export const DB_FILE_MODE = 0o600
 
@@ -377,6 +385,21 @@ export class SqliteStore implements FleetStore {
                 .prepare("DELETE FROM leases WHERE name = ? AND owner = ?")
                 .run(name, owner)
         })
+    }
+
+    countLeases(prefix: string, now: number, except = "") {
+        return this.run(
+            () =>
+                (
+                    this.db
+                        .prepare(
+                            "SELECT COUNT(*) AS n FROM leases WHERE name >= ? AND name < ? AND expires_at > ? AND name <> ?"
+                        )
+                        .get(prefix, prefixEnd(prefix), now, except) as {
+                        n: number
+                    }
+                ).n
+        )
     }
 
     /** SQLite's `data_version`: it changes when another connection commits. */

@@ -146,6 +146,12 @@ export interface FleetStore {
     ): Promise<boolean>
     /** Gives the lease `name` up, if `owner` holds it. */
     releaseLease(name: string, owner: string): Promise<void>
+    /**
+     * Leases whose name starts with `prefix` that have not expired at
+     * `now`, leaving out `except` (a range of the leases' primary key, not
+     * a read of the whole table).
+     */
+    countLeases(prefix: string, now: number, except?: string): Promise<number>
 
     /**
      * Runs `fn` as one transaction, serialised with every other transaction
