@@ -35,6 +35,7 @@ import {
     sameDeploy,
     type StateWrite,
 } from "./deploy-decision.ts"
+import type { CanaryMembers } from "../rollout/canary-members.ts"
 import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
 import { verifyRelease } from "../release/signing.ts"
 import type { DeviceRecord, DeviceState, FleetStore } from "../store/types.ts"
@@ -85,6 +86,8 @@ export interface SessionContext {
     /** This instance's owner id and deploy leases (the service's InstanceLeases). */
     leases: DeployLeases
     artifacts: ArtifactStore
+    /** Canary membership, kept once per rollout (one per store). */
+    members: CanaryMembers
     /** Public key release signatures must check against. */
     releaseKey: KeyObject
     now: () => number
@@ -212,7 +215,9 @@ export class Session {
     private async recheckNow() {
         if (this.step !== "idle" || this.closed) return
         const { store } = this.ctx
-        const want = await desiredNow(store, this.device.id)
+        const want = await desiredNow(store, this.device.id, {
+            members: this.ctx.members,
+        })
         const st = await store.state(this.device.id)
         if (this.step !== "idle" || this.closed) return
         if (!want || want.hash === st.currentHash) return
@@ -372,7 +377,9 @@ export class Session {
         const { store } = this.ctx
         const id = this.device.id
         await store.updateState(id, { currentHash: hash })
-        const { desired, state } = await desiredAndStateNow(store, id)
+        const { desired, state } = await desiredAndStateNow(store, id, {
+            members: this.ctx.members,
+        })
         const decision = decideOnHash({
             reportedHash: hash,
             desired,

@@ -51,6 +51,7 @@ import {
 } from "../device/admission.ts"
 import { InstanceLeases, newInstanceId, type LeaseTimes } from "./leases.ts"
 import { KeyedQueue } from "./keyed-queue.ts"
+import { CanaryMembers } from "../rollout/canary-members.ts"
 import {
     DEFAULT_DEPLOY_WAIT_MS,
     DEFAULT_MAX_DEPLOYS,
@@ -246,6 +247,7 @@ class FleetServer implements FleetService {
         this.ctx = {
             store: this.store,
             leases: this.slots,
+            members: new CanaryMembers(),
             artifacts: o.artifacts,
             releaseKey: o.releaseKey,
             now: this.now,

@@ -228,6 +228,11 @@ export class PostgresStore implements FleetStore {
         )
     }
 
+    async deviceCount() {
+        const [r] = await this.rows("SELECT COUNT(*) AS n FROM devices")
+        return r.n as number
+    }
+
     async state(id: string) {
         const [r] = await this.rows(
             "SELECT json FROM device_state WHERE id = $1",

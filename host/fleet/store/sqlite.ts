@@ -241,6 +241,17 @@ export class SqliteStore implements FleetStore {
         )
     }
 
+    deviceCount() {
+        return this.run(
+            () =>
+                (
+                    this.db
+                        .prepare("SELECT COUNT(*) AS n FROM devices")
+                        .get() as { n: number }
+                ).n
+        )
+    }
+
     state(id: string) {
         return this.run(() => this.stateNow(id))
     }

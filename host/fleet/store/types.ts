@@ -108,6 +108,8 @@ export interface FleetStore {
     upsertDevice(d: DeviceRecord): Promise<void>
     device(id: string): Promise<DeviceRecord | undefined>
     devices(): Promise<DeviceRecord[]>
+    /** How many devices are registered. */
+    deviceCount(): Promise<number>
 
     /** State of a device (a default one when never seen). */
     state(id: string): Promise<DeviceState>
