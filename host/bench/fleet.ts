@@ -52,6 +52,8 @@ export interface FleetBenchOptions {
     steadyMs?: number
     /** Longest rollout waited for (default 15 min). */
     rolloutTimeoutMs?: number
+    /** Passed to `fleet serve --max-deploys` (default: the service's). */
+    maxDeploys?: number
     /** Extra `node` flags for the service (e.g. `--cpu-prof`). */
     serviceNodeFlags?: string[]
     log?: (line: string) => void
@@ -244,6 +246,9 @@ export async function fleetFigures(
             "--port",
             "0",
             ...(o.db ? ["--db", o.db] : []),
+            ...(o.maxDeploys !== undefined
+                ? ["--max-deploys", String(o.maxDeploys)]
+                : []),
         ],
         o.serviceNodeFlags ?? []
     )
@@ -379,6 +384,12 @@ export async function fleetFigures(
                 value: round(perMin),
                 unit: "/min",
                 about: "updated / rollout time",
+            },
+            {
+                name: "CPU per deployed device",
+                value: updated ? round(((cpu2 - cpu1) * 1000) / updated) : NaN,
+                unit: "ms",
+                about: `service CPU during the rollout / updated (max deploys at once: ${o.maxDeploys ?? "the service's default"})`,
             },
             {
                 name: "herd handshakes/s",

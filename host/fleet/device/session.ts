@@ -68,6 +68,12 @@ export interface DeployLeases {
     /** Gives `deploy:<deviceId>` up. */
     releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void>
     /**
+     * Keeps `deploy:<deviceId>` during a deploy: false when another
+     * instance has it now. Renewed in the store at most every quarter of
+     * its TTL (it cannot have expired meanwhile), and always when `last`.
+     */
+    keep(deviceId: string, last: boolean): Promise<boolean>
+    /**
      * Takes a deploy slot and `deploy:<deviceId>` to start a deploy:
      * "elsewhere" when another instance holds the lease, "busy" when every
      * slot is taken (the device comes back later). `rank` orders devices
@@ -357,10 +363,10 @@ export class Session {
             case Cmd.DeployStart:
             case Cmd.DeployWrite:
                 if (this.step === "start" || this.step === "write")
-                    if (await this.keepLease()) this.writeNext()
+                    if (await this.keepLease(false)) this.writeNext()
                 return
             case Cmd.DeployFinish:
-                if (this.step === "finish" && (await this.keepLease())) {
+                if (this.step === "finish" && (await this.keepLease(true))) {
                     this.send(Cmd.GetHash)
                     this.arm("verify")
                 }
@@ -532,8 +538,8 @@ export class Session {
      * instance has taken it over (this one went unheard past its TTL), the
      * deploy is given up and the session closed.
      */
-    private async keepLease(): Promise<boolean> {
-        if (await this.ctx.leases.deploy(this.device.id)) return true
+    private async keepLease(last: boolean): Promise<boolean> {
+        if (await this.ctx.leases.keep(this.device.id, last)) return true
         await this.fail("the deploy lease went to another instance")
         this.close(CloseCode.Normal, "deploy taken over")
         return false

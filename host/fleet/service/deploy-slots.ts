@@ -40,6 +40,8 @@ export class DeploySlots implements DeployLeases {
     private poll?: NodeJS.Timeout
     private pumping = false
     private closed = false
+    /** When this instance last took or renewed each deploy lease it holds. */
+    private readonly renewed = new Map<string, number>()
 
     constructor(
         private readonly store: FleetStore,
@@ -55,13 +57,34 @@ export class DeploySlots implements DeployLeases {
         return this.leases.owner
     }
 
-    deploy(deviceId: string, tx?: FleetStore): Promise<boolean> {
-        return this.leases.deploy(deviceId, tx)
+    async deploy(deviceId: string, tx?: FleetStore): Promise<boolean> {
+        const t = this.now()
+        const ok = await this.leases.deploy(deviceId, tx)
+        if (ok) this.renewed.set(deviceId, t)
+        else this.renewed.delete(deviceId)
+        return ok
     }
 
     async releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void> {
+        this.renewed.delete(deviceId)
         await this.leases.releaseDeploy(deviceId, tx)
         if (this.waiting.length) void this.pump()
+    }
+
+    /**
+     * Renews the deploy lease of a running deploy, in the store only when
+     * a quarter of its TTL passed since (each 192-byte chunk a device
+     * acknowledged was a database write); always when `last`.
+     */
+    keep(deviceId: string, last: boolean): Promise<boolean> {
+        const at = this.renewed.get(deviceId)
+        if (
+            !last &&
+            at !== undefined &&
+            this.now() - at < this.leases.deployMs / 4
+        )
+            return Promise.resolve(true)
+        return this.deploy(deviceId)
     }
 
     /**
@@ -76,9 +99,7 @@ export class DeploySlots implements DeployLeases {
         ended: () => boolean
     ): Promise<SlotOutcome> {
         if (!this.max)
-            return (await this.leases.deploy(deviceId))
-                ? "granted"
-                : "elsewhere"
+            return (await this.deploy(deviceId)) ? "granted" : "elsewhere"
         if (!this.waiting.length) {
             const first = await this.tryTake(deviceId)
             if (first !== "busy" || this.waitMs <= 0 || this.closed)
@@ -120,9 +141,7 @@ export class DeploySlots implements DeployLeases {
                 deployLease(deviceId)
             )
             if (running >= this.max) return "busy"
-            return (await this.leases.deploy(deviceId, tx))
-                ? "granted"
-                : "elsewhere"
+            return (await this.deploy(deviceId, tx)) ? "granted" : "elsewhere"
         })
     }
 
