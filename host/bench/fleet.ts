@@ -129,6 +129,7 @@ class DeviceFleet {
     readonly checkIns: CheckIn[] = []
     readonly auths: number[] = []
     readonly updated: number[] = []
+    readonly deployMs: number[] = []
     failedConnects = 0
     readonly failures: Record<string, number> = {}
     private readonly children: ChildProcess[] = []
@@ -155,6 +156,7 @@ class DeviceFleet {
         this.checkIns.push(...r.checkIns)
         this.auths.push(...r.auths)
         this.updated.push(...r.updated)
+        this.deployMs.push(...r.deployMs)
         this.failedConnects += r.failedConnects
         for (const [k, n] of Object.entries(r.failures))
             this.failures[k] = (this.failures[k] ?? 0) + n
@@ -384,6 +386,12 @@ export async function fleetFigures(
                 value: round(perMin),
                 unit: "/min",
                 about: "updated / rollout time",
+            },
+            {
+                name: "deploy p50",
+                value: p(fleet.deployMs, 50),
+                unit: "ms",
+                about: `one device's deploy, DeployStart to the verification (p99 ${p(fleet.deployMs, 99)} ms)`,
             },
             {
                 name: "CPU per deployed device",

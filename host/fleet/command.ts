@@ -124,7 +124,7 @@ export const FLEET_COMMAND = {
         "max-deploys": {
             type: "string",
             value: "K",
-            help: "serve: deploys at once, across every instance sharing the database (default 32; 0: no bound); the other devices come back later",
+            help: "serve: deploys at once, across every instance sharing the database (default 64; 0: no bound); the other devices come back later",
         },
         instance: {
             type: "string",
