@@ -13,7 +13,10 @@ import { parseScope } from "../../host/fleet/rollout/desired.ts"
 import { assign } from "../../host/fleet/rollout/actions.ts"
 import { startFleetService } from "../../host/fleet/service/service.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
-import type { FleetStore } from "../../host/fleet/store/types.ts"
+import type {
+    FleetStore,
+    TransactionScope,
+} from "../../host/fleet/store/types.ts"
 import {
     buildFleetApp,
     publishSigned,
@@ -41,9 +44,12 @@ function counted(store: FleetStore, calls: string[]): FleetStore {
                 const v = Reflect.get(target, key)
                 if (typeof v !== "function") return v
                 if (key === "atomically")
-                    return (fn: (tx: FleetStore) => Promise<unknown>) => {
+                    return (
+                        fn: (tx: FleetStore) => Promise<unknown>,
+                        scope?: TransactionScope
+                    ) => {
                         calls.push("atomically")
-                        return target.atomically(tx => fn(wrap(tx)))
+                        return target.atomically(tx => fn(wrap(tx)), scope)
                     }
                 return (...args: unknown[]) => {
                     calls.push(String(key))

@@ -298,14 +298,17 @@ export class Session {
         const id = this.device.id
         this.lastSeenWritten = this.ctx.now()
         this.work(() =>
-            this.ctx.store.atomically(async tx => {
-                await tx.updateState(id, {
-                    connected: true,
-                    connectedTo: this.ctx.leases.owner,
-                    lastSeen: this.lastSeenWritten,
-                })
-                await this.ctx.event(tx, id, "connected", "")
-            })
+            this.ctx.store.atomically(
+                async tx => {
+                    await tx.updateState(id, {
+                        connected: true,
+                        connectedTo: this.ctx.leases.owner,
+                        lastSeen: this.lastSeenWritten,
+                    })
+                    await this.ctx.event(tx, id, "connected", "")
+                },
+                { device: id }
+            )
         )
         this.touchIdle()
         this.send(Cmd.GetHash)
@@ -406,7 +409,9 @@ export class Session {
         this.target = undefined
         const outcome = decideVerify(t, hash, now())
         if (outcome.kind === "deployed")
-            await store.atomically(tx => this.record(tx, [outcome.write]))
+            await store.atomically(tx => this.record(tx, [outcome.write]), {
+                device: id,
+            })
         else {
             await store.updateState(id, { currentHash: hash })
             await this.fail(outcome.why, true, t.startedAt)
@@ -472,18 +477,20 @@ export class Session {
         const startedAt = now()
         this.target = { ...want, image, startedAt }
         this.offset = 0
-        await store.atomically(async tx =>
-            this.record(
-                tx,
-                deployStartWrites({
-                    before: await tx.state(id),
-                    want,
-                    owner: leases.owner,
-                    startedAt,
-                    imageBytes: image.length,
-                    replacingHash: reportedHash,
-                })
-            )
+        await store.atomically(
+            async tx =>
+                this.record(
+                    tx,
+                    deployStartWrites({
+                        before: await tx.state(id),
+                        want,
+                        owner: leases.owner,
+                        startedAt,
+                        imageBytes: image.length,
+                        replacingHash: reportedHash,
+                    })
+                ),
+            { device: id }
         )
         const size = Buffer.alloc(4)
         size.writeUInt32LE(image.length, 0)
@@ -560,34 +567,37 @@ export class Session {
         const id = this.device.id
         this.target = undefined
         this.arm("idle")
-        await store.atomically(async tx => {
-            const st = await tx.state(id)
-            const mine =
-                !deploying ||
-                ((startedAt === undefined ||
-                    (st.lastDeployResult === "in-progress" &&
-                        st.lastDeployAt === startedAt)) &&
-                    (await leases.deploy(id, tx)))
-            if (!mine)
-                // another instance deploys to the device now: its record stays
-                return this.ctx.event(tx, id, "error", why)
-            await tx.updateState(id, {
-                lastError: why,
-                lastErrorAt: now(),
-                ...(deploying
-                    ? {
-                          lastDeployResult: "failed" as const,
-                          deployFailures: st.deployFailures + 1,
-                      }
-                    : {}),
-            })
-            await this.ctx.event(
-                tx,
-                id,
-                deploying ? "deploy-failed" : "error",
-                why
-            )
-        })
+        await store.atomically(
+            async tx => {
+                const st = await tx.state(id)
+                const mine =
+                    !deploying ||
+                    ((startedAt === undefined ||
+                        (st.lastDeployResult === "in-progress" &&
+                            st.lastDeployAt === startedAt)) &&
+                        (await leases.deploy(id, tx)))
+                if (!mine)
+                    // another instance deploys to the device now: its record stays
+                    return this.ctx.event(tx, id, "error", why)
+                await tx.updateState(id, {
+                    lastError: why,
+                    lastErrorAt: now(),
+                    ...(deploying
+                        ? {
+                              lastDeployResult: "failed" as const,
+                              deployFailures: st.deployFailures + 1,
+                          }
+                        : {}),
+                })
+                await this.ctx.event(
+                    tx,
+                    id,
+                    deploying ? "deploy-failed" : "error",
+                    why
+                )
+            },
+            { device: id }
+        )
         if (deploying) await leases.releaseDeploy(id)
     }
 

@@ -146,44 +146,50 @@ export function desiredAndStateNow(
         members?: CanaryMembers
     } = {}
 ): Promise<{ desired: Desired | undefined; state: DeviceState }> {
-    return store.atomically(async tx => {
-        // one after another: a PostgreSQL transaction is one connection
-        const rollouts = await tx.rollouts()
-        const versions = await tx.versions()
-        const device = await tx.device(deviceId)
-        const state = await tx.state(deviceId)
-        if (!device) return { desired: undefined, state }
-        // this runs on each check-in and each held connection's recheck: a
-        // canary's order is the fleet's, so without `members` (kept once
-        // per rollout) every device is read
-        const canaries = rollouts.filter(
-            r => r.status !== "rolled-back" && isCanary(r)
-        )
-        const { members } = opts
-        let covered: Set<number> | undefined
-        if (members) {
-            covered = new Set()
-            for (const r of canaries)
-                if (
-                    r.id !== opts.exclude &&
-                    (await members.covers(
-                        tx,
-                        { ...r, percent: (r.scope as { value: number }).value },
-                        deviceId
-                    ))
-                )
-                    covered.add(r.id)
-        }
-        const devices =
-            canaries.length && !covered ? await tx.devices() : [device]
-        const desired = desiredFor(
-            { rollouts, versions, devices },
-            deviceId,
-            state.currentHash,
-            { exclude: opts.exclude, canaries: covered }
-        )
-        return { desired, state }
-    })
+    return store.atomically(
+        async tx => {
+            // one after another: a PostgreSQL transaction is one connection
+            const rollouts = await tx.rollouts()
+            const versions = await tx.versions()
+            const device = await tx.device(deviceId)
+            const state = await tx.state(deviceId)
+            if (!device) return { desired: undefined, state }
+            // this runs on each check-in and each held connection's recheck: a
+            // canary's order is the fleet's, so without `members` (kept once
+            // per rollout) every device is read
+            const canaries = rollouts.filter(
+                r => r.status !== "rolled-back" && isCanary(r)
+            )
+            const { members } = opts
+            let covered: Set<number> | undefined
+            if (members) {
+                covered = new Set()
+                for (const r of canaries)
+                    if (
+                        r.id !== opts.exclude &&
+                        (await members.covers(
+                            tx,
+                            {
+                                ...r,
+                                percent: (r.scope as { value: number }).value,
+                            },
+                            deviceId
+                        ))
+                    )
+                        covered.add(r.id)
+            }
+            const devices =
+                canaries.length && !covered ? await tx.devices() : [device]
+            const desired = desiredFor(
+                { rollouts, versions, devices },
+                deviceId,
+                state.currentHash,
+                { exclude: opts.exclude, canaries: covered }
+            )
+            return { desired, state }
+        },
+        { device: deviceId }
+    )
 }
 
 /** Parses `device:ID`, `group:NAME`, `percent:N` / `N%`, `all`. */

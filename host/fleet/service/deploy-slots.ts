@@ -142,15 +142,20 @@ export class DeploySlots implements DeployLeases {
 
     /** One try, in one transaction: a slot free, then the device's lease. */
     private tryTake(deviceId: string): Promise<SlotOutcome> {
-        return this.store.atomically(async tx => {
-            const running = await tx.countLeases(
-                deployLease(""),
-                this.now(),
-                deployLease(deviceId)
-            )
-            if (running >= this.max) return "busy"
-            return (await this.deploy(deviceId, tx)) ? "granted" : "elsewhere"
-        })
+        return this.store.atomically(
+            async tx => {
+                const running = await tx.countLeases(
+                    deployLease(""),
+                    this.now(),
+                    deployLease(deviceId)
+                )
+                if (running >= this.max) return "busy"
+                return (await this.deploy(deviceId, tx))
+                    ? "granted"
+                    : "elsewhere"
+            },
+            { deploySlots: true }
+        )
     }
 
     /** Gives free slots to the waiting devices, first in order first. */

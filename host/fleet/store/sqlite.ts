@@ -28,6 +28,7 @@ import {
     type FleetEvent,
     type FleetStore,
     type Rollout,
+    type TransactionScope,
     type VersionRecord,
 } from "./types.ts"
 
@@ -125,7 +126,11 @@ export class SqliteStore implements FleetStore {
         return step()
     }
 
-    async atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T> {
+    /** Every transaction is serialised here: a scope changes nothing. */
+    async atomically<T>(
+        fn: (tx: FleetStore) => Promise<T>,
+        _scope?: TransactionScope
+    ): Promise<T> {
         while (this.gate.open) await this.gate.open
         let done!: () => void
         this.gate.open = new Promise<void>(r => (done = r))

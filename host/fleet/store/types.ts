@@ -160,8 +160,18 @@ export interface FleetStore {
      * on the store (by every instance that shares it): each change made
      * through `tx` is committed together or not at all. Inside, use `tx`
      * only; `tx.atomically` joins the outer transaction.
+     *
+     * With a `scope`, the transaction is serialised only with the
+     * transactions of the same scope and with those that have none (a
+     * backend may run scoped transactions of different devices side by
+     * side): `fn` may then change only that device's state, its events and
+     * its deploy lease (`{ device }`), or take a deploy lease after
+     * counting them (`{ deploySlots: true }`).
      */
-    atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>
+    atomically<T>(
+        fn: (tx: FleetStore) => Promise<T>,
+        scope?: TransactionScope
+    ): Promise<T>
 
     /**
      * A mark that differs from the last one taken whenever another
@@ -173,6 +183,9 @@ export interface FleetStore {
 
     close(): Promise<void>
 }
+
+/** What a transaction is limited to (see {@link FleetStore.atomically}). */
+export type TransactionScope = { device: string } | { deploySlots: true }
 
 /** A row of the event log. */
 export interface FleetEvent {
