@@ -89,7 +89,7 @@ export interface DeployLeases {
 /** What a session needs from the service. */
 export interface SessionContext {
     store: FleetStore
-    /** This instance's owner id and deploy leases (the service's InstanceLeases). */
+    /** This instance's owner id, deploy leases and slots (the service's DeploySlots). */
     leases: DeployLeases
     artifacts: ArtifactStore
     /** Canary membership, kept once per rollout (one per store). */
