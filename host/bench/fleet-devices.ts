@@ -37,6 +37,7 @@ function emptyReport(): ChildReport {
         checkIns: [],
         auths: [],
         updated: [],
+        deployMs: [],
         failedConnects: 0,
         failures: {},
     }
@@ -56,6 +57,7 @@ function connect(d: Running) {
     let pinged = false
     let installedBefore = d.fake.installed.length
     let deployed = false
+    let deployStart = 0
     const s = d.fake.connect({
         onOpen: () => {
             last = Date.now()
@@ -74,14 +76,17 @@ function connect(d: Running) {
                     authMs,
                     deployed,
                 })
-            else if (cmd === Cmd.DeployStart) deployed = true
-            else if (
+            else if (cmd === Cmd.DeployStart) {
+                deployed = true
+                deployStart = last
+            } else if (
                 cmd === Cmd.GetHash &&
                 d.fake.installed.length > installedBefore
             ) {
                 // the verification request after a complete deploy: answered
                 installedBefore = d.fake.installed.length
                 report.updated.push(last)
+                report.deployMs.push(last - deployStart)
             }
         },
     })

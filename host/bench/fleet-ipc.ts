@@ -40,6 +40,8 @@ export interface ChildReport {
     auths: number[]
     /** Times devices answered the verification after a complete deploy. */
     updated: number[]
+    /** How long each of those deploys took, DeployStart to the verification (ms). */
+    deployMs: number[]
     /** Connections that ended before authentication. */
     failedConnects: number
     /** Those, by reason. */

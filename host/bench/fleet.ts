@@ -52,6 +52,8 @@ export interface FleetBenchOptions {
     steadyMs?: number
     /** Longest rollout waited for (default 15 min). */
     rolloutTimeoutMs?: number
+    /** Passed to `fleet serve --max-deploys` (default: the service's). */
+    maxDeploys?: number
     /** Extra `node` flags for the service (e.g. `--cpu-prof`). */
     serviceNodeFlags?: string[]
     log?: (line: string) => void
@@ -127,6 +129,7 @@ class DeviceFleet {
     readonly checkIns: CheckIn[] = []
     readonly auths: number[] = []
     readonly updated: number[] = []
+    readonly deployMs: number[] = []
     failedConnects = 0
     readonly failures: Record<string, number> = {}
     private readonly children: ChildProcess[] = []
@@ -153,6 +156,7 @@ class DeviceFleet {
         this.checkIns.push(...r.checkIns)
         this.auths.push(...r.auths)
         this.updated.push(...r.updated)
+        this.deployMs.push(...r.deployMs)
         this.failedConnects += r.failedConnects
         for (const [k, n] of Object.entries(r.failures))
             this.failures[k] = (this.failures[k] ?? 0) + n
@@ -244,6 +248,9 @@ export async function fleetFigures(
             "--port",
             "0",
             ...(o.db ? ["--db", o.db] : []),
+            ...(o.maxDeploys !== undefined
+                ? ["--max-deploys", String(o.maxDeploys)]
+                : []),
         ],
         o.serviceNodeFlags ?? []
     )
@@ -379,6 +386,18 @@ export async function fleetFigures(
                 value: round(perMin),
                 unit: "/min",
                 about: "updated / rollout time",
+            },
+            {
+                name: "deploy p50",
+                value: p(fleet.deployMs, 50),
+                unit: "ms",
+                about: `one device's deploy, DeployStart to the verification (p99 ${p(fleet.deployMs, 99)} ms)`,
+            },
+            {
+                name: "CPU per deployed device",
+                value: updated ? round(((cpu2 - cpu1) * 1000) / updated) : NaN,
+                unit: "ms",
+                about: `service CPU during the rollout / updated (max deploys at once: ${o.maxDeploys ?? "the service's default"})`,
             },
             {
                 name: "herd handshakes/s",

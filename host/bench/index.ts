@@ -2,7 +2,8 @@
  * `npm run bench [-- SECTION...]`: the project's performance figures,
  * measured now on this machine; sections `hashing`, `step-limit`,
  * `channel`, `bytecode` (default: all of these), and `fleet`, only when
- * asked (it takes minutes): `npm run bench -- fleet --devices N [--db URL]`.
+ * asked (it takes minutes): `npm run bench -- fleet --devices N [--db URL]
+ * [--max-deploys K]`.
  * Speed is measured here, never asserted in tests.
  */
 import { parseArgs } from "node:util"
@@ -20,6 +21,7 @@ const { values: o, positionals: asked } = parseArgs({
     options: {
         devices: { type: "string", default: "100" },
         db: { type: "string" },
+        "max-deploys": { type: "string" },
     },
 })
 const unknown = asked.filter(a => !SECTIONS.includes(a))
@@ -59,9 +61,21 @@ if (run("fleet")) {
         console.error(`bench: --devices ${o.devices}: a whole number >= 1`)
         process.exit(2)
     }
+    const maxDeploys =
+        o["max-deploys"] === undefined ? undefined : Number(o["max-deploys"])
+    if (
+        maxDeploys !== undefined &&
+        !(Number.isInteger(maxDeploys) && maxDeploys >= 0)
+    ) {
+        console.error(
+            `bench: --max-deploys ${o["max-deploys"]}: a whole number >= 0`
+        )
+        process.exit(2)
+    }
     const r = await fleetFigures({
         devices,
         db: o.db,
+        maxDeploys,
         serviceNodeFlags: process.env.BENCH_SERVICE_NODE_FLAGS?.split(" "),
         log: l =>
             console.log(`  ${new Date().toISOString().slice(11, 19)} ${l}`),

@@ -4,7 +4,7 @@
  *   serve [--port N] [--listen ADDR] [--tls-cert F --tls-key F] [--release-key PUB]
  *         [--hold-ms N] [--platform-admin URL] [--events-max N] [--events-max-age-days D]
  *         [--max-pending N] [--max-pending-per-address N] [--handshake-timeout-ms N]
- *         [--idle-timeout-ms N] [--instance NAME]
+ *         [--idle-timeout-ms N] [--max-deploys K] [--instance NAME]
  *                                              run the deployment service (several
  *                                              may share one state; NAME is for logs)
  *   keygen [--out DIR]                           make the release key pair (Ed25519)
@@ -186,6 +186,7 @@ async function serve() {
             : undefined,
         holdMs: intOption("hold-ms"),
         idleTimeoutMs: intOption("idle-timeout-ms"),
+        maxDeploys: intOption("max-deploys"),
         limits: {
             maxTotal: intOption("max-pending"),
             maxPerAddress: intOption("max-pending-per-address"),

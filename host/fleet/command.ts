@@ -122,6 +122,11 @@ export const FLEET_COMMAND = {
             value: "N",
             help: "serve: a device that sends nothing this long is closed (default 30 000)",
         },
+        "max-deploys": {
+            type: "string",
+            value: "K",
+            help: "serve: deploys at once, across every instance sharing the database (default 64; 0: no bound); the other devices come back later",
+        },
         instance: {
             type: "string",
             value: "NAME",

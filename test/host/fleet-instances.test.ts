@@ -193,6 +193,59 @@ for (const kind of SHARED_STORES) {
         }
     })
 
+    test(`${kind.name}: two instances never both deploy one device: each device checks in on both at once, round after round, and is deployed once`, async () => {
+        const shared = await kind.create()
+        const ids = ["d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8"]
+        const { storeA, storeB, a, b, devices, lines, on } = await twoInstances(
+            shared,
+            ids
+        )
+        try {
+            await assign(storeA, "v1", { kind: "all" })
+            await assign(storeB, "v2", { kind: "all" })
+            for (let round = 0; round < 40; round++) {
+                const left = ids.filter(
+                    id => devices[id].hash() !== imageHash(v2)
+                )
+                if (!left.length) break
+                await Promise.all(
+                    left.map(async id => {
+                        const [sa, sb] = [
+                            devices[id].connect(await on(a, id)),
+                            devices[id].connect(await on(b, id)),
+                        ]
+                        await Promise.all([sa.ended, sb.ended])
+                        assert.ok(
+                            starts(sa) + starts(sb) <= 1,
+                            `${id}: DeployStart from both instances`
+                        )
+                    })
+                )
+            }
+            for (const id of ids) {
+                assert.deepEqual(devices[id].installed, [imageHash(v2)], id)
+                const events = await deployEvents(storeB, id)
+                assertNoOverlap(id, events)
+                assert.deepEqual(
+                    events.map(e => e.kind),
+                    ["deploying", "deployed"],
+                    id
+                )
+            }
+            assert.ok(
+                !lines.some(l => /Error|SQLITE_BUSY|deadlock/.test(l)),
+                "no store error on either instance"
+            )
+        } catch (e) {
+            console.error(lines.join("\n"))
+            throw e
+        } finally {
+            await a.close()
+            await b.close()
+            await shared.remove()
+        }
+    })
+
     test(`${kind.name}: an instance that stops renewing its deploy lease mid-deploy loses it; the other instance finishes the deploy`, async () => {
         const shared = await kind.create()
         const { storeA, storeB, a, b, devices, lines, on } = await twoInstances(

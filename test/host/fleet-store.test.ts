@@ -30,6 +30,7 @@ import {
     widen,
 } from "../../host/fleet/rollout/actions.ts"
 import { readFleetData } from "../../host/fleet/rollout/fleet-data.ts"
+import { CanaryMembers } from "../../host/fleet/rollout/canary-members.ts"
 import { fleetView } from "../../host/fleet/rollout/view.ts"
 import { buildFleetApp } from "./fleet-helpers.ts"
 
@@ -211,4 +212,41 @@ test("a canary rollout covers exactly its share of the fleet; widen to all", asy
     const view = fleetView(await readFleetData(s))
     assert.equal(view.length, 5)
     assert.ok(view.every(row => row.desired === "v2" && row.current === "?"))
+})
+
+test("canary membership kept once per rollout gives each device the version the whole-fleet rule gives, through widening and a growing fleet", async () => {
+    const ids = Array.from({ length: 37 }, (_, i) => `dev${i}`)
+    const s = await memStore(ids)
+    await publish(s, "v1", v1)
+    await publish(s, "v2", v2)
+    await assign(s, "v1", { kind: "all" })
+    const r = await assign(s, "v2", parseScope("10%"))
+    const members = new CanaryMembers()
+    const agree = async (what: string) => {
+        const data = await readFleetData(s)
+        let onV2 = 0
+        for (const d of data.devices) {
+            const kept = await desiredNow(s, d.id, { members })
+            assert.deepEqual(
+                kept,
+                desiredFor(data, d.id, ""),
+                `${what}: ${d.id}`
+            )
+            if (kept?.version === "v2") onV2++
+        }
+        return onV2
+    }
+    assert.equal(await agree("10 %"), 4)
+    await widen(s, 30, r.id)
+    assert.equal(await agree("30 %"), 12)
+    // devices enrolled during the canary: the share is of the fleet now
+    for (let i = 37; i < 50; i++)
+        await s.upsertDevice({
+            id: `dev${i}`,
+            key: "00".repeat(32),
+            groups: [],
+            platformId: "",
+            createdAt: 0,
+        })
+    assert.equal(await agree("30 % of 50"), 15)
 })

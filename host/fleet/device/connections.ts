@@ -76,16 +76,19 @@ export class DeviceConnections {
             this.byDevice.delete(s.device.id)
             // after the session's own queued records (a deploy it failed)
             this.d.serial(s.device.id, () =>
-                store.atomically(async tx => {
-                    // the device may have connected to another instance since
-                    const st = await tx.state(s.device.id)
-                    if (!st.connectedTo || st.connectedTo === this.d.owner)
-                        await tx.updateState(s.device.id, {
-                            connected: false,
-                            connectedTo: "",
-                        })
-                    await event(tx, s.device.id, "disconnected", reason)
-                })
+                store.atomically(
+                    async tx => {
+                        // the device may have connected to another instance since
+                        const st = await tx.state(s.device.id)
+                        if (!st.connectedTo || st.connectedTo === this.d.owner)
+                            await tx.updateState(s.device.id, {
+                                connected: false,
+                                connectedTo: "",
+                            })
+                        await event(tx, s.device.id, "disconnected", reason)
+                    },
+                    { device: s.device.id }
+                )
             )
         }
         if (this.live.size === 0) this.allEnded?.()

@@ -23,6 +23,7 @@ import {
     sessionKey,
 } from "./protocol.ts"
 import {
+    canaryRank,
     desiredAndStateNow,
     desiredNow,
     type Desired,
@@ -34,6 +35,7 @@ import {
     sameDeploy,
     type StateWrite,
 } from "./deploy-decision.ts"
+import type { CanaryMembers } from "../rollout/canary-members.ts"
 import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
 import { verifyRelease } from "../release/signing.ts"
 import type { DeviceRecord, DeviceState, FleetStore } from "../store/types.ts"
@@ -48,7 +50,13 @@ export const CloseCode = {
     ServerError: 1011,
 } as const
 
-/** The leases a session takes: one deploy per device across the instances. */
+/** What came of asking for a deploy slot (see service/deploy-slots.ts). */
+export type SlotOutcome = "granted" | "elsewhere" | "busy"
+
+/**
+ * The leases a session takes: one deploy per device across the instances,
+ * and at most so many deploys at once across them.
+ */
 export interface DeployLeases {
     /** This instance's owner id. */
     readonly owner: string
@@ -59,14 +67,33 @@ export interface DeployLeases {
     deploy(deviceId: string, tx?: FleetStore): Promise<boolean>
     /** Gives `deploy:<deviceId>` up. */
     releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void>
+    /**
+     * Keeps `deploy:<deviceId>` during a deploy: false when another
+     * instance has it now. Renewed in the store at most every quarter of
+     * its TTL (it cannot have expired meanwhile), and always when `last`.
+     */
+    keep(deviceId: string, last: boolean): Promise<boolean>
+    /**
+     * Takes a deploy slot and `deploy:<deviceId>` to start a deploy:
+     * "elsewhere" when another instance holds the lease, "busy" when every
+     * slot is taken (the device comes back later). `rank` orders devices
+     * that wait for a slot (its rollout's canary order).
+     */
+    take(
+        deviceId: string,
+        rank: string,
+        ended: () => boolean
+    ): Promise<SlotOutcome>
 }
 
 /** What a session needs from the service. */
 export interface SessionContext {
     store: FleetStore
-    /** This instance's owner id and deploy leases (the service's InstanceLeases). */
+    /** This instance's owner id, deploy leases and slots (the service's DeploySlots). */
     leases: DeployLeases
     artifacts: ArtifactStore
+    /** Canary membership, kept once per rollout (one per store). */
+    members: CanaryMembers
     /** Public key release signatures must check against. */
     releaseKey: KeyObject
     now: () => number
@@ -194,7 +221,9 @@ export class Session {
     private async recheckNow() {
         if (this.step !== "idle" || this.closed) return
         const { store } = this.ctx
-        const want = await desiredNow(store, this.device.id)
+        const want = await desiredNow(store, this.device.id, {
+            members: this.ctx.members,
+        })
         const st = await store.state(this.device.id)
         if (this.step !== "idle" || this.closed) return
         if (!want || want.hash === st.currentHash) return
@@ -269,14 +298,17 @@ export class Session {
         const id = this.device.id
         this.lastSeenWritten = this.ctx.now()
         this.work(() =>
-            this.ctx.store.atomically(async tx => {
-                await tx.updateState(id, {
-                    connected: true,
-                    connectedTo: this.ctx.leases.owner,
-                    lastSeen: this.lastSeenWritten,
-                })
-                await this.ctx.event(tx, id, "connected", "")
-            })
+            this.ctx.store.atomically(
+                async tx => {
+                    await tx.updateState(id, {
+                        connected: true,
+                        connectedTo: this.ctx.leases.owner,
+                        lastSeen: this.lastSeenWritten,
+                    })
+                    await this.ctx.event(tx, id, "connected", "")
+                },
+                { device: id }
+            )
         )
         this.touchIdle()
         this.send(Cmd.GetHash)
@@ -334,10 +366,10 @@ export class Session {
             case Cmd.DeployStart:
             case Cmd.DeployWrite:
                 if (this.step === "start" || this.step === "write")
-                    if (await this.keepLease()) this.writeNext()
+                    if (await this.keepLease(false)) this.writeNext()
                 return
             case Cmd.DeployFinish:
-                if (this.step === "finish" && (await this.keepLease())) {
+                if (this.step === "finish" && (await this.keepLease(true))) {
                     this.send(Cmd.GetHash)
                     this.arm("verify")
                 }
@@ -354,7 +386,9 @@ export class Session {
         const { store } = this.ctx
         const id = this.device.id
         await store.updateState(id, { currentHash: hash })
-        const { desired, state } = await desiredAndStateNow(store, id)
+        const { desired, state } = await desiredAndStateNow(store, id, {
+            members: this.ctx.members,
+        })
         const decision = decideOnHash({
             reportedHash: hash,
             desired,
@@ -375,7 +409,9 @@ export class Session {
         this.target = undefined
         const outcome = decideVerify(t, hash, now())
         if (outcome.kind === "deployed")
-            await store.atomically(tx => this.record(tx, [outcome.write]))
+            await store.atomically(tx => this.record(tx, [outcome.write]), {
+                device: id,
+            })
         else {
             await store.updateState(id, { currentHash: hash })
             await this.fail(outcome.why, true, t.startedAt)
@@ -385,9 +421,10 @@ export class Session {
     }
 
     /**
-     * The I/O of a deploy of `want`, in order: the checked image, the
-     * device's deploy lease (one deploy per device across the instances
-     * that share the store), a last look that no deploy started or ended
+     * The I/O of a deploy of `want`, in order: the checked image, a deploy
+     * slot with the device's deploy lease (one deploy per device, and at
+     * most so many at once, across the instances that share the store;
+     * with no slot free the device is told to come back), a last look that no deploy started or ended
      * since `seen` was read (else the device is asked for its hash again),
      * the records, then DeployStart. A session that ends meanwhile stops
      * at the next step: nothing is recorded for it, and a lease it took is
@@ -408,11 +445,23 @@ export class Session {
         const image = await this.checkedImage(want)
         if (!image) return this.arm("idle")
         if (await ended(false)) return
-        if (!(await leases.deploy(id))) {
+        const slot = await leases.take(
+            id,
+            canaryRank(want.version, id),
+            () => this.closed
+        )
+        if (slot === "elsewhere") {
             this.ctx.log(
                 `${id}: another instance deploys to it now: closing (it reconnects later)`
             )
             this.close(CloseCode.Normal, "deploy in progress elsewhere")
+            return
+        }
+        if (slot === "busy") {
+            // nothing recorded: it keeps its place and comes back
+            if (await ended(false)) return
+            this.ctx.log(`${id}: every deploy slot is taken: come back later`)
+            this.close(CloseCode.Normal, "deploy slots busy, come back later")
             return
         }
         if (await ended(true)) return
@@ -428,18 +477,20 @@ export class Session {
         const startedAt = now()
         this.target = { ...want, image, startedAt }
         this.offset = 0
-        await store.atomically(async tx =>
-            this.record(
-                tx,
-                deployStartWrites({
-                    before: await tx.state(id),
-                    want,
-                    owner: leases.owner,
-                    startedAt,
-                    imageBytes: image.length,
-                    replacingHash: reportedHash,
-                })
-            )
+        await store.atomically(
+            async tx =>
+                this.record(
+                    tx,
+                    deployStartWrites({
+                        before: await tx.state(id),
+                        want,
+                        owner: leases.owner,
+                        startedAt,
+                        imageBytes: image.length,
+                        replacingHash: reportedHash,
+                    })
+                ),
+            { device: id }
         )
         const size = Buffer.alloc(4)
         size.writeUInt32LE(image.length, 0)
@@ -494,8 +545,8 @@ export class Session {
      * instance has taken it over (this one went unheard past its TTL), the
      * deploy is given up and the session closed.
      */
-    private async keepLease(): Promise<boolean> {
-        if (await this.ctx.leases.deploy(this.device.id)) return true
+    private async keepLease(last: boolean): Promise<boolean> {
+        if (await this.ctx.leases.keep(this.device.id, last)) return true
         await this.fail("the deploy lease went to another instance")
         this.close(CloseCode.Normal, "deploy taken over")
         return false
@@ -516,34 +567,37 @@ export class Session {
         const id = this.device.id
         this.target = undefined
         this.arm("idle")
-        await store.atomically(async tx => {
-            const st = await tx.state(id)
-            const mine =
-                !deploying ||
-                ((startedAt === undefined ||
-                    (st.lastDeployResult === "in-progress" &&
-                        st.lastDeployAt === startedAt)) &&
-                    (await leases.deploy(id, tx)))
-            if (!mine)
-                // another instance deploys to the device now: its record stays
-                return this.ctx.event(tx, id, "error", why)
-            await tx.updateState(id, {
-                lastError: why,
-                lastErrorAt: now(),
-                ...(deploying
-                    ? {
-                          lastDeployResult: "failed" as const,
-                          deployFailures: st.deployFailures + 1,
-                      }
-                    : {}),
-            })
-            await this.ctx.event(
-                tx,
-                id,
-                deploying ? "deploy-failed" : "error",
-                why
-            )
-        })
+        await store.atomically(
+            async tx => {
+                const st = await tx.state(id)
+                const mine =
+                    !deploying ||
+                    ((startedAt === undefined ||
+                        (st.lastDeployResult === "in-progress" &&
+                            st.lastDeployAt === startedAt)) &&
+                        (await leases.deploy(id, tx)))
+                if (!mine)
+                    // another instance deploys to the device now: its record stays
+                    return this.ctx.event(tx, id, "error", why)
+                await tx.updateState(id, {
+                    lastError: why,
+                    lastErrorAt: now(),
+                    ...(deploying
+                        ? {
+                              lastDeployResult: "failed" as const,
+                              deployFailures: st.deployFailures + 1,
+                          }
+                        : {}),
+                })
+                await this.ctx.event(
+                    tx,
+                    id,
+                    deploying ? "deploy-failed" : "error",
+                    why
+                )
+            },
+            { device: id }
+        )
         if (deploying) await leases.releaseDeploy(id)
     }
 

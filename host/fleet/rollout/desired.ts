@@ -12,6 +12,7 @@
  */
 import { createHash } from "node:crypto"
 import type { RolloutInputs } from "./fleet-data.ts"
+import type { CanaryMembers } from "./canary-members.ts"
 import type {
     DeviceRecord,
     DeviceState,
@@ -83,10 +84,18 @@ export function desiredFor(
     data: RolloutInputs,
     deviceId: string,
     currentHash: string,
-    opts: { exclude?: number } = {}
+    opts: {
+        exclude?: number
+        /**
+         * The percentage (< 100 %) rollouts that cover the device, decided
+         * already (canary-members.ts): `data.devices` need hold only it.
+         */
+        canaries?: ReadonlySet<number>
+    } = {}
 ): Desired | undefined {
     const device = data.devices.find(d => d.id === deviceId)
     if (!device) return undefined
+    const { canaries } = opts
     // the fleet's ids only for a percentage below 100 (the one scope that
     // needs them): a canary order per check-in made it O(fleet log fleet)
     let allIds: string[] | undefined
@@ -98,13 +107,20 @@ export function desiredFor(
     for (let i = rollouts.length - 1; i >= 0; i--) {
         const r = rollouts[i]
         if (r.id === opts.exclude || r.status === "rolled-back") continue
-        if (!covers(r, device, idsFor(r))) continue
+        if (canaries && isCanary(r)) {
+            if (!canaries.has(r.id)) continue
+        } else if (!covers(r, device, idsFor(r))) continue
         const v = data.versions.find(x => x.name === r.version)
         if (!v) continue
         if (r.status === "stopped" && v.hash !== currentHash) continue
         return { version: v.name, hash: v.hash, rolloutId: r.id }
     }
     return undefined
+}
+
+/** Whether `r` is a percentage below 100 % (the one scope with a canary order). */
+function isCanary(r: Rollout): boolean {
+    return r.scope.kind === "percent" && r.scope.value < 100
 }
 
 /**
@@ -115,7 +131,7 @@ export function desiredFor(
 export async function desiredNow(
     store: FleetStore,
     deviceId: string,
-    opts: { exclude?: number } = {}
+    opts: { exclude?: number; members?: CanaryMembers } = {}
 ): Promise<Desired | undefined> {
     return (await desiredAndStateNow(store, deviceId, opts)).desired
 }
@@ -124,32 +140,56 @@ export async function desiredNow(
 export function desiredAndStateNow(
     store: FleetStore,
     deviceId: string,
-    opts: { exclude?: number } = {}
+    opts: {
+        exclude?: number
+        /** Canary membership kept once per rollout (else the fleet is read). */
+        members?: CanaryMembers
+    } = {}
 ): Promise<{ desired: Desired | undefined; state: DeviceState }> {
-    return store.atomically(async tx => {
-        // one after another: a PostgreSQL transaction is one connection
-        const rollouts = await tx.rollouts()
-        const versions = await tx.versions()
-        const device = await tx.device(deviceId)
-        const state = await tx.state(deviceId)
-        if (!device) return { desired: undefined, state }
-        // every device only for a canary (its order is the fleet's): this
-        // runs on each check-in and each held connection's recheck
-        const canary = rollouts.some(
-            r =>
-                r.status !== "rolled-back" &&
-                r.scope.kind === "percent" &&
-                r.scope.value < 100
-        )
-        const devices = canary ? await tx.devices() : [device]
-        const desired = desiredFor(
-            { rollouts, versions, devices },
-            deviceId,
-            state.currentHash,
-            opts
-        )
-        return { desired, state }
-    })
+    return store.atomically(
+        async tx => {
+            // one after another: a PostgreSQL transaction is one connection
+            const rollouts = await tx.rollouts()
+            const versions = await tx.versions()
+            const device = await tx.device(deviceId)
+            const state = await tx.state(deviceId)
+            if (!device) return { desired: undefined, state }
+            // this runs on each check-in and each held connection's recheck: a
+            // canary's order is the fleet's, so without `members` (kept once
+            // per rollout) every device is read
+            const canaries = rollouts.filter(
+                r => r.status !== "rolled-back" && isCanary(r)
+            )
+            const { members } = opts
+            let covered: Set<number> | undefined
+            if (members) {
+                covered = new Set()
+                for (const r of canaries)
+                    if (
+                        r.id !== opts.exclude &&
+                        (await members.covers(
+                            tx,
+                            {
+                                ...r,
+                                percent: (r.scope as { value: number }).value,
+                            },
+                            deviceId
+                        ))
+                    )
+                        covered.add(r.id)
+            }
+            const devices =
+                canaries.length && !covered ? await tx.devices() : [device]
+            const desired = desiredFor(
+                { rollouts, versions, devices },
+                deviceId,
+                state.currentHash,
+                { exclude: opts.exclude, canaries: covered }
+            )
+            return { desired, state }
+        },
+        { device: deviceId }
+    )
 }
 
 /** Parses `device:ID`, `group:NAME`, `percent:N` / `N%`, `all`. */

@@ -51,6 +51,12 @@ import {
 } from "../device/admission.ts"
 import { InstanceLeases, newInstanceId, type LeaseTimes } from "./leases.ts"
 import { KeyedQueue } from "./keyed-queue.ts"
+import { CanaryMembers } from "../rollout/canary-members.ts"
+import {
+    DEFAULT_DEPLOY_WAIT_MS,
+    DEFAULT_MAX_DEPLOYS,
+    DeploySlots,
+} from "./deploy-slots.ts"
 import { PeerLog } from "../device/peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "../device/protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
@@ -114,6 +120,13 @@ export interface FleetServiceOptions {
     instance?: string
     /** Lease TTLs (deploy, health check, the instance's own). */
     leases?: LeaseTimes
+    /**
+     * Deploys at once across every instance sharing the store (default
+     * {@link DEFAULT_MAX_DEPLOYS}; 0: no bound). The others come back later.
+     */
+    maxDeploys?: number
+    /** How long a device waits here for a deploy slot before it is told to come back (default 2 s). */
+    deployWaitMs?: number
 }
 
 /** A running service. */
@@ -174,6 +187,7 @@ class FleetServer implements FleetService {
     private readonly store: FleetStore
     readonly owner: string
     private readonly leases: InstanceLeases
+    private readonly slots: DeploySlots
     private readonly now: () => number
     private readonly log: (line: string) => void
     private readonly peerLog: PeerLog
@@ -208,6 +222,14 @@ class FleetServer implements FleetService {
             },
             this.now
         )
+        this.slots = new DeploySlots(
+            this.store,
+            this.leases,
+            o.maxDeploys ?? DEFAULT_MAX_DEPLOYS,
+            o.deployWaitMs ?? DEFAULT_DEPLOY_WAIT_MS,
+            this.now,
+            this.log
+        )
         this.peerLog = new PeerLog(this.log)
         this.failures = new HandshakeFailures(this.now)
         this.pending = new PendingConnections(o.limits ?? {}, (socket, key) =>
@@ -224,7 +246,8 @@ class FleetServer implements FleetService {
         })
         this.ctx = {
             store: this.store,
-            leases: this.leases,
+            leases: this.slots,
+            members: new CanaryMembers(),
             artifacts: o.artifacts,
             releaseKey: o.releaseKey,
             now: this.now,
@@ -467,6 +490,7 @@ class FleetServer implements FleetService {
         this.closing = true
         clearInterval(this.healthTimer)
         this.control?.close()
+        this.slots.close()
         const ended = this.connections.closeAll(
             CloseCode.GoingAway,
             "service stopping"

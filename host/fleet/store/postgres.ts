@@ -12,6 +12,7 @@ import {
     type FleetEvent,
     type FleetStore,
     type Rollout,
+    type TransactionScope,
     type VersionRecord,
 } from "./types.ts"
 import { MIGRATIONS, MIGRATIONS_TABLE_SQL, forDialect } from "./schema.ts"
@@ -24,8 +25,13 @@ import {
     toState,
 } from "./rows.ts"
 
-/** Advisory lock key every store transaction takes (serialises them all). */
+/**
+ * Advisory lock key every store transaction takes: exclusively when it has
+ * no scope (serialised with all), shared when it has one.
+ */
 export const TRANSACTION_LOCK = 0x666c_7478 // "fltx"
+/** Advisory lock key of the transactions that count and take deploy slots. */
+export const DEPLOY_SLOTS_LOCK = 0x666c_736c // "flsl"
 /** Advisory lock key the migrations run under. */
 export const MIGRATION_LOCK = 0x666c_6d67 // "flmg"
 
@@ -142,16 +148,41 @@ export class PostgresStore implements FleetStore {
         return (await this.db.query(sql, params)).rows
     }
 
-    async atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T> {
+    /**
+     * Without a scope, the advisory lock {@link TRANSACTION_LOCK} held
+     * exclusively: serialised with every transaction. With one, that lock
+     * shared (so an unscoped transaction still waits for it alone), then
+     * the device's row locked (`SELECT ... FOR UPDATE`) or, for the deploy
+     * slots, the advisory lock {@link DEPLOY_SLOTS_LOCK}: transactions of
+     * different devices run side by side, on every instance.
+     */
+    async atomically<T>(
+        fn: (tx: FleetStore) => Promise<T>,
+        scope?: TransactionScope
+    ): Promise<T> {
         if (this.client) return fn(this)
         const client = await this.pool.connect()
         const view: PostgresStore = Object.create(this)
         view.client = client
         try {
             await client.query("BEGIN")
-            await client.query("SELECT pg_advisory_xact_lock($1)", [
-                TRANSACTION_LOCK,
-            ])
+            if (!scope)
+                await client.query("SELECT pg_advisory_xact_lock($1)", [
+                    TRANSACTION_LOCK,
+                ])
+            else if ("device" in scope) {
+                await client.query("SELECT pg_advisory_xact_lock_shared($1)", [
+                    TRANSACTION_LOCK,
+                ])
+                await client.query(
+                    "SELECT id FROM devices WHERE id = $1 FOR UPDATE",
+                    [scope.device]
+                )
+            } else
+                await client.query(
+                    "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
+                    [TRANSACTION_LOCK, DEPLOY_SLOTS_LOCK]
+                )
             const out = await fn(view)
             await client.query("COMMIT")
             return out
@@ -228,6 +259,11 @@ export class PostgresStore implements FleetStore {
         )
     }
 
+    async deviceCount() {
+        const [r] = await this.rows("SELECT COUNT(*) AS n FROM devices")
+        return r.n as number
+    }
+
     async state(id: string) {
         const [r] = await this.rows(
             "SELECT json FROM device_state WHERE id = $1",
@@ -268,8 +304,9 @@ export class PostgresStore implements FleetStore {
     updateRollout(id: number, patch: Partial<Omit<Rollout, "id">>) {
         return this.atomically(async tx => {
             const self = tx as PostgresStore
+            // the row locked until the update commits (a conditional write)
             const [cur] = await self.rows(
-                "SELECT * FROM rollouts WHERE id = $1",
+                "SELECT * FROM rollouts WHERE id = $1 FOR UPDATE",
                 [id]
             )
             if (!cur) throw new RangeError(`no rollout ${id}`)
@@ -349,6 +386,16 @@ export class PostgresStore implements FleetStore {
             "DELETE FROM leases WHERE name = $1 AND owner = $2",
             [name, owner]
         )
+    }
+
+    /** `starts_with`, not a range: a locale collation may not order by code point. */
+    async countLeases(prefix: string, now: number, except = "") {
+        const [r] = await this.rows(
+            `SELECT COUNT(*) AS n FROM leases
+             WHERE starts_with(name, $1) AND expires_at > $2 AND name <> $3`,
+            [prefix, now, except]
+        )
+        return r.n as number
     }
 
     /**

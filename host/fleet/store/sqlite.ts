@@ -28,8 +28,17 @@ import {
     type FleetEvent,
     type FleetStore,
     type Rollout,
+    type TransactionScope,
     type VersionRecord,
 } from "./types.ts"
+
+/** The least string greater than every string that starts with `prefix`. */
+function prefixEnd(prefix: string): string {
+    return (
+        prefix.slice(0, -1) +
+        String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1)
+    )
+}
 
 /** Mode of the database file and its `-wal` / `-shm` companions. */
 export const DB_FILE_MODE = 0o600
@@ -100,6 +109,14 @@ export class SqliteStore implements FleetStore {
         this.inside = this.transactionView()
     }
 
+    /** Statements prepared once, by their SQL (preparing was a tenth of the deploy path's CPU). */
+    private readonly statements = new Map<string, Database.Statement>()
+    private statement(sql: string): Database.Statement {
+        let st = this.statements.get(sql)
+        if (!st) this.statements.set(sql, (st = this.db.prepare(sql)))
+        return st
+    }
+
     /**
      * Runs a synchronous step once no transaction is open. The check and
      * the step run in one turn, so no transaction can open between them.
@@ -109,7 +126,11 @@ export class SqliteStore implements FleetStore {
         return step()
     }
 
-    async atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T> {
+    /** Every transaction is serialised here: a scope changes nothing. */
+    async atomically<T>(
+        fn: (tx: FleetStore) => Promise<T>,
+        _scope?: TransactionScope
+    ): Promise<T> {
         while (this.gate.open) await this.gate.open
         let done!: () => void
         this.gate.open = new Promise<void>(r => (done = r))
@@ -141,95 +162,100 @@ export class SqliteStore implements FleetStore {
 
     addVersion(v: VersionRecord) {
         return this.run(() => {
-            this.db
-                .prepare(
-                    "INSERT INTO versions (name, hash, size, note, published_at, signature) VALUES (?, ?, ?, ?, ?, ?)"
-                )
-                .run(v.name, v.hash, v.size, v.note, v.publishedAt, v.signature)
+            this.statement(
+                "INSERT INTO versions (name, hash, size, note, published_at, signature) VALUES (?, ?, ?, ?, ?, ?)"
+            ).run(v.name, v.hash, v.size, v.note, v.publishedAt, v.signature)
         })
     }
     versions() {
         return this.run(() =>
-            this.db
-                .prepare("SELECT * FROM versions ORDER BY published_at, rowid")
+            this.statement(
+                "SELECT * FROM versions ORDER BY published_at, rowid"
+            )
                 .all()
                 .map(rowToVersion)
         )
     }
     versionByName(name: string) {
         return this.run(() => {
-            const r = this.db
-                .prepare("SELECT * FROM versions WHERE name = ?")
-                .get(name)
+            const r = this.statement(
+                "SELECT * FROM versions WHERE name = ?"
+            ).get(name)
             return r ? rowToVersion(r) : undefined
         })
     }
     versionByHash(hash: string) {
         return this.run(() => {
-            const r = this.db
-                .prepare("SELECT * FROM versions WHERE hash = ?")
-                .get(hash)
+            const r = this.statement(
+                "SELECT * FROM versions WHERE hash = ?"
+            ).get(hash)
             return r ? rowToVersion(r) : undefined
         })
     }
 
     setVersionSignature(name: string, signature: string) {
         return this.run(() => {
-            this.db
-                .prepare("UPDATE versions SET signature = ? WHERE name = ?")
-                .run(signature, name)
+            this.statement(
+                "UPDATE versions SET signature = ? WHERE name = ?"
+            ).run(signature, name)
         })
     }
 
     putImage(hash: string, image: Buffer) {
         return this.run(() => {
-            this.db
-                .prepare(
-                    "INSERT INTO images (hash, image) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING"
-                )
-                .run(hash, image)
+            this.statement(
+                "INSERT INTO images (hash, image) VALUES (?, ?) ON CONFLICT(hash) DO NOTHING"
+            ).run(hash, image)
         })
     }
     image(hash: string) {
         return this.run(() => {
-            const r = this.db
-                .prepare("SELECT image FROM images WHERE hash = ?")
-                .get(hash) as { image: Buffer } | undefined
+            const r = this.statement(
+                "SELECT image FROM images WHERE hash = ?"
+            ).get(hash) as { image: Buffer } | undefined
             return r?.image
         })
     }
 
     upsertDevice(d: DeviceRecord) {
         return this.run(() => {
-            this.db
-                .prepare(
-                    `INSERT INTO devices (id, key, groups_json, platform_id, created_at) VALUES (?, ?, ?, ?, ?)
+            this.statement(
+                `INSERT INTO devices (id, key, groups_json, platform_id, created_at) VALUES (?, ?, ?, ?, ?)
                  ON CONFLICT(id) DO UPDATE SET key = excluded.key, groups_json = excluded.groups_json,
                  platform_id = excluded.platform_id`
-                )
-                .run(
-                    d.id,
-                    d.key,
-                    JSON.stringify(d.groups),
-                    d.platformId,
-                    d.createdAt
-                )
+            ).run(
+                d.id,
+                d.key,
+                JSON.stringify(d.groups),
+                d.platformId,
+                d.createdAt
+            )
         })
     }
     device(id: string) {
         return this.run(() => {
-            const r = this.db
-                .prepare("SELECT * FROM devices WHERE id = ?")
-                .get(id)
+            const r = this.statement("SELECT * FROM devices WHERE id = ?").get(
+                id
+            )
             return r ? rowToDevice(r) : undefined
         })
     }
     devices() {
         return this.run(() =>
-            this.db
-                .prepare("SELECT * FROM devices ORDER BY id")
+            this.statement("SELECT * FROM devices ORDER BY id")
                 .all()
                 .map(rowToDevice)
+        )
+    }
+
+    deviceCount() {
+        return this.run(
+            () =>
+                (
+                    this.statement(
+                        "SELECT COUNT(*) AS n FROM devices"
+                    ).get() as { n: number }
+                ).n
         )
     }
 
@@ -237,20 +263,18 @@ export class SqliteStore implements FleetStore {
         return this.run(() => this.stateNow(id))
     }
     private stateNow(id: string): DeviceState {
-        const r = this.db
-            .prepare("SELECT json FROM device_state WHERE id = ?")
-            .get(id) as { json: string } | undefined
+        const r = this.statement(
+            "SELECT json FROM device_state WHERE id = ?"
+        ).get(id) as { json: string } | undefined
         return r ? toState(id, r.json) : emptyState(id)
     }
     updateState(id: string, patch: Partial<Omit<DeviceState, "id">>) {
         return this.run(() =>
             this.db.transaction(() => {
                 const next = { ...this.stateNow(id), ...patch, id }
-                this.db
-                    .prepare(
-                        "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
-                    )
-                    .run(id, JSON.stringify(next))
+                this.statement(
+                    "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
+                ).run(id, JSON.stringify(next))
                 return next
             })()
         )
@@ -258,27 +282,25 @@ export class SqliteStore implements FleetStore {
     states() {
         return this.run(() =>
             (
-                this.db
-                    .prepare("SELECT id, json FROM device_state ORDER BY id")
-                    .all() as { id: string; json: string }[]
+                this.statement(
+                    "SELECT id, json FROM device_state ORDER BY id"
+                ).all() as { id: string; json: string }[]
             ).map(r => toState(r.id, r.json))
         )
     }
 
     addRollout(r: Omit<Rollout, "id">) {
         return this.run(() => {
-            const info = this.db
-                .prepare(
-                    "INSERT INTO rollouts (version, scope_json, status, created_at, updated_at, reason) VALUES (?, ?, ?, ?, ?, ?)"
-                )
-                .run(
-                    r.version,
-                    JSON.stringify(r.scope),
-                    r.status,
-                    r.createdAt,
-                    r.updatedAt,
-                    r.reason
-                )
+            const info = this.statement(
+                "INSERT INTO rollouts (version, scope_json, status, created_at, updated_at, reason) VALUES (?, ?, ?, ?, ?, ?)"
+            ).run(
+                r.version,
+                JSON.stringify(r.scope),
+                r.status,
+                r.createdAt,
+                r.updatedAt,
+                r.reason
+            )
             return { ...r, id: Number(info.lastInsertRowid) }
         })
     }
@@ -288,18 +310,16 @@ export class SqliteStore implements FleetStore {
                 const cur = this.rolloutsNow().find(r => r.id === id)
                 if (!cur) throw new RangeError(`no rollout ${id}`)
                 const n = { ...cur, ...patch, id }
-                this.db
-                    .prepare(
-                        "UPDATE rollouts SET version = ?, scope_json = ?, status = ?, updated_at = ?, reason = ? WHERE id = ?"
-                    )
-                    .run(
-                        n.version,
-                        JSON.stringify(n.scope),
-                        n.status,
-                        n.updatedAt,
-                        n.reason,
-                        id
-                    )
+                this.statement(
+                    "UPDATE rollouts SET version = ?, scope_json = ?, status = ?, updated_at = ?, reason = ? WHERE id = ?"
+                ).run(
+                    n.version,
+                    JSON.stringify(n.scope),
+                    n.status,
+                    n.updatedAt,
+                    n.reason,
+                    id
+                )
                 return n
             })()
         )
@@ -308,8 +328,7 @@ export class SqliteStore implements FleetStore {
         return this.run(() => this.rolloutsNow())
     }
     private rolloutsNow(): Rollout[] {
-        return this.db
-            .prepare("SELECT * FROM rollouts ORDER BY id")
+        return this.statement("SELECT * FROM rollouts ORDER BY id")
             .all()
             .map(rowToRollout)
     }
@@ -319,15 +338,13 @@ export class SqliteStore implements FleetStore {
         const at = Date.now()
         return this.run(() =>
             this.db.transaction(() => {
-                const info = this.db
-                    .prepare(
-                        "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
-                    )
-                    .run(at, deviceId, kind, detail)
+                const info = this.statement(
+                    "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
+                ).run(at, deviceId, kind, detail)
                 const seq = Number(info.lastInsertRowid)
-                this.db
-                    .prepare("DELETE FROM events WHERE seq <= ? OR at < ?")
-                    .run(seq - this.maxEvents, at - this.maxEventAgeMs)
+                this.statement(
+                    "DELETE FROM events WHERE seq <= ? OR at < ?"
+                ).run(seq - this.maxEvents, at - this.maxEventAgeMs)
             })()
         )
     }
@@ -336,18 +353,18 @@ export class SqliteStore implements FleetStore {
         return this.run(
             () =>
                 (
-                    this.db
-                        .prepare("SELECT COUNT(*) AS n FROM events")
-                        .get() as { n: number }
+                    this.statement(
+                        "SELECT COUNT(*) AS n FROM events"
+                    ).get() as { n: number }
                 ).n
         )
     }
     events(limit = 100) {
         return this.run(() =>
             (
-                this.db
-                    .prepare("SELECT * FROM events ORDER BY seq DESC LIMIT ?")
-                    .all(limit) as any[]
+                this.statement(
+                    "SELECT * FROM events ORDER BY seq DESC LIMIT ?"
+                ).all(limit) as any[]
             )
                 .reverse()
                 .map(r => ({
@@ -361,22 +378,33 @@ export class SqliteStore implements FleetStore {
 
     lease(name: string, owner: string, ttlMs: number, now: number) {
         return this.run(() => {
-            const info = this.db
-                .prepare(
-                    `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
+            const info = this.statement(
+                `INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)
                      ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
                      WHERE leases.owner = excluded.owner OR leases.expires_at <= ?`
-                )
-                .run(name, owner, now + ttlMs, now)
+            ).run(name, owner, now + ttlMs, now)
             return info.changes === 1
         })
     }
     releaseLease(name: string, owner: string) {
         return this.run(() => {
-            this.db
-                .prepare("DELETE FROM leases WHERE name = ? AND owner = ?")
-                .run(name, owner)
+            this.statement(
+                "DELETE FROM leases WHERE name = ? AND owner = ?"
+            ).run(name, owner)
         })
+    }
+
+    countLeases(prefix: string, now: number, except = "") {
+        return this.run(
+            () =>
+                (
+                    this.statement(
+                        "SELECT COUNT(*) AS n FROM leases WHERE name >= ? AND name < ? AND expires_at > ? AND name <> ?"
+                    ).get(prefix, prefixEnd(prefix), now, except) as {
+                        n: number
+                    }
+                ).n
+        )
     }
 
     /** SQLite's `data_version`: it changes when another connection commits. */

@@ -108,6 +108,8 @@ export interface FleetStore {
     upsertDevice(d: DeviceRecord): Promise<void>
     device(id: string): Promise<DeviceRecord | undefined>
     devices(): Promise<DeviceRecord[]>
+    /** How many devices are registered. */
+    deviceCount(): Promise<number>
 
     /** State of a device (a default one when never seen). */
     state(id: string): Promise<DeviceState>
@@ -146,14 +148,30 @@ export interface FleetStore {
     ): Promise<boolean>
     /** Gives the lease `name` up, if `owner` holds it. */
     releaseLease(name: string, owner: string): Promise<void>
+    /**
+     * Leases whose name starts with `prefix` that have not expired at
+     * `now`, leaving out `except` (a range of the leases' primary key, not
+     * a read of the whole table).
+     */
+    countLeases(prefix: string, now: number, except?: string): Promise<number>
 
     /**
      * Runs `fn` as one transaction, serialised with every other transaction
      * on the store (by every instance that shares it): each change made
      * through `tx` is committed together or not at all. Inside, use `tx`
      * only; `tx.atomically` joins the outer transaction.
+     *
+     * With a `scope`, the transaction is serialised only with the
+     * transactions of the same scope and with those that have none (a
+     * backend may run scoped transactions of different devices side by
+     * side): `fn` may then change only that device's state, its events and
+     * its deploy lease (`{ device }`), or take a deploy lease after
+     * counting them (`{ deploySlots: true }`).
      */
-    atomically<T>(fn: (tx: FleetStore) => Promise<T>): Promise<T>
+    atomically<T>(
+        fn: (tx: FleetStore) => Promise<T>,
+        scope?: TransactionScope
+    ): Promise<T>
 
     /**
      * A mark that differs from the last one taken whenever another
@@ -165,6 +183,9 @@ export interface FleetStore {
 
     close(): Promise<void>
 }
+
+/** What a transaction is limited to (see {@link FleetStore.atomically}). */
+export type TransactionScope = { device: string } | { deploySlots: true }
 
 /** A row of the event log. */
 export interface FleetEvent {
