@@ -69,6 +69,7 @@ import {
 import { rolloutProgress } from "./rollout/progress.ts"
 import { lockStateDir, prepareStateDir } from "./service/state-dir.ts"
 import { readPrivateKeyFile } from "../lib/private-key-file.ts"
+import { checkOperatorName } from "../lib/operator-name.ts"
 import { openFleetStore } from "./store/open.ts"
 import type { DeviceRecord } from "./store/types.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
@@ -220,6 +221,8 @@ async function addDevice({ store }: State) {
     const id = args[1]
     if (!id || !DEVICE_ID.test(id))
         throw new RangeError("add-device ID ([A-Za-z0-9._-], at most 64)")
+    for (const g of o.group ?? []) checkOperatorName(g, "--group", 64)
+    if (o.platform !== undefined) checkOperatorName(o.platform, "--platform")
     const old = await store.device(id)
     const d: DeviceRecord = {
         id,
@@ -289,7 +292,11 @@ async function widenCommand({ store }: State) {
 
 /** `stop`: no more devices get the rollout. */
 async function stopCommand({ store }: State) {
-    const r = await stop(store, o.reason!, rolloutId)
+    const r = await stop(
+        store,
+        checkOperatorName(o.reason, "--reason", 1000),
+        rolloutId
+    )
     console.log(`rollout ${r.id} (${r.version}) stopped`)
 }
 

@@ -263,3 +263,13 @@ test("serve refuses a --tls-key that others can read, naming the chmod that fixe
     assert.match(r.stderr, new RegExp(`chmod 600 ${keyFile}`))
     assert.equal(existsSync(join(dir, "tls-state")), false, "nothing opened")
 })
+
+test("names an operator gives with hidden characters are refused: --group, --reason", () => {
+    const group = fleet("add-device", "e", "--group", "lab\u202Eevil")
+    assert.equal(group.code, 1)
+    assert.match(group.out, /--group: \\u202E .*not allowed/)
+    assert.doesNotMatch(fleet("status").out, /\u202E/)
+    const reason = fleet("stop", "--reason", "ok\u001b[2J")
+    assert.equal(reason.code, 1)
+    assert.match(reason.out, /--reason: \\u001B/)
+})

@@ -28,7 +28,12 @@ import {
 import {
     generateReleaseKeys,
     loadPrivateKey,
+    signRelease,
 } from "../../host/fleet/release/signing.ts"
+import { publishVersion } from "../../host/fleet/release/publish.ts"
+import { ArtifactStore } from "../../host/fleet/release/artifacts.ts"
+import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
+import { buildFleetApp, releaseKeys } from "./fleet-helpers.ts"
 
 const tmp = () => mkdtempSync(join(tmpdir(), "operator-guards-"))
 
@@ -139,6 +144,40 @@ test("releasing leaves alone a lock that another process took meanwhile", () => 
         release()
         assert.equal(readFileSync(join(state, STATE_LOCK_FILE), "utf8"), "1\n")
     } finally {
+        rmSync(dir, { recursive: true, force: true })
+    }
+})
+
+test("a version name or note with a hidden character is refused before anything is stored", async () => {
+    const dir = tmp()
+    const store = new SqliteStore(join(dir, "fleet.db"))
+    const artifacts = new ArtifactStore(join(dir, "artifacts"))
+    try {
+        const image = await buildFleetApp("v1")
+        for (const [name, note, what] of [
+            ["v1\u202Egnp.exe", "", /version name: \\u202E/],
+            [" v1", "", /version name: no space at the start/],
+            ["v1", "fine\u001b[31m red", /--note: \\u001B/],
+        ] as const)
+            await assert.rejects(
+                publishVersion(store, artifacts, image, {
+                    name,
+                    note,
+                    signature: signRelease(image, releaseKeys.privateKey),
+                    releaseKey: releaseKeys.publicKey,
+                }),
+                (e: Error) => e instanceof RangeError && what.test(e.message)
+            )
+        assert.deepEqual(await store.versions(), [], "nothing published")
+        const ok = await publishVersion(store, artifacts, image, {
+            name: "v1",
+            note: "ok",
+            signature: signRelease(image, releaseKeys.privateKey),
+            releaseKey: releaseKeys.publicKey,
+        })
+        assert.equal(ok.version.name, "v1")
+    } finally {
+        await store.close()
         rmSync(dir, { recursive: true, force: true })
     }
 })

@@ -10,6 +10,7 @@ import {
     type ImageInfo,
 } from "./artifacts.ts"
 import { verifyRelease } from "./signing.ts"
+import { checkOperatorName } from "../../lib/operator-name.ts"
 import type { FleetStore, VersionRecord } from "../store/types.ts"
 
 /**
@@ -17,8 +18,10 @@ import type { FleetStore, VersionRecord } from "../store/types.ts"
  * signature against `releaseKey`), stores it by hash and records the
  * version `name` (a version published before releases were signed, with
  * the same image, just gets its signature).
- * @throws ArtifactError, SignatureError, or a database error for a name or
- *   image published before
+ * The name and note are an operator's: one with a control or invisible
+ * formatting character (which would show as something else) is refused.
+ * @throws ArtifactError, SignatureError, RangeError for such a name, or a
+ *   database error for a name or image published before
  */
 export async function publishVersion(
     store: FleetStore,
@@ -32,6 +35,8 @@ export async function publishVersion(
         now?: number
     }
 ): Promise<{ version: VersionRecord; info: ImageInfo }> {
+    checkOperatorName(o.name, "version name", 64)
+    if (o.note) checkOperatorName(o.note, "--note", 1000)
     const info = inspectImage(image)
     verifyRelease(image, o.signature, o.releaseKey)
     artifacts.put(image)
