@@ -31,8 +31,13 @@
  * `release-key.pem` (private, 0600) and `release-key.pub` to
  * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
  * `serve` and `publish` trust `--release-key PUB` (default that `.pub`).
- * Limits (defaults): 64 unauthenticated connections, 8 per address, 10 s
- * to finish the handshake, 30 s idle, events: 10 000 rows, 30 days.
+ * Limits (defaults): unauthenticated connections (TCP accept to a proved
+ * key) by memory, `--max-pending` 3640 (`ws://`) or 1024 (`wss://`), 64 MiB
+ * at most; none is refused: when they are all taken, the oldest of the
+ * address holding the most is closed; `--max-pending-per-address N` (default
+ * no limit of its own): an address holding N has its own oldest closed for
+ * its next one (a NAT is never refused); 10 s to prove the key, 30 s idle,
+ * events: 10 000 rows, 30 days.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"

@@ -148,6 +148,13 @@ export async function startFleetService(
     return service
 }
 
+/**
+ * Largest request head a peer may send before it is refused (431): the
+ * runtime's upgrade request is about 250 bytes; Node's default (16 KiB)
+ * would let each unauthenticated connection hold four times more.
+ */
+const MAX_HEADER_BYTES = 4096
+
 /** The websocket settings for device connections (`ws` enforces RFC 6455). */
 function deviceWebSocketServer() {
     return new WebSocketServer(<ServerOptions>{
@@ -210,8 +217,11 @@ class FleetServer implements FleetService {
         )
         this.peerLog = new PeerLog(this.log)
         this.failures = new HandshakeFailures(this.now)
-        this.pending = new PendingConnections(o.limits ?? {}, (socket, key) =>
-            this.handshakeTimedOut(socket, key)
+        this.pending = new PendingConnections(
+            o.limits ?? {},
+            !!o.tls,
+            (socket, key) => this.handshakeTimedOut(socket, key),
+            (socket, key) => this.evicted(socket, key)
         )
         this.connections = new DeviceConnections({
             store: this.store,
@@ -276,10 +286,11 @@ class FleetServer implements FleetService {
                       cert: tls.cert,
                       key: tls.key,
                       handshakeTimeout: this.pending.handshakeTimeoutMs,
+                      maxHeaderSize: MAX_HEADER_BYTES,
                   },
                   onRequest
               )
-            : createServer(onRequest)
+            : createServer({ maxHeaderSize: MAX_HEADER_BYTES }, onRequest)
         server.headersTimeout = this.pending.handshakeTimeoutMs
         server.on("connection", (socket: Socket) => this.admit(socket))
         server.on("upgrade", (req, socket: Socket, head: Buffer) => {
@@ -340,13 +351,24 @@ class FleetServer implements FleetService {
         )
     }
 
-    /** A new TCP connection: admitted as unauthenticated, or refused (503). */
+    /** A new TCP connection: admitted as unauthenticated (it may displace one). */
     private admit(socket: Socket) {
-        const refusal = this.pending.admit(socket)
-        if (!refusal) return
-        this.peerLog.note(peerAddress(socket), `refused 503: ${refusal}`)
-        if (this.tls) socket.destroy()
-        else refuseHttp(socket, 503, refusal)
+        this.pending.admit(socket)
+    }
+
+    /**
+     * An unauthenticated connection closed to make room: at once, with no
+     * answer but a close code when its websocket is open (a peer that
+     * floods gets nothing to read).
+     */
+    private evicted(socket: Socket, key: string) {
+        this.peerLog.note(
+            peerAddress(socket),
+            "unauthenticated connection closed to make room (its address holds the most)"
+        )
+        const s = this.connections.unprovenOn(key)
+        if (s) s.close(CloseCode.TryAgainLater, "too many unauthenticated")
+        socket.destroy()
     }
 
     /** An upgrade request: a device's session, or an HTTP refusal. */

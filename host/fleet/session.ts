@@ -36,6 +36,7 @@ export const CloseCode = {
     Policy: 1008,
     TooBig: 1009,
     ServerError: 1011,
+    TryAgainLater: 1013,
 } as const
 
 /** What a session needs from the service. */
