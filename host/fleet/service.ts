@@ -32,6 +32,7 @@ import type { Socket } from "node:net"
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws"
 import type { ArtifactStore } from "./artifacts.ts"
 import { serveControl } from "./control.ts"
+import type { MessageLimits } from "./back-pressure.ts"
 import { DeviceConnections } from "./device-connections.ts"
 import { DEVICE_PATH, readDeviceUpgrade, refuseHttp } from "./device-upgrade.ts"
 import {
@@ -88,6 +89,8 @@ export interface FleetServiceOptions {
     idleTimeoutMs?: number
     /** Caps and the handshake deadline of unauthenticated connections. */
     limits?: PendingLimits
+    /** What an authenticated device may send unasked, and have waiting. */
+    messageLimits?: MessageLimits
     /** A deploy of the same version is not tried again after this many failures in a row (default 3). */
     maxDeployFailures?: number
     /**
@@ -184,6 +187,7 @@ class FleetServer implements FleetService {
     private readonly now: () => number
     private readonly log: (line: string) => void
     private readonly peerLog: PeerLog
+    private readonly deviceLog: PeerLog
     private readonly failures: HandshakeFailures
     private readonly pending: PendingConnections
     private readonly connections: DeviceConnections
@@ -216,6 +220,7 @@ class FleetServer implements FleetService {
             this.now
         )
         this.peerLog = new PeerLog(this.log)
+        this.deviceLog = new PeerLog(this.log)
         this.failures = new HandshakeFailures(this.now)
         this.pending = new PendingConnections(
             o.limits ?? {},
@@ -245,6 +250,9 @@ class FleetServer implements FleetService {
             autoStop: o.autoStop ?? true,
             log: this.log,
             event: this.event,
+            messageLimits: o.messageLimits,
+            // once per device per minute: a device that floods, reconnects and floods again
+            overRate: (s, why) => this.deviceLog.note(s.device.id, why),
             authenticated: s => this.connections.authenticated(s),
             handshakeFailed: (s, reason) =>
                 this.connections.handshakeFailed(s, reason),
