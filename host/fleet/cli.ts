@@ -76,6 +76,7 @@ import { textBar } from "../cli-progress.ts"
 import { rolloutProgress } from "./rollout-progress.ts"
 import { prepareStateDir } from "./state-dir.ts"
 import { openFleetStore } from "./open-store.ts"
+import { platformReports } from "./platform-reports.ts"
 import type { DeviceRecord } from "./storage.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
 import { keepServing, serviceLog } from "../service-log.ts"
@@ -150,27 +151,6 @@ function connStr(d: DeviceRecord, port: number) {
         key: Buffer.from(d.key, "hex"),
         tls: o.wss,
     })
-}
-
-/** Reports source for the platform emulator's admin API (`GET /messages`). */
-function platformReports(adminUrl: string) {
-    return async (d: DeviceRecord, since: number) => {
-        if (!d.platformId) return undefined
-        const [pk, dn] = d.platformId.split("/")
-        const r = await fetch(new URL("/messages", adminUrl))
-        const msgs = (await r.json()) as {
-            time: string
-            productKey: string
-            deviceName: string
-        }[]
-        const m = msgs.filter(
-            x =>
-                x.productKey === pk &&
-                x.deviceName === dn &&
-                Date.parse(x.time) >= since
-        )
-        return m.length ? Date.parse(m[m.length - 1].time) : undefined
-    }
 }
 
 /**

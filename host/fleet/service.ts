@@ -158,6 +158,9 @@ export async function startFleetService(
  */
 const MAX_HEADER_BYTES = 4096
 
+/** A health check still running after this long is logged as hanging. */
+const HEALTH_SLOW_MS = 30_000
+
 /** The websocket settings for device connections (`ws` enforces RFC 6455). */
 function deviceWebSocketServer() {
     return new WebSocketServer(<ServerOptions>{
@@ -199,6 +202,7 @@ class FleetServer implements FleetService {
     private control?: { close(): void }
     private healthTimer?: NodeJS.Timeout
     private checking = false
+    private renewing = false
     private closing = false
 
     constructor(private readonly o: FleetServiceOptions) {
@@ -438,19 +442,53 @@ class FleetServer implements FleetService {
             )
     }
 
-    /** Every health period: held sessions recheck, then the health check. */
+    /**
+     * Every health period: held sessions recheck, this instance's lease is
+     * renewed, and the health check runs; each apart, so that a health
+     * source or a check that hangs never delays the renewal (other
+     * instances would take this one for dead and settle its live work).
+     */
     private async tick() {
         this.connections.recheckAll()
+        void this.renewLease()
         if (this.checking) return
         this.checking = true
+        const slow = setTimeout(
+            () =>
+                this.log(
+                    `health check: no end after ${HEALTH_SLOW_MS} ms (its source or the store hangs); this instance's lease is still renewed`
+                ),
+            HEALTH_SLOW_MS
+        )
         try {
             if (this.closing) return
-            await this.leases.heartbeat()
             if (!this.closing && (await this.checkHealth())) await this.settle()
         } catch (e) {
             this.log(`health check failed: ${(e as Error).message}`)
         } finally {
+            clearTimeout(slow)
             this.checking = false
+        }
+    }
+
+    /** Renews this instance's own lease, behind no other work; says when the store is slow. */
+    private async renewLease() {
+        if (this.renewing || this.closing) return
+        this.renewing = true
+        const t0 = Date.now()
+        try {
+            await this.leases.heartbeat()
+        } catch (e) {
+            this.log(
+                `renewing this instance's lease failed: ${(e as Error).message}`
+            )
+        } finally {
+            this.renewing = false
+            const took = Date.now() - t0
+            if (took > this.leases.aliveMs / 2)
+                this.log(
+                    `the store took ${took} ms to renew this instance's lease (it lapses after ${this.leases.aliveMs} ms)`
+                )
         }
     }
 
