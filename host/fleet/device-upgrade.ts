@@ -14,10 +14,20 @@ export const DEVICE_PATH = "/wssk/"
 /** Device ids the service accepts (and `add-device` registers). */
 export const DEVICE_ID = /^[A-Za-z0-9._-]{1,64}$/
 
-/** A device's upgrade request, or why it is refused. */
+/** A device's upgrade request, or why it is refused (`log`: what the log says, when the peer is told less). */
 export type DeviceUpgrade =
     | { device: DeviceRecord; clientNonce: Buffer }
-    | { status: number; why: string }
+    | { status: number; why: string; log?: string }
+
+/**
+ * The one answer to an unknown device id and to a request without a valid
+ * client nonce: the same status and text, so that a registered id cannot
+ * be told from an unknown one by a request without a nonce.
+ */
+export const NO_DEVICE = {
+    status: 404,
+    why: "unknown device, or no client nonce (devs-key-<32 hex>)",
+} as const
 
 /** Reads an upgrade request; `device` looks up a registered device by id. */
 export async function readDeviceUpgrade(
@@ -38,9 +48,9 @@ export async function readDeviceUpgrade(
     const proto = /^devs-key-([0-9a-f]{32})$/i.exec(
         String(req.headers["sec-websocket-protocol"] ?? "")
     )
+    if (!proto) return { ...NO_DEVICE, log: `${id}: no client nonce` }
     const found = await device(id)
-    if (!found) return { status: 404, why: "unknown device" }
-    if (!proto) return { status: 400, why: "no client nonce (devs-key-…)" }
+    if (!found) return { ...NO_DEVICE, log: `${id}: unknown device` }
     return { device: found, clientNonce: Buffer.from(proto[1], "hex") }
 }
 

@@ -391,7 +391,7 @@ class FleetServer implements FleetService {
         // the peer may have gone, or the handshake deadline passed, meanwhile
         if (socket.destroyed || socket.writableEnded || this.closing) return
         if ("status" in u) {
-            this.peerLog.note(peer, `refused ${u.status}: ${u.why}`)
+            this.peerLog.note(peer, `refused ${u.status}: ${u.log ?? u.why}`)
             return refuseHttp(socket, u.status, u.why)
         }
         this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
