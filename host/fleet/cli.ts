@@ -80,6 +80,7 @@ import { platformReports } from "./platform-reports.ts"
 import type { DeviceRecord } from "./storage.ts"
 import { exitOnSignal } from "../exit-on-signal.ts"
 import { keepServing, serviceLog } from "../service-log.ts"
+import { terminalSafe } from "../terminal-text.ts"
 
 const { values: o, positionals: args } = parseArgs({
     allowPositionals: true,
@@ -375,11 +376,11 @@ async function rollouts({ store }: State) {
     )
 }
 
-/** `log`: the last 50 events. */
+/** `log`: the last 50 events (device text terminal-safe). */
 async function eventLog({ store }: State) {
     for (const e of await store.events(50))
         console.log(
-            `${new Date(e.at).toISOString()} ${e.deviceId} ${e.kind} ${e.detail}`
+            `${new Date(e.at).toISOString()} ${terminalSafe(`${e.deviceId} ${e.kind} ${e.detail}`)}`
         )
 }
 
