@@ -34,7 +34,12 @@ import type { ArtifactStore } from "./artifacts.ts"
 import { serveControl } from "./control.ts"
 import type { MessageLimits } from "./back-pressure.ts"
 import { DeviceConnections } from "./device-connections.ts"
-import { DEVICE_PATH, readDeviceUpgrade, refuseHttp } from "./device-upgrade.ts"
+import {
+    decoyReason,
+    DEVICE_PATH,
+    readDeviceUpgrade,
+    refuseHttp,
+} from "./device-upgrade.ts"
 import {
     HandshakeFailures,
     type HandshakeFailureSummary,
@@ -391,7 +396,7 @@ class FleetServer implements FleetService {
         // the peer may have gone, or the handshake deadline passed, meanwhile
         if (socket.destroyed || socket.writableEnded || this.closing) return
         if ("status" in u) {
-            this.peerLog.note(peer, `refused ${u.status}: ${u.log ?? u.why}`)
+            this.peerLog.note(peer, `refused ${u.status}: ${u.why}`)
             return refuseHttp(socket, u.status, u.why)
         }
         this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
@@ -402,7 +407,7 @@ class FleetServer implements FleetService {
                 // code; drop the socket before the next read instead of
                 // reading (and discarding) the peer's data until closeTimeout
                 process.nextTick(() => ws.terminate())
-                if (!s.authenticatedYet)
+                if (!s.authenticatedYet && !decoyReason(u.device))
                     this.failures.record(u.device.id, peer, e.message)
                 this.peerLog.note(peer, `${u.device.id}: ${e.message}`)
             })
@@ -414,7 +419,8 @@ class FleetServer implements FleetService {
         const s = this.connections.unprovenOn(key)
         const why = `no proved key within ${this.pending.handshakeTimeoutMs} ms`
         if (s) {
-            this.failures.record(s.device.id, s.peer, "handshake timeout")
+            if (!decoyReason(s.device))
+                this.failures.record(s.device.id, s.peer, "handshake timeout")
             this.peerLog.note(s.peer, `${s.device.id}: ${why}`)
             s.close(CloseCode.Policy, "handshake timeout")
         } else {

@@ -157,30 +157,9 @@ test("malformed requests get 400 or 404 and the service goes on serving", async 
     const badPercent = await exchange(upgradeText("/wssk/%E0%A4%A"))
     assert.match(badPercent, /^HTTP\/1.1 400 .*\r\n[\s\S]*percent-encoding/)
     assert.match(await exchange(upgradeText("/admin")), /^HTTP\/1.1 404/)
-    // an unknown id and a registered one without a nonce: one answer
-    const unknown = await exchange(upgradeText("/wssk/nobody"))
-    assert.match(unknown, /^HTTP\/1.1 404/)
     assert.match(
         await exchange(upgradeText("/wssk/..%2F..%2Fetc")),
         /^HTTP\/1.1 404/
-    )
-    assert.equal(
-        await exchange(
-            upgradeText("/wssk/d1").replace(
-                /Sec-WebSocket-Protocol: .*\r\n/,
-                ""
-            )
-        ),
-        unknown
-    )
-    assert.equal(
-        await exchange(
-            upgradeText("/wssk/d1").replace(
-                /devs-key-[0-9a-f]+/,
-                "devs-key-xyz"
-            )
-        ),
-        unknown
     )
     assert.match(
         await exchange(
@@ -203,6 +182,69 @@ test("malformed requests get 400 or 404 and the service goes on serving", async 
     )
     assert.equal(refusals.length, 1, refusals.join("\n"))
 })
+
+test("an unknown id, a missing or bad client nonce and a wrong key get one answer: the hello, then close 1008", async () => {
+    const noNonce = (t: string) =>
+        t.replace(/Sec-WebSocket-Protocol: .*\r\n/, "")
+    const badNonce = (t: string) =>
+        t.replace(/devs-key-[0-9a-f]+/, "devs-key-xyz")
+    const answers = [
+        await answerToAuth(upgradeText("/wssk/d1")), // a wrong key
+        await answerToAuth(upgradeText("/wssk/nobody")),
+        await answerToAuth(noNonce(upgradeText("/wssk/d1"))),
+        await answerToAuth(badNonce(upgradeText("/wssk/d1"))),
+        await answerToAuth(noNonce(upgradeText("/wssk/nobody"))),
+    ]
+    assert.match(
+        answers[0],
+        /^HTTP\/1.1 101 .*, hello 24 bytes, close 1008 authentication failed$/
+    )
+    for (const a of answers) assert.equal(a, answers[0])
+    // nothing is counted for an id nobody registered
+    const r = spawnSync(
+        process.execPath,
+        ["--import", "tsx", "host/fleet/cli.ts", "status", "--state", state],
+        { encoding: "utf8", timeout: 60_000 }
+    )
+    assert.doesNotMatch(r.stdout, /nobody/)
+    await legitimateCheckIn()
+})
+
+/**
+ * Sends `request`, then an auth message no key opens; what the service
+ * answers: its status line, the hello's size and the close code and reason.
+ */
+async function answerToAuth(request: string): Promise<string> {
+    const sock = await open()
+    const dec = new FrameDecoder(false)
+    let head = Buffer.alloc(0)
+    let status = ""
+    const seen: string[] = []
+    sock.on("error", () => {})
+    const closed = new Promise<void>(r => sock.on("close", () => r()))
+    sock.on("data", (d: Buffer) => {
+        if (!status) {
+            head = Buffer.concat([head, d])
+            const end = head.indexOf("\r\n\r\n")
+            if (end < 0) return
+            status = head.subarray(0, head.indexOf("\r\n")).toString()
+            d = head.subarray(end + 4)
+        }
+        for (const f of dec.push(d)) {
+            if (f.opcode === 0x2) {
+                seen.push(`hello ${f.payload.length} bytes`)
+                sock.write(encodeMaskedFrame(0x2, randomBytes(36)))
+            }
+            if (f.opcode === 0x8)
+                seen.push(
+                    `close ${f.payload.readUInt16BE(0)} ${f.payload.subarray(2)}`
+                )
+        }
+    })
+    sock.write(request)
+    await closed
+    return [status, ...seen].join(", ")
+}
 
 test("RSV bits, reserved opcodes, unmasked and text frames are refused with a close code", async () => {
     const cases: [string, Buffer, number][] = [
