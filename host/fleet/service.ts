@@ -11,14 +11,18 @@
  * reconnects by itself about 32 s after the last message it received, and
  * its program uses the socket in between.
  *
- * Hostile peers: every request that is not a well-formed upgrade for a
- * registered device is refused with an HTTP status; every bad frame closes
+ * Hostile peers: every request that is not a well-formed upgrade is
+ * refused with an HTTP status, and an unknown id is answered as a wrong
+ * key is (see device-upgrade.ts); every bad frame closes
  * the websocket with a code (the `ws` package enforces RFC 6455: masking,
  * RSV bits, opcodes, control frames); messages are limited to the
  * protocol's largest ({@link MAX_WS_MESSAGE}) and are never fragmented;
- * unauthenticated connections are capped in total and per address and
- * must finish the handshake in time; a failed handshake is counted in
- * memory only. Refusals are logged at most once per peer per minute.
+ * unauthenticated connections are capped by memory, the oldest of the
+ * address holding the most making room (admission.ts), and must finish
+ * the handshake in time; an authenticated device is read no faster than
+ * it reads and is metered (back-pressure.ts); a failed handshake is
+ * counted in memory only. Refusals are logged at most once per peer per
+ * minute.
  */
 import {
     createServer,
