@@ -6,7 +6,8 @@
  *         [--max-pending N] [--max-pending-per-address N] [--handshake-timeout-ms N]
  *         [--idle-timeout-ms N] [--max-deploys K] [--instance NAME]
  *                                              run the deployment service (several
- *                                              may share one state; NAME is for logs)
+ *                                              may share one --db, each with its own
+ *                                              --state; NAME is for logs)
  *   keygen [--out DIR]                           make the release key pair (Ed25519)
  *   sign FILE.devs --key PRIVATE                 write FILE.devs.sig
  *   publish FILE.devs NAME [--note TEXT] [--key PRIVATE | --sig FILE.sig] [--release-key PUB]
@@ -31,8 +32,13 @@
  * `release-key.pem` (private, 0600) and `release-key.pub` to
  * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
  * `serve` and `publish` trust `--release-key PUB` (default that `.pub`).
- * Limits (defaults): 64 unauthenticated connections, 8 per address, 10 s
- * to finish the handshake, 30 s idle, events: 10 000 rows, 30 days.
+ * Limits (defaults): unauthenticated connections (TCP accept to a proved
+ * key) by memory, `--max-pending` 3640 (`ws://`) or 1024 (`wss://`), 64 MiB
+ * at most; none is refused: when they are all taken, the oldest of the
+ * address holding the most is closed; `--max-pending-per-address N` (default
+ * no limit of its own): an address holding N has its own oldest closed for
+ * its next one (a NAT is never refused); 10 s to prove the key, 30 s idle,
+ * events: 10 000 rows, 30 days.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -75,6 +81,8 @@ import type { DeviceRecord } from "./store/types.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
 import { keepServing, serviceLog } from "../lib/service-log.ts"
 import { FLEET_COMMAND } from "./command.ts"
+import { platformReports } from "./service/platform-reports.ts"
+import { terminalSafe } from "../lib/terminal-text.ts"
 
 let parsed: ParsedCommandLine<typeof FLEET_COMMAND.options>
 try {
@@ -118,27 +126,6 @@ function connStr(d: DeviceRecord, port: number) {
         key: Buffer.from(d.key, "hex"),
         tls: o.wss,
     })
-}
-
-/** Reports source for the platform emulator's admin API (`GET /messages`). */
-function platformReports(adminUrl: string) {
-    return async (d: DeviceRecord, since: number) => {
-        if (!d.platformId) return undefined
-        const [pk, dn] = d.platformId.split("/")
-        const r = await fetch(new URL("/messages", adminUrl))
-        const msgs = (await r.json()) as {
-            time: string
-            productKey: string
-            deviceName: string
-        }[]
-        const m = msgs.filter(
-            x =>
-                x.productKey === pk &&
-                x.deviceName === dn &&
-                Date.parse(x.time) >= since
-        )
-        return m.length ? Date.parse(m[m.length - 1].time) : undefined
-    }
 }
 
 /**
@@ -376,11 +363,11 @@ async function rollouts({ store }: State) {
     )
 }
 
-/** `log`: the last 50 events. */
+/** `log`: the last 50 events (device text terminal-safe). */
 async function eventLog({ store }: State) {
     for (const e of await store.events(50))
         console.log(
-            `${new Date(e.at).toISOString()} ${e.deviceId} ${e.kind} ${e.detail}`
+            `${new Date(e.at).toISOString()} ${terminalSafe(`${e.deviceId} ${e.kind} ${e.detail}`)}`
         )
 }
 

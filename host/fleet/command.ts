@@ -105,17 +105,17 @@ export const FLEET_COMMAND = {
         "max-pending": {
             type: "string",
             value: "N",
-            help: "serve: unauthenticated connections at most (default 64)",
+            help: "serve: unauthenticated connections (TCP accept to a proved key) at most; none is refused: when all are taken, the oldest of the address holding the most is closed (default by memory: 3640 for ws://, 1024 for wss://, 64 MiB)",
         },
         "max-pending-per-address": {
             type: "string",
             value: "N",
-            help: "serve: unauthenticated connections per address at most (default 8)",
+            help: "serve: an address holding N unauthenticated connections has its own oldest closed for its next one, never refused (default: no limit of its own)",
         },
         "handshake-timeout-ms": {
             type: "string",
             value: "N",
-            help: "serve: time to finish the handshake (default 10 000)",
+            help: "serve: time from TCP accept to a proved key (default 10 000)",
         },
         "idle-timeout-ms": {
             type: "string",

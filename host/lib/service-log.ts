@@ -4,7 +4,10 @@
  * away, writes fail with EPIPE. The log then drops its lines and the service
  * goes on; without that, the error raised by a write reached the last-resort
  * handler, which logged it, which raised again: a loop at 100 % CPU.
+ * Lines carry text from peers (device ids, error strings): each is written
+ * terminal-safe, one line per call (see terminal-text.ts).
  */
+import { terminalSafe } from "./terminal-text.ts"
 
 /** A log line with a timestamp to `stream`, dropped once the stream has failed. */
 export function serviceLog(
@@ -16,7 +19,7 @@ export function serviceLog(
     })
     return line => {
         if (failed || stream.destroyed) return
-        stream.write(`${new Date().toISOString()} ${line}\n`)
+        stream.write(`${new Date().toISOString()} ${terminalSafe(line)}\n`)
     }
 }
 

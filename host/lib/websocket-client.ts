@@ -25,6 +25,8 @@ export interface OpenWebSocketOptions {
     onError?: (e: Error) => void
     /** Local address to connect from (e.g. 127.0.0.2: one of many loopback peers). */
     localAddress?: string
+    /** CA certificates a `wss://` server's chain must lead to (default: Node's). */
+    ca?: string | Buffer
 }
 
 /** A connection being opened: the socket at once, `opened` when usable. */
@@ -46,6 +48,7 @@ export function connectWebSocket(
     const ws = new WebSocket(url, o.protocols ?? [], {
         perMessageDeflate: false,
         localAddress: o.localAddress,
+        ...(o.ca ? { ca: o.ca } : {}),
     })
     let refusal: string | undefined
     let isOpen = false

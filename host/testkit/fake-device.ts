@@ -28,6 +28,8 @@ export interface FakeDeviceOptions {
     program: Buffer
     /** Local address to connect from (default: the system's choice). */
     localAddress?: string
+    /** CA certificates the service's `wss://` chain must lead to. */
+    ca?: string | Buffer
 }
 
 /** What happened on one connection. */
@@ -132,6 +134,7 @@ export class FakeDevice {
         const { ws, opened } = connectWebSocket(url, {
             protocols: [`devs-key-${clientNonce.toString("hex")}`],
             localAddress: this.options.localAddress,
+            ca: this.options.ca,
             onMessage,
             onClose: code =>
                 finish(

@@ -19,6 +19,7 @@ export const INTEGRATION_HOST_FILES: Record<string, string> = {
     "fleet-enrol.test.ts": "runs fleet enrol as processes",
     "fleet-crash.test.ts": "kills a fleet service process mid-deploy",
     "fleet-instance-kill.test.ts": "kills one of two fleet service processes",
+    "fleet-attack.test.ts": "floods fleet service processes from 64 addresses",
 }
 
 /** Why `--fast` leaves the host test `file` out, or undefined if it runs it. */

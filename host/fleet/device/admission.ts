@@ -1,72 +1,105 @@
 /**
  * Unauthenticated connections: every TCP connection counts from the moment
- * it is accepted until its device has proved its key. They are capped in
- * total and per source address, and each must finish its handshake within
- * a time limit; so a peer that opens connections and then says nothing, or
- * says nothing useful, holds little and not for long.
+ * it is accepted until its device has proved its key. Each must finish its
+ * handshake within a time limit, and their number is capped by memory; a
+ * new connection is always admitted, and when there is no room the oldest
+ * connection of the address that holds the most is closed (see
+ * admission.ts). So a peer that opens connections and then says nothing,
+ * or says nothing useful, holds little and not for long, and cannot keep
+ * out a device that proves its key promptly.
  */
-import type { Socket } from "node:net"
+import { isIPv6, type Socket } from "node:net"
+import { AdmissionTable } from "./admission-policy.ts"
 
 /** Limits on unauthenticated connections. */
 export interface PendingLimits {
-    /** At most this many at once (default 64). */
+    /** At most this many at once (default {@link defaultMaxPending}). */
     maxTotal?: number
-    /** At most this many at once from one address (default 8). */
+    /**
+     * An address holding this many has its own oldest closed for its next
+     * one (default: `maxTotal`, so only a full table makes room).
+     */
     maxPerAddress?: number
     /** Time from TCP accept to a proved key (default 10 s). */
     handshakeTimeoutMs?: number
 }
 
-/** Why a connection was not admitted. */
-export type Refusal =
-    | "too many unauthenticated connections"
-    | "too many unauthenticated connections from this address"
+/**
+ * Service memory one unauthenticated connection may take at most, measured
+ * on loopback in its dearest state (upgraded, hello sent, no key proved;
+ * Node 20, `fleet serve`): about 17 KiB over `ws://`, 60 KiB over `wss://`
+ * (an idle TCP connection: 9 and 15 KiB). Rounded up.
+ */
+export const PENDING_CONNECTION_BYTES = { ws: 18 * 1024, wss: 64 * 1024 }
+/** Memory the unauthenticated connections may take together. */
+export const PENDING_MEMORY_BUDGET = 64 * 1024 * 1024
+
+/** The default cap: the memory budget over one connection's cost (3640 ws, 1024 wss). */
+export function defaultMaxPending(tls: boolean): number {
+    return Math.floor(
+        PENDING_MEMORY_BUDGET / PENDING_CONNECTION_BYTES[tls ? "wss" : "ws"]
+    )
+}
 
 /** Tracks unauthenticated connections and their handshake deadlines. */
 export class PendingConnections {
-    private readonly timers = new Map<
-        string,
-        { timer: NodeJS.Timeout; addr: string }
-    >()
-    private readonly perAddress = new Map<string, number>()
+    private readonly table: AdmissionTable<{
+        socket: Socket
+        timer: NodeJS.Timeout
+    }>
     readonly maxTotal: number
     readonly maxPerAddress: number
     readonly handshakeTimeoutMs: number
+    /** Connections closed to make room since the start. */
+    evicted = 0
 
-    /** @param onTimeout called when a connection's handshake took too long */
+    /**
+     * @param onTimeout called when a connection's handshake took too long
+     * @param onEvict called when a connection is closed to make room
+     */
     constructor(
         limits: PendingLimits,
-        private readonly onTimeout: (socket: Socket, key: string) => void
+        tls: boolean,
+        private readonly onTimeout: (socket: Socket, key: string) => void,
+        private readonly onEvict: (socket: Socket, key: string) => void
     ) {
-        this.maxTotal = limits.maxTotal ?? 64
-        this.maxPerAddress = limits.maxPerAddress ?? 8
-        this.handshakeTimeoutMs = limits.handshakeTimeoutMs ?? 10_000
+        this.maxTotal = limits.maxTotal || defaultMaxPending(tls)
+        this.maxPerAddress = Math.min(
+            limits.maxPerAddress || this.maxTotal,
+            this.maxTotal
+        )
+        this.handshakeTimeoutMs = limits.handshakeTimeoutMs || 10_000
+        this.table = new AdmissionTable({
+            capacity: this.maxTotal,
+            perAddress: this.maxPerAddress,
+        })
     }
 
     /** Unauthenticated connections now. */
     get size(): number {
-        return this.timers.size
+        return this.table.size
     }
 
     /**
      * Admits a new connection (counted until {@link authenticated} or its
-     * close) or says why not.
+     * close); closes the ones it displaces through `onEvict`.
      */
-    admit(socket: Socket): Refusal | undefined {
-        const addr = peerAddress(socket)
+    admit(socket: Socket): void {
         const key = connectionKey(socket)
-        if (this.timers.size >= this.maxTotal)
-            return "too many unauthenticated connections"
-        if ((this.perAddress.get(addr) ?? 0) >= this.maxPerAddress)
-            return "too many unauthenticated connections from this address"
-        this.perAddress.set(addr, (this.perAddress.get(addr) ?? 0) + 1)
         const timer = setTimeout(() => {
-            this.release(key)
+            if (!this.table.remove(key)) return
             this.onTimeout(socket, key)
         }, this.handshakeTimeoutMs)
-        this.timers.set(key, { timer, addr })
+        const evicted = this.table.add(key, admissionAddress(socket), {
+            socket,
+            timer,
+        })
         socket.once("close", () => this.release(key))
-        return undefined
+        for (const e of evicted) {
+            clearTimeout(e.timer)
+            this.evicted++
+            this.onEvict(e.socket, connectionKey(e.socket))
+        }
     }
 
     /**
@@ -79,21 +112,13 @@ export class PendingConnections {
     }
 
     private release(key: string) {
-        const e = this.timers.get(key)
-        if (!e) return
-        clearTimeout(e.timer)
-        this.timers.delete(key)
-        const addr = e.addr
-        const n = (this.perAddress.get(addr) ?? 1) - 1
-        if (n > 0) this.perAddress.set(addr, n)
-        else this.perAddress.delete(addr)
+        const e = this.table.remove(key)
+        if (e) clearTimeout(e.timer)
     }
 
     /** Stops every timer (service shutdown). */
     clear(): void {
-        for (const e of this.timers.values()) clearTimeout(e.timer)
-        this.timers.clear()
-        this.perAddress.clear()
+        for (const e of this.table.clear()) clearTimeout(e.timer)
     }
 }
 
@@ -105,4 +130,36 @@ export function connectionKey(socket: Socket): string {
 /** The remote address of a socket, as logged and counted. */
 export function peerAddress(socket: Socket): string {
     return socket.remoteAddress ?? "unknown"
+}
+
+/**
+ * The address admission counts a connection under: an IPv4 address, or
+ * the /64 prefix of an IPv6 address (one site's allocation: a peer holds
+ * all of it).
+ */
+export function admissionAddress(socket: Socket): string {
+    return addressGroup(peerAddress(socket))
+}
+
+/** `a.b.c.d` (also from `::ffff:a.b.c.d`), or an IPv6 address's /64 prefix. */
+export function addressGroup(addr: string): string {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr)
+    if (mapped) return mapped[1]
+    if (!isIPv6(addr)) return addr
+    const [head, tail = ""] = addr.split("::")
+    const left = head ? head.split(":") : []
+    const right = tail ? tail.split(":") : []
+    const groups = addr.includes("::")
+        ? [
+              ...left,
+              ...Array(8 - left.length - right.length).fill("0"),
+              ...right,
+          ]
+        : left
+    return (
+        groups
+            .slice(0, 4)
+            .map(g => parseInt(g, 16).toString(16))
+            .join(":") + "::/64"
+    )
 }

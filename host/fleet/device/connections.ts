@@ -5,6 +5,7 @@
  * A device that connects again replaces its older session; a session that
  * ends marks its device disconnected.
  */
+import { decoyReason } from "./upgrade.ts"
 import type { HandshakeFailures } from "./handshake-failures.ts"
 import type { PeerLog } from "./peer-log.ts"
 import type { PendingConnections } from "./admission.ts"
@@ -60,10 +61,12 @@ export class DeviceConnections {
 
     /** The peer failed the handshake: counted in memory, nothing written. */
     handshakeFailed(s: Session, reason: string) {
-        this.d.failures.record(s.device.id, s.peer, reason)
+        // an unknown id is not counted: strangers would grow the table
+        const decoy = decoyReason(s.device)
+        if (!decoy) this.d.failures.record(s.device.id, s.peer, reason)
         this.d.peerLog.note(
             s.peer,
-            `${s.device.id}: handshake failed (${reason})`
+            `${s.device.id}: handshake failed (${decoy ?? reason})`
         )
     }
 

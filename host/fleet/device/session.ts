@@ -13,6 +13,7 @@
 import { randomBytes, type KeyObject } from "node:crypto"
 import type { WebSocket } from "ws"
 import { type ArtifactStore } from "../release/artifacts.ts"
+import { InboundFlow, type MessageLimits } from "./back-pressure.ts"
 import {
     AUTH_BYTES,
     Cmd,
@@ -48,6 +49,7 @@ export const CloseCode = {
     Policy: 1008,
     TooBig: 1009,
     ServerError: 1011,
+    TryAgainLater: 1013,
 } as const
 
 /** What came of asking for a deploy slot (see service/deploy-slots.ts). */
@@ -107,6 +109,10 @@ export interface SessionContext {
     event: EventSink
     /** The device proved its key (the session is now the device's). */
     authenticated(s: Session): void
+    /** What a device may send unasked, and have waiting (back-pressure.ts). */
+    messageLimits?: MessageLimits
+    /** The device went beyond its message rate and is being closed (logged once). */
+    overRate(s: Session, why: string): void
     /** The peer failed the handshake; nothing was written about the device. */
     handshakeFailed(s: Session, reason: string): void
     /** The connection ended (after `authenticated`, or not). */
@@ -127,6 +133,7 @@ type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
 export class Session {
     step: Step = "auth"
     private readonly channel: SecureChannel
+    private readonly flow: InboundFlow
     /** The deploy running: what, and when it started (its `lastDeployAt`). */
     private target?: Desired & { image: Buffer; startedAt: number }
     private offset = 0
@@ -153,6 +160,7 @@ export class Session {
             sessionKey(Buffer.from(device.key, "hex"), clientNonce, seed),
             "server"
         )
+        this.flow = new InboundFlow(ws, ctx.messageLimits, ctx.now)
         ws.on("message", (data, isBinary) =>
             this.onFrame(data as Buffer, isBinary)
         )
@@ -203,6 +211,9 @@ export class Session {
         this.ws.send(
             this.channel.seal(Buffer.concat([Buffer.from([cmd]), payload]))
         )
+        // everything but the echo of a ping asks for an answer
+        if (cmd !== Cmd.PingCloud) this.flow.asked()
+        this.flow.sent()
     }
 
     /** While idle and held: check again when the assignment changed. */
@@ -280,8 +291,18 @@ export class Session {
             return
         }
         if (this.step === "auth") return this.onAuth(raw)
+        if (!this.flow.admit()) {
+            const { perSecond = 20, burst = 100 } = this.ctx.messageLimits ?? {}
+            this.ctx.overRate(
+                this,
+                `more than ${perSecond} messages a second (burst ${burst}): closed (${CloseCode.Policy})`
+            )
+            this.close(CloseCode.Policy, "too many messages")
+            return
+        }
         this.touchIdle()
-        this.work(() => this.onMessage(raw))
+        this.flow.enqueued()
+        this.work(() => this.onMessage(raw).finally(() => this.flow.handled()))
     }
 
     private onAuth(raw: Buffer) {

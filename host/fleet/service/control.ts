@@ -8,6 +8,9 @@ import { chmodSync, rmSync } from "node:fs"
 import { connect, createServer, type Server } from "node:net"
 import { join } from "node:path"
 
+/** A control connection is closed after this long without progress. */
+const CONTROL_TIMEOUT_MS = 5000
+
 /** Path of the control socket of a state directory. */
 export function controlSocketPath(stateDir: string): string {
     return join(stateDir, "service.sock")
@@ -24,8 +27,11 @@ export async function serveControl(
     rmSync(path, { force: true })
     const server = createServer(sock => {
         sock.on("error", () => {})
+        // a client that never reads its answer does not hold the socket
+        sock.setTimeout(CONTROL_TIMEOUT_MS, () => sock.destroy())
         sock.end(JSON.stringify(answer()) + "\n")
     })
+    server.maxConnections = 16
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject)
         server.listen(path, () => resolve())

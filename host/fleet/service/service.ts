@@ -11,14 +11,18 @@
  * reconnects by itself about 32 s after the last message it received, and
  * its program uses the socket in between.
  *
- * Hostile peers: every request that is not a well-formed upgrade for a
- * registered device is refused with an HTTP status; every bad frame closes
+ * Hostile peers: every request that is not a well-formed upgrade is
+ * refused with an HTTP status, and an unknown id is answered as a wrong
+ * key is (see device-upgrade.ts); every bad frame closes
  * the websocket with a code (the `ws` package enforces RFC 6455: masking,
  * RSV bits, opcodes, control frames); messages are limited to the
  * protocol's largest ({@link MAX_WS_MESSAGE}) and are never fragmented;
- * unauthenticated connections are capped in total and per address and
- * must finish the handshake in time; a failed handshake is counted in
- * memory only. Refusals are logged at most once per peer per minute.
+ * unauthenticated connections are capped by memory, the oldest of the
+ * address holding the most making room (admission.ts), and must finish
+ * the handshake in time; an authenticated device is read no faster than
+ * it reads and is metered (back-pressure.ts); a failed handshake is
+ * counted in memory only. Refusals are logged at most once per peer per
+ * minute.
  */
 import {
     createServer,
@@ -32,8 +36,10 @@ import type { Socket } from "node:net"
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws"
 import type { ArtifactStore } from "../release/artifacts.ts"
 import { serveControl } from "./control.ts"
+import type { MessageLimits } from "../device/back-pressure.ts"
 import { DeviceConnections } from "../device/connections.ts"
 import {
+    decoyReason,
     DEVICE_PATH,
     readDeviceUpgrade,
     refuseHttp,
@@ -94,6 +100,8 @@ export interface FleetServiceOptions {
     idleTimeoutMs?: number
     /** Caps and the handshake deadline of unauthenticated connections. */
     limits?: PendingLimits
+    /** What an authenticated device may send unasked, and have waiting. */
+    messageLimits?: MessageLimits
     /** A deploy of the same version is not tried again after this many failures in a row (default 3). */
     maxDeployFailures?: number
     /**
@@ -161,6 +169,16 @@ export async function startFleetService(
     return service
 }
 
+/**
+ * Largest request head a peer may send before it is refused (431): the
+ * runtime's upgrade request is about 250 bytes; Node's default (16 KiB)
+ * would let each unauthenticated connection hold four times more.
+ */
+const MAX_HEADER_BYTES = 4096
+
+/** A health check still running after this long is logged as hanging. */
+const HEALTH_SLOW_MS = 30_000
+
 /** The websocket settings for device connections (`ws` enforces RFC 6455). */
 function deviceWebSocketServer() {
     return new WebSocketServer(<ServerOptions>{
@@ -191,6 +209,7 @@ class FleetServer implements FleetService {
     private readonly now: () => number
     private readonly log: (line: string) => void
     private readonly peerLog: PeerLog
+    private readonly deviceLog: PeerLog
     private readonly failures: HandshakeFailures
     private readonly pending: PendingConnections
     private readonly connections: DeviceConnections
@@ -202,6 +221,7 @@ class FleetServer implements FleetService {
     private control?: { close(): void }
     private healthTimer?: NodeJS.Timeout
     private checking = false
+    private renewing = false
     private closing = false
 
     constructor(private readonly o: FleetServiceOptions) {
@@ -231,9 +251,13 @@ class FleetServer implements FleetService {
             this.log
         )
         this.peerLog = new PeerLog(this.log)
+        this.deviceLog = new PeerLog(this.log)
         this.failures = new HandshakeFailures(this.now)
-        this.pending = new PendingConnections(o.limits ?? {}, (socket, key) =>
-            this.handshakeTimedOut(socket, key)
+        this.pending = new PendingConnections(
+            o.limits ?? {},
+            !!o.tls,
+            (socket, key) => this.handshakeTimedOut(socket, key),
+            (socket, key) => this.evicted(socket, key)
         )
         this.connections = new DeviceConnections({
             store: this.store,
@@ -258,6 +282,9 @@ class FleetServer implements FleetService {
             autoStop: o.autoStop ?? true,
             log: this.log,
             event: this.event,
+            messageLimits: o.messageLimits,
+            // once per device per minute: a device that floods, reconnects and floods again
+            overRate: (s, why) => this.deviceLog.note(s.device.id, why),
             authenticated: s => this.connections.authenticated(s),
             handshakeFailed: (s, reason) =>
                 this.connections.handshakeFailed(s, reason),
@@ -299,10 +326,11 @@ class FleetServer implements FleetService {
                       cert: tls.cert,
                       key: tls.key,
                       handshakeTimeout: this.pending.handshakeTimeoutMs,
+                      maxHeaderSize: MAX_HEADER_BYTES,
                   },
                   onRequest
               )
-            : createServer(onRequest)
+            : createServer({ maxHeaderSize: MAX_HEADER_BYTES }, onRequest)
         server.headersTimeout = this.pending.handshakeTimeoutMs
         server.on("connection", (socket: Socket) => this.admit(socket))
         server.on("upgrade", (req, socket: Socket, head: Buffer) => {
@@ -363,13 +391,24 @@ class FleetServer implements FleetService {
         )
     }
 
-    /** A new TCP connection: admitted as unauthenticated, or refused (503). */
+    /** A new TCP connection: admitted as unauthenticated (it may displace one). */
     private admit(socket: Socket) {
-        const refusal = this.pending.admit(socket)
-        if (!refusal) return
-        this.peerLog.note(peerAddress(socket), `refused 503: ${refusal}`)
-        if (this.tls) socket.destroy()
-        else refuseHttp(socket, 503, refusal)
+        this.pending.admit(socket)
+    }
+
+    /**
+     * An unauthenticated connection closed to make room: at once, with no
+     * answer but a close code when its websocket is open (a peer that
+     * floods gets nothing to read).
+     */
+    private evicted(socket: Socket, key: string) {
+        this.peerLog.note(
+            peerAddress(socket),
+            "unauthenticated connection closed to make room (its address holds the most)"
+        )
+        const s = this.connections.unprovenOn(key)
+        if (s) s.close(CloseCode.TryAgainLater, "too many unauthenticated")
+        socket.destroy()
     }
 
     /** An upgrade request: a device's session, or an HTTP refusal. */
@@ -391,7 +430,7 @@ class FleetServer implements FleetService {
                 // code; drop the socket before the next read instead of
                 // reading (and discarding) the peer's data until closeTimeout
                 process.nextTick(() => ws.terminate())
-                if (!s.authenticatedYet)
+                if (!s.authenticatedYet && !decoyReason(u.device))
                     this.failures.record(u.device.id, peer, e.message)
                 this.peerLog.note(peer, `${u.device.id}: ${e.message}`)
             })
@@ -403,7 +442,8 @@ class FleetServer implements FleetService {
         const s = this.connections.unprovenOn(key)
         const why = `no proved key within ${this.pending.handshakeTimeoutMs} ms`
         if (s) {
-            this.failures.record(s.device.id, s.peer, "handshake timeout")
+            if (!decoyReason(s.device))
+                this.failures.record(s.device.id, s.peer, "handshake timeout")
             this.peerLog.note(s.peer, `${s.device.id}: ${why}`)
             s.close(CloseCode.Policy, "handshake timeout")
         } else {
@@ -431,19 +471,53 @@ class FleetServer implements FleetService {
             )
     }
 
-    /** Every health period: held sessions recheck, then the health check. */
+    /**
+     * Every health period: held sessions recheck, this instance's lease is
+     * renewed, and the health check runs; each apart, so that a health
+     * source or a check that hangs never delays the renewal (other
+     * instances would take this one for dead and settle its live work).
+     */
     private async tick() {
         this.connections.recheckAll()
+        void this.renewLease()
         if (this.checking) return
         this.checking = true
+        const slow = setTimeout(
+            () =>
+                this.log(
+                    `health check: no end after ${HEALTH_SLOW_MS} ms (its source or the store hangs); this instance's lease is still renewed`
+                ),
+            HEALTH_SLOW_MS
+        )
         try {
             if (this.closing) return
-            await this.leases.heartbeat()
             if (!this.closing && (await this.checkHealth())) await this.settle()
         } catch (e) {
             this.log(`health check failed: ${(e as Error).message}`)
         } finally {
+            clearTimeout(slow)
             this.checking = false
+        }
+    }
+
+    /** Renews this instance's own lease, behind no other work; says when the store is slow. */
+    private async renewLease() {
+        if (this.renewing || this.closing) return
+        this.renewing = true
+        const t0 = Date.now()
+        try {
+            await this.leases.heartbeat()
+        } catch (e) {
+            this.log(
+                `renewing this instance's lease failed: ${(e as Error).message}`
+            )
+        } finally {
+            this.renewing = false
+            const took = Date.now() - t0
+            if (took > this.leases.aliveMs / 2)
+                this.log(
+                    `the store took ${took} ms to renew this instance's lease (it lapses after ${this.leases.aliveMs} ms)`
+                )
         }
     }
 

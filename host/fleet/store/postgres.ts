@@ -88,6 +88,13 @@ export class PostgresStore implements FleetStore {
         const pool = new pg.Pool({
             connectionString: url,
             connectionTimeoutMillis: 10_000,
+            // nothing the store does waits for ever: the server cancels a
+            // statement (a lock wait included) after 30 s, the client gives
+            // up on a silent server after 40 s, and a transaction left idle
+            // by a hung caller is ended after 60 s (its locks released)
+            statement_timeout: 30_000,
+            query_timeout: 40_000,
+            idle_in_transaction_session_timeout: 60_000,
             ...poolOptions,
             types,
         })
