@@ -8,7 +8,9 @@ import { TokenStore } from "./channel/token-store"
 import { Config, readConfig, readTopic } from "./config"
 import { HttpClient } from "./http/client"
 import { netTransport } from "./http/transport"
+import { FlashQueue } from "./flash-queue"
 import { cloudConnectionGate } from "./ota"
+import { FlashKeeper } from "./reading-keeper"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
 import { WallClock } from "./time"
@@ -64,8 +66,13 @@ async function main() {
         channel,
         clock,
         async () => await readSensors(sensors),
-        deviceTiming
+        deviceTiming,
+        config.flashQueue > 0
+            ? new FlashKeeper(new FlashQueue(config.flashQueue))
+            : undefined
     )
+    // readings kept in flash before a reboot go first
+    await reporter.restore()
     // the version, once per boot (it shows in the platform's console)
     reporter.sendOnce(
         "version",

@@ -2,6 +2,7 @@ import * as ds from "@devicescript/core"
 import { ChannelClient, ChannelError } from "../../src/channel/client"
 import { TokenStore } from "../../src/channel/token-store"
 import { HttpClient } from "../../src/http/client"
+import { ReadingKeeper } from "../../src/reading-keeper"
 import { Reporter } from "../../src/reporter"
 import { WallClock } from "../../src/time"
 import { Timing } from "../../src/timing"
@@ -74,6 +75,8 @@ export interface RigOptions {
     rereadTopic?: () => Promise<string>
     /** the HTTP client's option for FLEET_OTA */
     releaseWhenIdle?: boolean
+    /** where readings are kept across reboots (default: RAM only) */
+    keeper?: ReadingKeeper
 }
 
 /**
@@ -124,7 +127,8 @@ export class Rig {
             channel,
             clock,
             async () => ({ temperature: 20 }),
-            this.timing
+            this.timing,
+            o.keeper
         )
     }
 
