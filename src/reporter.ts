@@ -351,9 +351,10 @@ export class Reporter {
     private batchLimit(start: number): number {
         const max = this.options.batchMax
         // while the topic is refused, one reading a try tells when it is not
-        if (!(max > 1) || !this.clock.synced() || this.topicRefused) return 1
+        if (!(max > 1) || this.topicRefused) return 1
         const first = this.queue.at(start)
-        if (!first) return 1
+        // a batch needs times: the clock, or readings that carry theirs
+        if (!first || (!this.clock.synced() && !first.wall)) return 1
         let limit = max
         if (first.seq <= this.splitUntil)
             limit = Math.min(limit, this.splitLimit)
@@ -545,6 +546,22 @@ export class Reporter {
             this.queue.peek().seq === this.heldSeq &&
             !this.topicRefused
         return n > (held ? 1 : 0) || !!this.notice
+    }
+
+    /**
+     * Battery mode: sends what is queued (and the one-off message) until
+     * everything is taken or an attempt fails, keeping the flash in line
+     * after each request; true when everything was taken.
+     */
+    async sendAll(): Promise<boolean> {
+        while (this.pending()) {
+            const sent = this.noticeDue()
+                ? await this.sendNotice()
+                : await this.sendOldest()
+            if (!sent) return false
+            await this.keepQueue()
+        }
+        return true
     }
 
     /** Runs forever. */

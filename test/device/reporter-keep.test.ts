@@ -9,6 +9,7 @@ import {
     SettingsStore,
 } from "../../src/flash-queue"
 import { FlashKeeper } from "../../src/reading-keeper"
+import { KeptReading } from "../../src/flash-queue"
 import { SEQ_KEY } from "../../src/seq-counter"
 import { Rig } from "./reporter-rig"
 import { platformAnswer } from "./scripted-transport"
@@ -44,6 +45,24 @@ function seqs(rig: Rig): string {
         .filter(p => p.seq > 0)
         .map(p => p.seq)
         .join(",")
+}
+
+/** `n` readings a previous boot kept in flash (groups of 8), seq 1..n. */
+async function keepBacklog(n: number) {
+    const q = new FlashQueue(32)
+    await q.load()
+    for (let i = 0; i < n; i += 8) {
+        const group: KeptReading[] = []
+        for (let s = i + 1; s <= Math.min(n, i + 8); s++)
+            group.push({
+                seq: s,
+                time: 1795660000000 + s * 600000,
+                estimated: s > 1,
+                values: { temperature: 20 + s / 8, humidity: 40 + s / 4 },
+            })
+        await q.append(group)
+    }
+    await deviceSettings.write(SEQ_KEY, n + 1)
 }
 
 describe("Reporter with readings kept in flash", () => {
@@ -111,5 +130,29 @@ describe("Reporter with readings kept in flash", () => {
         // clock in this rig, so no batches): a record write each
         expect(flash.join(",")).toBe("FQ_0,FQ,FQ,FQ,FQ,FQ")
         expect(rig.reporter.keeper.size()).toBe(0)
+    })
+    test("with 24 KB of the heap held by a ballast, 32 kept readings are restored and backfilled", async () => {
+        await erase()
+        const ballast = Buffer.alloc(24 * 1024)
+        await keepBacklog(32)
+        const rig = new Rig({
+            periodMs: 60000,
+            bufferSize: 40,
+            batchMax: 32,
+            keeper: flashKeeper(),
+        })
+        expect(await rig.reporter.restore()).toBe(32)
+        await rig.runUntil(1000)
+        let got: number[] = []
+        for (const p of rig.published) {
+            const doc = JSON.parse(p.body)
+            const items: any[] = Array.isArray(doc) ? doc : [doc]
+            for (const it of items) if (it.seq > 0) got.push(it.seq)
+        }
+        expect(got.length).toBe(33) // the 32 kept and the one taken now
+        expect(got[0]).toBe(1)
+        expect(got[32]).toBe(33)
+        expect(rig.reporter.keeper.size()).toBe(0)
+        expect(ballast.length).toBe(24 * 1024)
     })
 })

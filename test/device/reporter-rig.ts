@@ -75,6 +75,8 @@ export interface RigOptions {
     rereadTopic?: () => Promise<string>
     /** the HTTP client's option for FLEET_OTA */
     releaseWhenIdle?: boolean
+    /** most readings a request (BATCH_MAX; default 1) */
+    batchMax?: number
     /** where readings are kept across reboots (default: RAM only) */
     keeper?: ReadingKeeper
 }
@@ -122,6 +124,7 @@ export class Rig {
                 format: "json",
                 periodMs: o.periodMs || 1000,
                 bufferSize: o.bufferSize || 8,
+                batchMax: o.batchMax,
                 rereadTopic: o.rereadTopic,
             },
             channel,
