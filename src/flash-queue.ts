@@ -1,6 +1,7 @@
 import { writeSettingChecked, settingProblem } from "./config"
 import { ReadingValue } from "./payload"
-import { readSettingBounded } from "./settings-read"
+import { readSettingBounded, SETTING_READ_TIMEOUT_MS } from "./settings-read"
+import { within } from "./within"
 
 /** Settings key of the flash queue's record (head, blocks, generation). */
 export const FLASH_QUEUE_KEY = "FQ"
@@ -35,10 +36,30 @@ export interface SettingsStore {
     write(key: string, value: any): Promise<void>
 }
 
-/** The device's settings, reads bounded in time, writes checked in size. */
+/**
+ * Writes a setting (checked in size), waiting at most `timeoutMs` for the
+ * settings service: like a read, a write waits for its answer without a
+ * timeout of its own, and a device must not stay awake on one. Throws on
+ * timeout (the write may still happen: callers write parts before records).
+ */
+export async function writeSettingBounded(
+    key: string,
+    value: any,
+    timeoutMs = SETTING_READ_TIMEOUT_MS
+) {
+    const r = await within(
+        async () => await writeSettingChecked(key, value),
+        timeoutMs
+    )
+    if (!r)
+        throw new Error(`settings: no answer writing ${key} in ${timeoutMs} ms`)
+    if (r.error) throw r.error
+}
+
+/** The device's settings, reads and writes bounded in time, writes checked in size. */
 export const deviceSettings: SettingsStore = {
     read: readSettingBounded,
-    write: writeSettingChecked,
+    write: writeSettingBounded,
 }
 
 /**

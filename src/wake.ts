@@ -13,6 +13,12 @@ import { Config } from "./config"
 import { Reporter } from "./reporter"
 import { WallClock } from "./time"
 
+/**
+ * Longest a wake may take: then the device sleeps whatever it was doing (its
+ * readings stay in flash; a post cut short is retried at a later wake).
+ */
+export const WAKE_LIMIT_MS = 90000
+
 /** The wall-clock time at boot a battery device estimates from its state (NaN: unknown). */
 export function bootTimeEstimate(s: BatteryState): number {
     return s.t > 0 ? s.t + s.z : NaN
@@ -35,6 +41,13 @@ export async function batteryWake(
     sendVersion: () => void
 ) {
     const base = bootTimeEstimate(s)
+    // whatever hangs (a setting, a sensor, the network), the device sleeps
+    setTimeout(async () => {
+        const ms = config.sleepS * 1000
+        console.warn(`wake: not done after ${WAKE_LIMIT_MS / 1000} s, sleeping`)
+        console.log(`sleep: ${ms} ms`)
+        await deepSleep(ms)
+    }, WAKE_LIMIT_MS)
     await reporter.restore()
     const q = reporter.queue
     const oldest = q.peek()
