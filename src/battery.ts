@@ -15,7 +15,10 @@ export const MIN_SLEEP_MS = 1000
  * wakes left before the next try after a failure, `t` the wall-clock time
  * (epoch ms) when it went to sleep, `z` the sleep it asked for (ms), `e`
  * ms slept since the time was last learned from a server (the estimate's
- * age), `v` the firmware version last reported.
+ * age), `n` wakes since then, `c` the correction (ms) each wake's estimate
+ * adds, learned at each post from how far off the estimate was (the time a
+ * boot takes and the sleep timer's error), `v` the firmware version last
+ * reported.
  */
 export interface BatteryState {
     w: number
@@ -24,8 +27,13 @@ export interface BatteryState {
     t: number
     z: number
     e: number
+    n: number
+    c: number
     v: string
 }
+
+/** Largest correction a wake's time estimate may learn, ms. */
+export const MAX_WAKE_CORRECTION_MS = 60000
 
 function whole(v: any, max: number): number {
     return typeof v === "number" && v >= 0 && v <= max && Math.floor(v) === v
@@ -46,6 +54,13 @@ export async function loadBatteryState(
         t: ok ? whole(v.t, 1e15) : 0,
         z: ok ? whole(v.z, 1e9) : 0,
         e: ok ? whole(v.e, 1e12) : 0,
+        n: ok ? whole(v.n, 1e9) : 0,
+        c:
+            ok &&
+            typeof v.c === "number" &&
+            Math.abs(v.c) <= MAX_WAKE_CORRECTION_MS
+                ? Math.round(v.c)
+                : 0,
         v: ok && typeof v.v === "string" ? v.v.slice(0, 40) : "",
     }
 }
@@ -119,6 +134,8 @@ export function nextBatteryState(
         t: now > 0 ? Math.floor(now) : 0,
         z: sleepMs,
         e: synced ? 0 : s.e + s.z,
+        n: synced ? 0 : s.n + 1,
+        c: s.c,
         v: s.v,
     }
     if (posted === true) {
@@ -132,6 +149,19 @@ export function nextBatteryState(
         n.b = backoffWakes(n.f)
     }
     return n
+}
+
+/**
+ * The correction per wake after a post found the estimate `offMs` off
+ * (server time minus estimate) after the wakes of `s`: the old one plus
+ * the error shared over those wakes, within {@link MAX_WAKE_CORRECTION_MS}.
+ * Pure.
+ */
+export function learnCorrection(s: BatteryState, offMs: number): number {
+    const c = s.c + offMs / (s.n + 1)
+    return Math.round(
+        Math.max(-MAX_WAKE_CORRECTION_MS, Math.min(MAX_WAKE_CORRECTION_MS, c))
+    )
 }
 
 /**

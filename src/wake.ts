@@ -1,6 +1,7 @@
 import * as ds from "@devicescript/core"
 import {
     deepSleep,
+    learnCorrection,
     loadBatteryState,
     nextBatteryState,
     postDue,
@@ -21,7 +22,7 @@ export const WAKE_LIMIT_MS = 90000
 
 /** The wall-clock time at boot a battery device estimates from its state (NaN: unknown). */
 export function bootTimeEstimate(s: BatteryState): number {
-    return s.t > 0 ? s.t + s.z : NaN
+    return s.t > 0 ? s.t + s.z + s.c : NaN
 }
 
 /**
@@ -74,13 +75,18 @@ export async function batteryWake(
             : `post failed (${sent} of ${waiting} taken)`
     }
     const synced = clock.synced()
-    if (synced && base > 0)
+    let correction = s.c
+    if (synced && base > 0) {
+        const off = clock.now() - (base + ds.millis())
+        correction = learnCorrection(s, off)
         console.log(
-            `clock: the estimate was off by ${clock.now() - (base + ds.millis())} ms after ${Math.round((s.e + s.z) / 1000)} s of sleep`
+            `clock: the estimate was off by ${off} ms after ${Math.round((s.e + s.z) / 1000)} s of sleep; ${correction} ms a wake from now on`
         )
+    }
     const sleepMs = sleepFor(config.sleepS * 1000, ds.millis())
     const now = synced ? clock.now() : base > 0 ? base + ds.millis() : NaN
     const next = nextBatteryState(s, posted, now, synced, sleepMs, version)
+    next.c = correction
     try {
         await saveBatteryState(next)
     } catch (e) {

@@ -2,6 +2,8 @@ import { describe, test, expect } from "@devicescript/test"
 import {
     BatteryState,
     backoffWakes,
+    learnCorrection,
+    MAX_WAKE_CORRECTION_MS,
     loadBatteryState,
     MAX_POST_BACKOFF_WAKES,
     nextBatteryState,
@@ -13,7 +15,7 @@ import {
 const RULE = { postEvery: 5, batchMax: 32, maxAgeMs: 3600000 }
 
 function state(): BatteryState {
-    return { w: 0, f: 0, b: 0, t: 0, z: 0, e: 0, v: "" }
+    return { w: 0, f: 0, b: 0, t: 0, z: 0, e: 0, n: 0, c: 0, v: "" }
 }
 
 /** A device that knows the time. */
@@ -96,6 +98,27 @@ describe("battery mode decisions", () => {
         s = nextBatteryState(s, true, 1795661801000, true, 599000, "v1")
         expect(s.e).toBe(0)
         expect(s.v).toBe("v1")
+    })
+    test("the estimate learns a correction per wake from how far off it was", () => {
+        const s = state()
+        s.n = 4 // four wakes since the last post, this one the fifth
+        expect(learnCorrection(s, 5000)).toBe(1000)
+        s.c = 1000
+        expect(learnCorrection(s, -500)).toBe(900)
+        expect(learnCorrection(s, 1e9)).toBe(MAX_WAKE_CORRECTION_MS)
+        const next = nextBatteryState(
+            s,
+            undefined,
+            1795660000000,
+            false,
+            1000,
+            "v1"
+        )
+        expect(next.n).toBe(5)
+        expect(next.c).toBe(1000)
+        expect(
+            nextBatteryState(s, true, 1795660000000, true, 1000, "v1").n
+        ).toBe(0)
     })
     test("the sleep is the period minus the time awake, at least a second", () => {
         expect(sleepFor(600000, 2500)).toBe(597500)
