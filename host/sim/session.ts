@@ -84,9 +84,15 @@ export interface SimSession {
      * program ended), so this gives the device process `exitTimeoutMs`
      * (default 2 s) to end, stops it as the board's sleep would, waits `ms`,
      * and starts the device again on the same flash, as the board's timer
-     * wake-up and reset do. Resolves when the program has started again.
+     * wake-up and reset do. `whileAsleep` runs while the device is stopped
+     * (e.g. to read its flash image). Resolves when the program has started
+     * again.
      */
-    sleepAndWake(ms: number, exitTimeoutMs?: number): Promise<void>
+    sleepAndWake(
+        ms: number,
+        exitTimeoutMs?: number,
+        whileAsleep?: () => void | Promise<void>
+    ): Promise<void>
     /**
      * Rebuilds the entry file and deploys it with `settings` (default: the
      * current ones), like reflashing a board over USB. The program restarts.
@@ -294,7 +300,11 @@ export class Simulator implements SimSession {
             )
     }
 
-    async sleepAndWake(ms: number, exitTimeoutMs = 2000): Promise<void> {
+    async sleepAndWake(
+        ms: number,
+        exitTimeoutMs = 2000,
+        whileAsleep?: () => void | Promise<void>
+    ): Promise<void> {
         if (this.stopped) throw new Error("sim: session stopped")
         const vm = this.vm
         if (vm) {
@@ -308,7 +318,13 @@ export class Simulator implements SimSession {
                     `device up ${exitTimeoutMs} ms after standby: stopped`
                 )
         }
-        await sleep(Math.max(0, ms))
+        const t0 = Date.now()
+        if (whileAsleep) {
+            this.vm = undefined
+            await vm?.stop()
+            await whileAsleep()
+        }
+        await sleep(Math.max(0, ms - (Date.now() - t0)))
         await this.restart()
     }
 
