@@ -39,6 +39,7 @@ async function waitForConfig(): Promise<Config> {
 }
 
 async function main() {
+    const startedAt = ds.millis() // the runtime's own start-up is before this
     const config = await waitForConfig()
     const sensors = await startSensors()
     const clock = new WallClock()
@@ -93,7 +94,8 @@ async function main() {
             reporter,
             clock,
             firmwareVersion(),
-            sendVersion
+            sendVersion,
+            startedAt
         )
         return
     }

@@ -29,7 +29,8 @@ export function bootTimeEstimate(s: BatteryState): number {
  * One wake in battery mode: reads the sensors, appends the reading to the
  * flash queue, posts when due (see {@link postDue}) and goes back to deep
  * sleep until the next reading. The Wi-Fi radio is switched off on a wake
- * that does not post. Prints one `wake:` line and a `sleep: <ms> ms` line.
+ * that does not post. Prints one `wake:` line (with the uptime, and the
+ * program's own time from `startedAt`) and a `sleep: <ms> ms` line.
  * @param s the state read at boot (see {@link loadBatteryState})
  * @param version the firmware version, reported on the first post after it changed
  */
@@ -39,7 +40,9 @@ export async function batteryWake(
     reporter: Reporter,
     clock: WallClock,
     version: string,
-    sendVersion: () => void
+    sendVersion: () => void,
+    /** uptime (ms) when the program started */
+    startedAt = 0
 ) {
     const base = bootTimeEstimate(s)
     // whatever hangs (a setting, a sensor, the network), the device sleeps
@@ -94,7 +97,7 @@ export async function batteryWake(
     }
     const retry = next.b > 0 ? `, next try in ${next.b} wakes` : ""
     console.log(
-        `wake: seq ${seq}, ${what}, ${q.size()} waiting${retry}, awake ${ds.millis()} ms, sleeping ${Math.round(sleepMs / 1000)} s`
+        `wake: seq ${seq}, ${what}, ${q.size()} waiting${retry}, awake ${ds.millis()} ms (program ${ds.millis() - startedAt} ms), sleeping ${Math.round(sleepMs / 1000)} s`
     )
     console.log(`sleep: ${sleepMs} ms`)
     await deepSleep(sleepMs)

@@ -93,9 +93,12 @@ export async function batteryFigures(): Promise<Figure[]> {
     )
     try {
         const wake = async () => {
-            const w = await sim.waitForLine(/^wake: .*awake (\d+) ms/, 120_000)
+            const w = await sim.waitForLine(
+                /^wake: .*awake (\d+) ms \(program (\d+) ms\)/,
+                120_000
+            )
             const s = await sim.waitForLine(/^sleep: (\d+) ms/, 30_000)
-            return { line: w[0], awake: +w[1], sleepMs: +s[1] }
+            return { line: w[0], awake: +w[2], uptime: +w[1], sleepMs: +s[1] }
         }
         // the first wake posts (time, token); measure from the next one
         let w = await wake()
@@ -112,9 +115,11 @@ export async function batteryFigures(): Promise<Figure[]> {
         const auth0 = platform.auths().length
         const post: number[] = []
         const noPost: number[] = []
+        const uptimes: number[] = []
         for (let i = 0; i < WAKES; i++) {
             w = await wake()
             ;(/posted/.test(w.line) ? post : noPost).push(w.awake)
+            uptimes.push(w.uptime)
             if (!/posted|not due/.test(w.line))
                 throw new Error(
                     `bench: a wake did not go as planned: ${w.line}`
@@ -176,6 +181,12 @@ export async function batteryFigures(): Promise<Figure[]> {
                 value: median(noPost),
                 unit: "ms",
                 about: `program start to standby, median of ${noPost.length} wakes that did not post (simulator)`,
+            },
+            {
+                name: "battery-uptime-at-standby",
+                value: median(uptimes),
+                unit: "ms",
+                about: "the simulated runtime's uptime at standby, its own start-up included (a board's boot is an assumption below)",
             },
             {
                 name: "battery-awake-post",
