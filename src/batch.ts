@@ -51,6 +51,8 @@ export interface BatchReading {
     /** Epoch ms; NaN or 0 when unknown (`json` then sends no `ts`). */
     time: number
     values: Record<string, ReadingValue>
+    /** the time is an estimate (`json` then adds `"est":true`) */
+    estimated?: boolean
 }
 
 /** What a batch body needs besides its readings. */
@@ -153,7 +155,7 @@ export class BatchBuilder {
                 )
             n = `"${k}"`
         } else {
-            if (k === "ts" || k === "seq" || k === "dropped")
+            if (k === "ts" || k === "seq" || k === "dropped" || k === "est")
                 throw new RangeError(`reading name '${k}' is reserved`)
             n = jsonString(k)
         }
@@ -187,6 +189,7 @@ export class BatchBuilder {
         for (const k of keys)
             s += "," + this.name(k) + ":" + valueJson(k, r.values[k])
         if (this.o.dropped > 0) s += `,"dropped":${this.o.dropped}`
+        if (r.estimated && hasTime(r.time)) s += `,"est":true`
         return s + "}"
     }
 

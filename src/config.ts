@@ -32,6 +32,10 @@ export const KEYS = {
     bufferSize: "BUFFER_SIZE",
     batchMax: "BATCH_MAX",
     fleetOta: "FLEET_OTA",
+    flashQueue: "FLASH_QUEUE",
+    sleepS: "SLEEP_S",
+    postEvery: "POST_EVERY",
+    postAgeS: "POST_AGE_S",
 }
 
 export type PayloadFormat = "json" | "alink"
@@ -62,6 +66,14 @@ export interface Config {
      * between report batches (default false: keep-alive across reports)
      */
     fleetOta: boolean
+    /** readings kept in flash until the platform takes them (0: RAM only), default 32 */
+    flashQueue: number
+    /** battery mode: deep sleep between readings, in s (0: stay awake, the default) */
+    sleepS: number
+    /** battery mode: post every this many wakes, default 6 */
+    postEvery: number
+    /** battery mode: post also when the oldest kept reading is this old, in s (0: no limit) */
+    postAgeS: number
 }
 
 /** A config, or undefined with the list of problems (each names its setting). */
@@ -142,6 +154,10 @@ export function resolveConfig(raw: Record<string, any>): ConfigResult {
             bufferSize: v[KEYS.bufferSize],
             batchMax: v[KEYS.batchMax],
             fleetOta: v[KEYS.fleetOta],
+            flashQueue: v[KEYS.flashQueue],
+            sleepS: v[KEYS.sleepS],
+            postEvery: v[KEYS.postEvery],
+            postAgeS: v[KEYS.postAgeS],
         },
     }
 }
@@ -162,7 +178,13 @@ export function describeConfig(c: Config): string {
         where +
         ` ${c.format} every ${c.periodMs} ms, buffer ${c.bufferSize}` +
         `, batches of ${c.batchMax}` +
-        (c.fleetOta ? ", socket shared with fleet OTA" : "")
+        (c.fleetOta ? ", socket shared with fleet OTA" : "") +
+        (c.flashQueue > 0
+            ? `, flash queue ${c.flashQueue}`
+            : ", no flash queue") +
+        (c.sleepS > 0
+            ? `, battery mode: sleep ${c.sleepS} s, post every ${c.postEvery} wakes`
+            : "")
     )
 }
 

@@ -8,12 +8,16 @@ import { TokenStore } from "./channel/token-store"
 import { Config, readConfig, readTopic } from "./config"
 import { HttpClient } from "./http/client"
 import { netTransport } from "./http/transport"
+import { loadBatteryState } from "./battery"
+import { FlashQueue } from "./flash-queue"
 import { cloudConnectionGate } from "./ota"
+import { FlashKeeper } from "./reading-keeper"
 import { Reporter } from "./reporter"
 import { readSensors, startSensors } from "./sensors"
 import { WallClock } from "./time"
 import { deviceTiming } from "./timing"
 import { firmwareVersion, informBody, informTopic } from "./version"
+import { batteryWake, bootTimeEstimate } from "./wake"
 
 /** How often a device with bad settings reads them again. */
 const CONFIG_RETRY_MS = 30000
@@ -35,6 +39,7 @@ async function waitForConfig(): Promise<Config> {
 }
 
 async function main() {
+    const startedAt = ds.millis() // the runtime's own start-up is before this
     const config = await waitForConfig()
     const sensors = await startSensors()
     const clock = new WallClock()
@@ -50,6 +55,9 @@ async function main() {
         `${config.productKey}/${config.deviceName}@${config.host}`
     )
     const channel = new ChannelClient(config, http, tokens, clock)
+    const battery = config.sleepS > 0
+    const state = battery ? await loadBatteryState() : undefined
+    const bootTime = battery ? bootTimeEstimate(state) : NaN
     const reporter = new Reporter(
         {
             topic: config.topic,
@@ -60,18 +68,40 @@ async function main() {
             productKey: config.productKey,
             deviceName: config.deviceName,
             rereadTopic: readTopic,
+            estimateTime: () => bootTime + ds.millis(),
         },
         channel,
         clock,
         async () => await readSensors(sensors),
-        deviceTiming
+        deviceTiming,
+        // battery mode keeps readings in flash whatever FLASH_QUEUE says:
+        // RAM does not survive a deep sleep
+        config.flashQueue > 0 || battery
+            ? new FlashKeeper(new FlashQueue(config.flashQueue || 32))
+            : undefined
     )
-    // the version, once per boot (it shows in the platform's console)
-    reporter.sendOnce(
-        "version",
-        informTopic(config.productKey, config.deviceName),
-        informBody(1, firmwareVersion())
-    )
+    // the version (it shows in the platform's console)
+    const sendVersion = () =>
+        reporter.sendOnce(
+            "version",
+            informTopic(config.productKey, config.deviceName),
+            informBody(1, firmwareVersion())
+        )
+    if (battery) {
+        await batteryWake(
+            config,
+            state,
+            reporter,
+            clock,
+            firmwareVersion(),
+            sendVersion,
+            startedAt
+        )
+        return
+    }
+    // readings kept in flash before a reboot go first
+    await reporter.restore()
+    sendVersion() // once per boot
     await reporter.run()
 }
 

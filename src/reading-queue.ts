@@ -3,13 +3,22 @@ import { ReadingValue } from "./payload"
 /** A reading as the queue keeps it. */
 export interface StoredReading {
     seq: number
+    /** uptime ms when taken; with `wall`, epoch ms instead (0: unknown) */
     takenAt: number
     values: Record<string, ReadingValue>
+    /** `takenAt` is wall-clock time (a reading from before this boot) */
+    wall?: boolean
+    /** that wall-clock time is an estimate (battery mode, between posts) */
+    estimated?: boolean
 }
+
+/** Flags of a reading (byte 13 of its record). */
+const WALL = 1
+const ESTIMATED = 2
 
 /** Number values kept in place per reading (sensors give two today). */
 export const VALUE_SLOTS = 4
-/** Bytes per reading: takenAt f64, seq u32, presence mask u8, pad, values f64. */
+/** Bytes per reading: takenAt f64, seq u32, presence mask u8, flags u8, pad, values f64. */
 const RECORD = 16 + 8 * VALUE_SLOTS
 /** Mask of a reading kept as an object instead (a string value, a fifth name). */
 const AS_OBJECT = 0xff
@@ -77,6 +86,11 @@ export class ReadingQueue {
             b.setAt(at + 16 + 8 * s, "f64", v as number)
         }
         b.setAt(at + 12, "u8", mask)
+        b.setAt(
+            at + 13,
+            "u8",
+            (r.wall ? WALL : 0) | (r.estimated ? ESTIMATED : 0)
+        )
         if (mask === AS_OBJECT) this.objects.push(r)
         this.count++
         return lost
@@ -94,7 +108,11 @@ export class ReadingQueue {
         for (let s = 0; s < this.names.length; s++)
             if (mask & (1 << s))
                 values[this.names[s]] = b.getAt(at + 16 + 8 * s, "f64")
-        return { seq, takenAt: b.getAt(at, "f64"), values }
+        const flags = b.getAt(at + 13, "u8")
+        const r: StoredReading = { seq, takenAt: b.getAt(at, "f64"), values }
+        if (flags & WALL) r.wall = true
+        if (flags & ESTIMATED) r.estimated = true
+        return r
     }
 
     /** The oldest reading, not removed; undefined when empty. */

@@ -3,18 +3,21 @@ import { alinkHistoryTopic, BatchBuilder, halfBatch } from "./batch"
 import { ChannelError } from "./channel/client"
 import { PayloadFormat } from "./config"
 import { alinkPayload, plainPayload, ReadingValue } from "./payload"
-import { ReadingQueue } from "./reading-queue"
+import { KeptReading } from "./flash-queue"
+import { RamOnly, ReadingKeeper } from "./reading-keeper"
+import { ReadingQueue, StoredReading } from "./reading-queue"
 import { WallClock } from "./time"
 import { Timing } from "./timing"
 
-/** A reading waiting to be sent. */
-export interface QueuedReading {
-    /** Number of the reading since boot (gaps show dropped readings). */
-    seq: number
-    /** Uptime (ms) when it was taken; turned into wall time when sent. */
-    takenAt: number
-    values: Record<string, ReadingValue>
-}
+/** A reading waiting to be sent (`takenAt`: uptime, or wall time with `wall`). */
+export type QueuedReading = StoredReading
+
+/**
+ * Readings not yet taken by the platform are written to the keeper (flash)
+ * in groups of this many: a power cut loses at most this many minus one
+ * (the seq gap shows them), and a device whose link is up writes none.
+ */
+export const KEEP_GROUP = 4
 
 /** First retry delay ceiling after a failure. */
 export const BACKOFF_BASE_MS = 1000
@@ -38,12 +41,14 @@ export function readingBody(
     values: Record<string, ReadingValue>,
     time: number,
     seq: number,
-    dropped: number
+    dropped: number,
+    estimated?: boolean
 ): string {
     if (format === "alink") return alinkPayload(seq, { time, values })
     const all: Record<string, ReadingValue> = { seq }
     for (const k of Object.keys(values)) all[k] = values[k]
     if (dropped > 0) all["dropped"] = dropped
+    if (estimated && time > 0) all["est"] = true
     return plainPayload({ time, values: all })
 }
 
@@ -62,6 +67,11 @@ export interface ReporterOptions {
      * so that a corrected setting resumes delivery without a restart.
      */
     rereadTopic?: () => Promise<string>
+    /**
+     * Battery mode: the estimated wall-clock time now (NaN when unknown),
+     * for readings taken before the clock is learned from a server.
+     */
+    estimateTime?: () => number
 }
 
 /** What the reporter needs of the channel (the {@link ChannelClient}). */
@@ -108,7 +118,12 @@ export class Reporter {
     topicRefused = false
     /** `seq` of the oldest reading, held after the platform refused it. */
     private heldSeq = 0
-    private nextSeq = 1
+    /** Where readings are kept across reboots (flash), and their numbers. */
+    readonly keeper: ReadingKeeper
+    /** Readings up to this seq are in the keeper. */
+    private keptThrough = 0
+    /** The seq of the last reading taken. */
+    private lastSeq = 0
     /** A one-off message (the version report) waiting to be sent. */
     private notice: { what: string; topic: string; body: string }
     /** After a failed attempt the notice waits behind the next reading. */
@@ -123,8 +138,11 @@ export class Reporter {
         readonly clock: WallClock,
         readonly sample: () => Promise<Record<string, ReadingValue>>,
         /** uptime, sleep and retry jitter: {@link deviceTiming} on a device */
-        readonly timing: Timing
+        readonly timing: Timing,
+        /** readings kept across reboots: a {@link FlashKeeper}; default RAM only */
+        keeper?: ReadingKeeper
     ) {
+        this.keeper = keeper || new RamOnly()
         this.topic = options.topic
         this.queue = new ReadingQueue(options.bufferSize)
         this.backoff = new Backoff(
@@ -163,15 +181,117 @@ export class Reporter {
         return true
     }
 
+    /**
+     * Puts the readings kept before this boot in the queue (oldest first);
+     * returns how many. Call once, before {@link run}.
+     */
+    async restore(): Promise<number> {
+        let kept: KeptReading[]
+        try {
+            kept = await this.keeper.restore()
+        } catch (e) {
+            console.warn(
+                `report: cannot read the readings kept in flash (${(e as Error).message})`
+            )
+            return 0
+        }
+        for (const k of kept) {
+            this.queue.push({
+                seq: k.seq,
+                takenAt: k.time,
+                values: k.values,
+                wall: true,
+                estimated: k.estimated,
+            })
+            this.keptThrough = this.lastSeq = k.seq
+        }
+        if (kept.length)
+            console.log(
+                `report: ${kept.length} readings kept from before the restart (seq ${kept[0].seq}..${this.keptThrough})`
+            )
+        return kept.length
+    }
+
     /** Takes one reading into the queue. */
     async takeReading() {
-        const takenAt = this.timing.millis()
-        const seq = this.nextSeq++
+        let takenAt = this.timing.millis()
+        let wall = false
+        let estimated = false
+        const estimate = this.options.estimateTime
+        if (!this.clock.synced() && estimate) {
+            const t = estimate()
+            if (t > 0) {
+                takenAt = t
+                wall = true
+                estimated = true
+            }
+        }
+        let seq: number
+        try {
+            seq = await this.keeper.takeSeq()
+        } catch (e) {
+            // the number cannot be recorded: go on from RAM (after a
+            // reboot the next number may then repeat this one)
+            seq = this.lastSeq + 1
+            console.warn(
+                `report: cannot record seq ${seq} in flash (${(e as Error).message})`
+            )
+        }
+        this.lastSeq = seq
         const values = await this.sample()
-        if (this.queue.push({ seq, takenAt, values }))
+        const r: StoredReading = { seq, takenAt, values }
+        if (wall) {
+            r.wall = true
+            r.estimated = estimated
+        }
+        if (this.queue.push(r))
             console.warn(
                 `report: queue full, dropped the oldest reading (${this.queue.dropped} dropped since boot)`
             )
+    }
+
+    /** Wall-clock time of `r`, NaN when unknown. */
+    timeOf(r: QueuedReading): number {
+        if (r.wall) return r.takenAt > 0 ? r.takenAt : NaN
+        return this.clock.synced() ? this.clock.now(r.takenAt) : NaN
+    }
+
+    /**
+     * Brings the keeper in line with the queue: forgets what left the
+     * queue (sent or dropped), and keeps the readings not yet kept once
+     * there are {@link KEEP_GROUP} of them, or any with `all` (before a
+     * deep sleep). A failed write is logged; the readings stay in RAM.
+     */
+    async keepQueue(all = false) {
+        const q = this.queue
+        const n = q.size()
+        try {
+            const head = q.peek()
+            await this.keeper.trim(head ? head.seq : this.keptThrough + 1)
+            let i = n
+            while (i > 0 && q.at(i - 1).seq > this.keptThrough) i--
+            if (n - i < (all ? 1 : KEEP_GROUP)) return
+            const group: KeptReading[] = []
+            for (; i < n; i++) {
+                const r = q.at(i)
+                const t = this.timeOf(r)
+                group.push({
+                    seq: r.seq,
+                    time: t > 0 ? t : 0,
+                    estimated: !!r.estimated,
+                    values: r.values,
+                })
+            }
+            await this.keeper.keep(group)
+            this.keptThrough = group[group.length - 1].seq
+            console.log(
+                `report: kept seq ${group[0].seq}..${this.keptThrough} in flash`
+            )
+        } catch (e) {
+            console.warn(
+                `report: cannot keep readings in flash (${(e as Error).message}); they stay in RAM`
+            )
+        }
     }
 
     /**
@@ -231,9 +351,10 @@ export class Reporter {
     private batchLimit(start: number): number {
         const max = this.options.batchMax
         // while the topic is refused, one reading a try tells when it is not
-        if (!(max > 1) || !this.clock.synced() || this.topicRefused) return 1
+        if (!(max > 1) || this.topicRefused) return 1
         const first = this.queue.at(start)
-        if (!first) return 1
+        // a batch needs times: the clock, or readings that carry theirs
+        if (!first || (!this.clock.synced() && !first.wall)) return 1
         let limit = max
         if (first.seq <= this.splitUntil)
             limit = Math.min(limit, this.splitLimit)
@@ -252,7 +373,8 @@ export class Reporter {
         limit: number
     ): Promise<boolean | undefined> {
         // (the VM has no `this` in arrow functions)
-        const { clock, options, queue, timing } = this
+        const { options, queue, timing } = this
+        const reporter = this
         const alink = options.format === "alink"
         const topic = alink
             ? alinkHistoryTopic(options.productKey, options.deviceName)
@@ -272,8 +394,14 @@ export class Reporter {
                 })
                 for (let i = 0; i < limit; i++) {
                     const r = queue.at(start + i)
-                    const time = clock.now(r.takenAt)
-                    if (!b.add({ seq: r.seq, time, values: r.values })) break
+                    const time = reporter.timeOf(r)
+                    const br = {
+                        seq: r.seq,
+                        time,
+                        values: r.values,
+                        estimated: r.estimated,
+                    }
+                    if (!b.add(br)) break
                     count = b.count
                     if ((i & 7) === 7) await timing.sleep(0) // the step budget
                 }
@@ -339,19 +467,21 @@ export class Reporter {
     /** Publishes one reading to {@link topic}. */
     private async sendReading(r: QueuedReading): Promise<Delivery> {
         // (the VM has no `this` in arrow functions)
-        const { clock, options } = this
+        const { options } = this
+        const reporter = this
         const dropped = this.queue.dropped
         return await this.deliver(
             "report",
             this.topic,
             () => {
-                const time = clock.synced() ? clock.now(r.takenAt) : NaN
+                const time = reporter.timeOf(r)
                 return readingBody(
                     options.format,
                     r.values,
                     time,
                     r.seq,
-                    dropped
+                    dropped,
+                    r.estimated
                 )
             },
             false
@@ -418,6 +548,22 @@ export class Reporter {
         return n > (held ? 1 : 0) || !!this.notice
     }
 
+    /**
+     * Battery mode: sends what is queued (and the one-off message) until
+     * everything is taken or an attempt fails, keeping the flash in line
+     * after each request; true when everything was taken.
+     */
+    async sendAll(): Promise<boolean> {
+        while (this.pending()) {
+            const sent = this.noticeDue()
+                ? await this.sendNotice()
+                : await this.sendOldest()
+            if (!sent) return false
+            await this.keepQueue()
+        }
+        return true
+    }
+
     /** Runs forever. */
     async run() {
         const period = this.options.periodMs
@@ -427,6 +573,7 @@ export class Reporter {
         for (;;) {
             if (t.millis() >= nextReading) {
                 await this.takeReading()
+                await this.keepQueue()
                 nextReading += period
                 // after a long stall, carry on from now rather than catch up
                 if (nextReading <= t.millis()) nextReading = t.millis() + period
@@ -439,6 +586,7 @@ export class Reporter {
                 if (sent) {
                     this.backoff.reset()
                     retryAt = 0
+                    await this.keepQueue()
                 } else
                     retryAt =
                         t.millis() +

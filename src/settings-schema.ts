@@ -61,6 +61,13 @@ export const MAX_BUFFER_SIZE = 256
  */
 export const DEFAULT_BATCH_MAX = 32
 
+/** Most readings the flash queue holds (FLASH_QUEUE). */
+export const MAX_FLASH_QUEUE = 256
+/** Block slots of the flash queue (`FQ_0` ...), kept here: this table imports nothing. */
+export const FLASH_QUEUE_SLOTS = 40
+/** Longest deep sleep between readings in battery mode (SLEEP_S): a day. */
+export const MAX_SLEEP_S = 86400
+
 /** Every setting, in the order problems are reported. */
 // prettier-ignore
 export const SETTINGS: SettingSpec[] = [
@@ -78,6 +85,10 @@ export const SETTINGS: SettingSpec[] = [
     { key: "BATCH_MAX", kind: "int", writer: "user", min: 1, max: MAX_BUFFER_SIZE, default: DEFAULT_BATCH_MAX },
     { key: "SENSOR", kind: "choice", writer: "user", choices: ["SHTC3", "SHT30", "AHT20", "BME680", "probe"] },
     { key: "FLEET_OTA", kind: "flag", writer: "user", default: false },
+    { key: "FLASH_QUEUE", kind: "int", writer: "user", min: 0, max: MAX_FLASH_QUEUE, default: 32 },
+    { key: "SLEEP_S", kind: "int", writer: "user", min: 0, max: MAX_SLEEP_S, default: 0 },
+    { key: "POST_EVERY", kind: "int", writer: "user", min: 1, max: 1000, default: 6 },
+    { key: "POST_AGE_S", kind: "int", writer: "user", min: 0, max: 7 * MAX_SLEEP_S, default: 0 },
     { key: "AUTH_TOKEN", kind: "record", writer: "firmware" },
     { key: "AUTH_TOKEN_1", kind: "record", writer: "firmware" },
     { key: "AUTH_TOKEN_2", kind: "record", writer: "firmware" },
@@ -85,7 +96,13 @@ export const SETTINGS: SettingSpec[] = [
     { key: "AUTH_TOKEN_4", kind: "record", writer: "firmware" },
     { key: "AUTH_TOKEN_5", kind: "record", writer: "firmware" },
     { key: "AUTH_TOKEN_6", kind: "record", writer: "firmware" },
+    { key: "SEQ_NEXT", kind: "record", writer: "firmware" },
+    { key: "FQ", kind: "record", writer: "firmware" },
+    { key: "BATTERY", kind: "record", writer: "firmware" },
 ]
+// the flash queue's block slots FQ_0 ... FQ_39
+for (let i = 0; i < FLASH_QUEUE_SLOTS; i++)
+    SETTINGS.push({ key: `FQ_${i}`, kind: "record", writer: "firmware" })
 
 /** The spec of `key`, or undefined for a key the firmware does not know. */
 export function settingSpec(key: string): SettingSpec | undefined {

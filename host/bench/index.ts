@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- SECTION...]`: the project's performance figures,
  * measured now on this machine; sections `hashing`, `step-limit`,
- * `channel`, `bytecode` (default: all of these), and `fleet`, only when
- * asked (it takes minutes): `npm run bench -- fleet --devices N [--db URL]
- * [--max-deploys K]`.
+ * `channel`, `battery`, `bytecode` (default: all of these), and `fleet`,
+ * only when asked (it takes minutes): `npm run bench -- fleet --devices N
+ * [--db URL] [--max-deploys K]`.
  * Speed is measured here, never asserted in tests.
  */
 import { parseArgs } from "node:util"
+import { batteryFigures } from "./battery.ts"
 import { bytecodeFigures } from "./bytecode.ts"
 import { channelFigures } from "./channel.ts"
 import { printFigures } from "./figures.ts"
@@ -14,7 +15,13 @@ import { fleetFigures } from "./fleet.ts"
 import { hashingFigures } from "./hashing.ts"
 import { stepLimitFigures } from "./step-limit.ts"
 
-const DEFAULT_SECTIONS = ["hashing", "step-limit", "channel", "bytecode"]
+const DEFAULT_SECTIONS = [
+    "hashing",
+    "step-limit",
+    "channel",
+    "battery",
+    "bytecode",
+]
 const SECTIONS = [...DEFAULT_SECTIONS, "fleet"]
 const { values: o, positionals: asked } = parseArgs({
     allowPositionals: true,
@@ -54,6 +61,11 @@ if (run("channel")) {
             "\n  devs_dump_heap prints used/free only on out-of-memory, just before the panic)"
     )
 }
+if (run("battery"))
+    printFigures(
+        "Battery mode (firmware in the simulator, deep sleep emulated by the harness)",
+        await batteryFigures()
+    )
 if (run("bytecode")) printFigures("Bytecode", await bytecodeFigures())
 if (run("fleet")) {
     const devices = Number(o.devices)

@@ -5,6 +5,7 @@
  * setting of the table needs a note here and every note a setting: the
  * generator refuses either gap.
  */
+import { FLASH_QUEUE_SLOTS } from "../../src/settings-schema.ts"
 
 /** A setting's meaning, and its default when the table cannot state it. */
 export interface SettingNote {
@@ -58,6 +59,33 @@ export const SETTING_NOTES: Record<string, SettingNote> = {
         meaning:
             "`1`: share the socket with the runtime's fleet (OTA) connection (see [socket sharing](../design/fleet-protocol.md#sharing-the-one-socket-and-the-trade-off))",
     },
+    FLASH_QUEUE: {
+        meaning:
+            "readings kept in flash until the platform takes them (`0`: RAM only); beyond it the oldest are dropped and counted (see [the flash queue](../guides/battery.md#the-flash-queue-every-device))",
+    },
+    SLEEP_S: {
+        meaning:
+            "battery mode: a reading every so many seconds with deep sleep between (`0`: stay awake); see [battery mode](../guides/battery.md)",
+    },
+    POST_EVERY: {
+        meaning: "battery mode: post the kept readings every so many wakes",
+    },
+    POST_AGE_S: {
+        meaning:
+            "battery mode: post also when the oldest kept reading is this old, in seconds (`0`: no limit)",
+    },
+    SEQ_NEXT: {
+        meaning:
+            "the next `seq`, written before a number is used, so `seq` continues across boots",
+    },
+    FQ: {
+        meaning:
+            "the flash queue's record: its oldest block, how many, their generation, readings dropped",
+    },
+    BATTERY: {
+        meaning:
+            "battery mode's state across deep sleeps: wakes since the last post, the last server time and the sleeps asked for since, the backoff",
+    },
     AUTH_TOKEN: {
         meaning:
             "the platform token's record: whom it was issued to, when, in how many parts (see [the token](../design/firmware.md#token))",
@@ -69,3 +97,9 @@ export const SETTING_NOTES: Record<string, SettingNote> = {
     AUTH_TOKEN_5: TOKEN_PART,
     AUTH_TOKEN_6: TOKEN_PART,
 }
+// the flash queue's block slots, FQ_0 ... FQ_39
+for (let i = 0; i < FLASH_QUEUE_SLOTS; i++)
+    SETTING_NOTES[`FQ_${i}`] = {
+        meaning:
+            "a block of readings of the flash queue, `[generation, names, rows...]`",
+    }

@@ -78,6 +78,22 @@ export interface SimSession {
      */
     restart(): Promise<void>
     /**
+     * Emulates a board's deep sleep, to be called once the program said it
+     * goes to sleep: in the simulator `standby(ms)` returns at once (in test
+     * mode the runtime then exits; under `devs vm` it stays up with the
+     * program ended), so this gives the device process `exitTimeoutMs`
+     * (default 2 s) to end, stops it as the board's sleep would, waits `ms`,
+     * and starts the device again on the same flash, as the board's timer
+     * wake-up and reset do. `whileAsleep` runs while the device is stopped
+     * (e.g. to read its flash image). Resolves when the program has started
+     * again.
+     */
+    sleepAndWake(
+        ms: number,
+        exitTimeoutMs?: number,
+        whileAsleep?: () => void | Promise<void>
+    ): Promise<void>
+    /**
      * Rebuilds the entry file and deploys it with `settings` (default: the
      * current ones), like reflashing a board over USB. The program restarts.
      */
@@ -282,6 +298,34 @@ export class Simulator implements SimSession {
             throw new Error(
                 `sim: program did not start after reboot${this.log.recent()}`
             )
+    }
+
+    async sleepAndWake(
+        ms: number,
+        exitTimeoutMs = 2000,
+        whileAsleep?: () => void | Promise<void>
+    ): Promise<void> {
+        if (this.stopped) throw new Error("sim: session stopped")
+        const vm = this.vm
+        if (vm) {
+            const ended = await Promise.race([
+                vm.exited.then(() => true),
+                sleep(exitTimeoutMs).then(() => false),
+            ])
+            if (!ended)
+                this.log.note(
+                    "sleep",
+                    `device up ${exitTimeoutMs} ms after standby: stopped`
+                )
+        }
+        const t0 = Date.now()
+        if (whileAsleep) {
+            this.vm = undefined
+            await vm?.stop()
+            await whileAsleep()
+        }
+        await sleep(Math.max(0, ms - (Date.now() - t0)))
+        await this.restart()
     }
 
     async deploy(settings?: Record<string, string>): Promise<void> {

@@ -2,7 +2,7 @@
  * `npm start [-- --readings N] [--period MS] [--format json|alink]
  *  [--sign-method hmacsha1|hmacmd5|hmacsha256] [--fresh]
  *  [--platform URL [--ca FILE] (--device PK/DN/SECRET | --device-file FILE)]
- *  [--fleet ID [--fleet-state DIR]]`
+ *  [--fleet ID [--fleet-state DIR]] [--sleep S [--post-every N]]`
  *
  * Starts the platform emulator with a demo device (or, with `--platform`,
  * uses any endpoint, e.g. the real platform with a device from its
@@ -13,7 +13,10 @@
  * readings. With `--fleet ID` the device runs with `FLEET_OTA=1` and is
  * enrolled as fleet device ID of the service running on `--fleet-state`
  * (`host/fleet/service/enrol.ts`, the code `fleet enrol` runs). Whenever the device
- * reports a new running version it prints `version: <version>`.
+ * reports a new running version it prints `version: <version>`. With
+ * `--sleep S` the device runs in battery mode (`SLEEP_S`): a reading a wake,
+ * a post every `--post-every` wakes, deep sleep between wakes (the harness
+ * emulates it, see `SimSession.sleepAndWake`); one `wake:` line per wake.
  */
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
@@ -47,7 +50,7 @@ const DEMO = {
 
 /** Device log lines worth showing next to the accepted readings. */
 const DEVICE_LINES =
-    /^(config|sensors|auth|version: (not|refused|cannot)|report: (not|refused|queue|seq|the platform|TOPIC|cannot))/
+    /^(config|sensors|auth|wake:|clock:|battery:|flash queue:|version: (not|refused|cannot)|report: (not|refused|queue|seq|the platform|TOPIC|cannot))/
 /** The device's own line for an accepted reading (with an external platform). */
 const ACCEPTED_LINE = /^report: accepted messageId=(\d*) body=(.*)$/
 /** The device's own line for its accepted version report (external platform). */
@@ -144,6 +147,24 @@ async function main() {
         process.exit(2)
     }
 
+    const sleepS = a.sleep === undefined ? 0 : Number(a.sleep)
+    const postEvery =
+        a["post-every"] === undefined ? 6 : Number(a["post-every"])
+    if (!Number.isInteger(sleepS) || sleepS < 0 || sleepS > 86400) {
+        console.error(
+            `--sleep must be a whole number of seconds, 1..86400\n${USAGE}`
+        )
+        process.exit(2)
+    }
+    if (!Number.isInteger(postEvery) || postEvery < 1 || postEvery > 1000) {
+        console.error(`--post-every must be a whole number, 1..1000\n${USAGE}`)
+        process.exit(2)
+    }
+    if (a["post-every"] !== undefined && !sleepS) {
+        console.error(`--post-every goes with --sleep\n${USAGE}`)
+        process.exit(2)
+    }
+
     let target: Target
     let fleet: EnrolPlan | undefined
     if (a["fleet-state"] !== undefined && a.fleet === undefined) {
@@ -220,7 +241,9 @@ async function main() {
     }, 100)
 
     let sim: SimSession | undefined
+    let stopping = false
     const stop = async (code: number) => {
+        stopping = true
         clearInterval(poll)
         await sim?.stop()
         await emulator?.close()
@@ -234,6 +257,9 @@ async function main() {
             FORMAT: a.format!,
             SIGN_METHOD: a["sign-method"]!,
             ...(fleet ? { FLEET_OTA: "1" } : {}),
+            // always written: deployed settings stay in flash until overwritten
+            SLEEP_S: String(sleepS),
+            POST_EVERY: String(postEvery),
         })
         sim = await startFirmware(target.trust, settings, {
             // a fleet member keeps its connection string (and the programs
@@ -268,12 +294,35 @@ async function main() {
                 `fleet: ${fleet.id} connected to the fleet service (${(r.connectedAfterMs / 1000).toFixed(1)} s after enrolment)`
             )
         }
+        if (sleepS) void wakeAfterEachSleep(sim, () => stopping, stop)
     } catch (e) {
         console.error(`${(e as Error).message}`)
         return await stop(1)
     }
     await finished
     await stop(0)
+}
+
+/**
+ * Battery mode: each time the device says `sleep: <ms> ms` (and its runtime
+ * ends, as `standby` does in the simulator), starts it again after that
+ * long on the same flash, as a board's timer wake-up does.
+ */
+async function wakeAfterEachSleep(
+    sim: SimSession,
+    stopping: () => boolean,
+    stop: (code: number) => Promise<void>
+) {
+    try {
+        for (;;) {
+            const m = await sim.waitForLine(/^sleep: (\d+) ms/, 86_400_000 * 2)
+            await sim.sleepAndWake(+m[1])
+        }
+    } catch (e) {
+        if (stopping()) return
+        console.error(`sleep: ${(e as Error).message}`)
+        await stop(1)
+    }
 }
 
 await main()

@@ -66,5 +66,15 @@ endpoint), and prints one line per reading the platform accepted.`,
             value: "DIR",
             help: "the fleet service's state directory (default state/fleet)",
         },
+        sleep: {
+            type: "string",
+            value: "S",
+            help: "battery mode: a reading every S seconds with deep sleep between (SLEEP_S; the simulator's sleep is emulated: the device is started again after S s on the same flash); one line per wake",
+        },
+        "post-every": {
+            type: "string",
+            value: "N",
+            help: "battery mode: post every N wakes (POST_EVERY, default 6)",
+        },
     },
 } as const satisfies CommandSpec

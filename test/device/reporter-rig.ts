@@ -2,6 +2,7 @@ import * as ds from "@devicescript/core"
 import { ChannelClient, ChannelError } from "../../src/channel/client"
 import { TokenStore } from "../../src/channel/token-store"
 import { HttpClient } from "../../src/http/client"
+import { ReadingKeeper } from "../../src/reading-keeper"
 import { Reporter } from "../../src/reporter"
 import { WallClock } from "../../src/time"
 import { Timing } from "../../src/timing"
@@ -74,6 +75,10 @@ export interface RigOptions {
     rereadTopic?: () => Promise<string>
     /** the HTTP client's option for FLEET_OTA */
     releaseWhenIdle?: boolean
+    /** most readings a request (BATCH_MAX; default 1) */
+    batchMax?: number
+    /** where readings are kept across reboots (default: RAM only) */
+    keeper?: ReadingKeeper
 }
 
 /**
@@ -119,12 +124,14 @@ export class Rig {
                 format: "json",
                 periodMs: o.periodMs || 1000,
                 bufferSize: o.bufferSize || 8,
+                batchMax: o.batchMax,
                 rereadTopic: o.rereadTopic,
             },
             channel,
             clock,
             async () => ({ temperature: 20 }),
-            this.timing
+            this.timing,
+            o.keeper
         )
     }
 

@@ -87,6 +87,20 @@ export const SETTING_CASES: [string, any, string][] = [
     ["FLEET_OTA", "false", "=false"],
     ["FLEET_OTA", "yes", "!FLEET_OTA is not 1 or 0"],
     ["FLEET_OTA", undefined, "=false"],
+    ["FLASH_QUEUE", undefined, "=32"],
+    ["FLASH_QUEUE", "0", "=0"],
+    ["FLASH_QUEUE", "256", "=256"],
+    ["FLASH_QUEUE", "257", "!FLASH_QUEUE is not a whole number in 0..256"],
+    ["SLEEP_S", undefined, "=0"],
+    ["SLEEP_S", "600", "=600"],
+    ["SLEEP_S", "86401", "!SLEEP_S is not a whole number in 0..86400"],
+    ["SLEEP_S", "-5", "!SLEEP_S is not a whole number in 0..86400"],
+    ["POST_EVERY", undefined, "=6"],
+    ["POST_EVERY", "1", "=1"],
+    ["POST_EVERY", "0", "!POST_EVERY is not a whole number in 1..1000"],
+    ["POST_AGE_S", undefined, "=0"],
+    ["POST_AGE_S", "3600", "=3600"],
+    ["POST_AGE_S", "604801", "!POST_AGE_S is not a whole number in 0..604800"],
 ]
 
 /** The verdict text of a {@link SETTING_CASES} row's check. */
