@@ -7,11 +7,11 @@
  * then costs a count of the devices (the fleet only grows: devices are
  * never removed, so an equal count is an equal fleet) and one hash.
  */
-import { canaryRank } from "./desired.ts"
+import { canaryRank, type KeptMembership } from "./desired.ts"
 import type { FleetStore, Rollout } from "../store/types.ts"
 
 /** The last member's rank of each percentage rollout seen, for one store. */
-export class CanaryMembers {
+export class CanaryMembers implements KeptMembership {
     private readonly last = new Map<string, { size: number; rank: string }>()
 
     /**

@@ -12,7 +12,6 @@
  */
 import { createHash } from "node:crypto"
 import type { RolloutInputs } from "./fleet-data.ts"
-import type { CanaryMembers } from "./canary-members.ts"
 import type {
     DeviceRecord,
     DeviceState,
@@ -124,6 +123,19 @@ function isCanary(r: Rollout): boolean {
 }
 
 /**
+ * Percentage membership decided from ranks kept once per rollout
+ * (canary-members.ts holds them), instead of reading the fleet.
+ */
+export interface KeptMembership {
+    /** Whether the percentage rollout `r` covers `deviceId`, read through `tx`. */
+    covers(
+        tx: FleetStore,
+        r: Pick<Rollout, "id" | "version"> & { percent: number },
+        deviceId: string
+    ): Promise<boolean>
+}
+
+/**
  * {@link desiredFor} read from `store` now, in one transaction (joined
  * when `store` is a transaction's `tx`): rollouts, devices and the
  * device's state from one moment, whatever other instances change.
@@ -131,7 +143,7 @@ function isCanary(r: Rollout): boolean {
 export async function desiredNow(
     store: FleetStore,
     deviceId: string,
-    opts: { exclude?: number; members?: CanaryMembers } = {}
+    opts: { exclude?: number; members?: KeptMembership } = {}
 ): Promise<Desired | undefined> {
     return (await desiredAndStateNow(store, deviceId, opts)).desired
 }
@@ -143,7 +155,7 @@ export function desiredAndStateNow(
     opts: {
         exclude?: number
         /** Canary membership kept once per rollout (else the fleet is read). */
-        members?: CanaryMembers
+        members?: KeptMembership
     } = {}
 ): Promise<{ desired: Desired | undefined; state: DeviceState }> {
     return store.atomically(
