@@ -27,7 +27,7 @@ import {
 } from "../fleet/index.ts"
 import { startConsole } from "./server.ts"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
-import { helpText, parseCommandLine } from "../lib/args.ts"
+import { readCommandLine } from "../lib/args.ts"
 import { CONSOLE_COMMAND } from "./command.ts"
 
 function wholeNumber(name: string, v: string | undefined, dflt: number) {
@@ -39,8 +39,7 @@ function wholeNumber(name: string, v: string | undefined, dflt: number) {
 }
 
 async function main() {
-    const { values: o } = parseCommandLine(CONSOLE_COMMAND)
-    if (o.help) return console.log(helpText(CONSOLE_COMMAND))
+    const { values: o } = readCommandLine(CONSOLE_COMMAND, "console")
     process.umask(0o077)
     const note = prepareStateDir(o.state)
     if (note) console.error(`console: ${note}`)

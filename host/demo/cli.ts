@@ -26,7 +26,7 @@ import {
 } from "node:fs"
 import { join } from "node:path"
 import { buildFirmware } from "../lib/build.ts"
-import { helpText, parseCommandLine } from "../lib/args.ts"
+import { readCommandLine } from "../lib/args.ts"
 import {
     ArtifactStore,
     assign,
@@ -77,8 +77,7 @@ function every(ms: number, delay: number, fn: () => Promise<void>) {
 }
 
 async function main() {
-    const { values: o } = parseCommandLine(DEMO_COMMAND)
-    if (o.help) return console.log(helpText(DEMO_COMMAND))
+    const { values: o } = readCommandLine(DEMO_COMMAND, "fleet-demo")
     const n = Number(o.devices)
     if (!Number.isInteger(n) || n < 1 || n > 200)
         throw new RangeError("--devices: 1..200")

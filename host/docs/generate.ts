@@ -10,11 +10,7 @@ import { fileURLToPath } from "node:url"
 import { CLI_PAGE, cliPage, cliSources, usageOf } from "./cli-page.ts"
 import { SETTINGS_PAGE, settingsPage } from "./settings-page.ts"
 import { DOCS_COMMAND } from "./command.ts"
-import {
-    helpText,
-    parseCommandLine,
-    type ParsedCommandLine,
-} from "../lib/args.ts"
+import { readCommandLine } from "../lib/args.ts"
 
 /** The repository's root. */
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url))
@@ -44,31 +40,17 @@ function onDisk(root: string, path: string): string | undefined {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-    let o: ParsedCommandLine<typeof DOCS_COMMAND.options>["values"]
-    try {
-        o = parseCommandLine(DOCS_COMMAND).values
-    } catch (e) {
-        console.error(
-            `docs: ${(e as Error).message}\n${helpText(DOCS_COMMAND)}`
-        )
-        process.exit(2)
-    }
-    if (o.help) {
-        console.log(helpText(DOCS_COMMAND))
-    } else {
-        let stale = 0
-        for (const p of await generatedPages()) {
-            if (onDisk(repoRoot, p.path) === p.text) continue
-            if (o.check) {
-                console.error(
-                    `docs: ${p.path} is out of date: run npm run docs`
-                )
-                stale++
-            } else {
-                writeFileSync(join(repoRoot, p.path), p.text)
-                console.log(`docs: wrote ${p.path}`)
-            }
+    const o = readCommandLine(DOCS_COMMAND, "docs").values
+    let stale = 0
+    for (const p of await generatedPages()) {
+        if (onDisk(repoRoot, p.path) === p.text) continue
+        if (o.check) {
+            console.error(`docs: ${p.path} is out of date: run npm run docs`)
+            stale++
+        } else {
+            writeFileSync(join(repoRoot, p.path), p.text)
+            console.log(`docs: wrote ${p.path}`)
         }
-        if (stale) process.exit(1)
     }
+    if (stale) process.exit(1)
 }

@@ -67,11 +67,7 @@ import {
     writeReleaseKeys,
 } from "./release/signing.ts"
 import { textBar } from "../lib/cli-progress.ts"
-import {
-    helpText,
-    parseCommandLine,
-    type ParsedCommandLine,
-} from "../lib/args.ts"
+import { helpText, readCommandLine } from "../lib/args.ts"
 import { rolloutProgress } from "./rollout/progress.ts"
 import { lockStateDir, prepareStateDir } from "./service/state-dir.ts"
 import { readPrivateKeyFile } from "../lib/private-key-file.ts"
@@ -84,14 +80,7 @@ import { FLEET_COMMAND } from "./command.ts"
 import { platformReports } from "./service/platform-reports.ts"
 import { terminalSafe } from "../lib/terminal-text.ts"
 
-let parsed: ParsedCommandLine<typeof FLEET_COMMAND.options>
-try {
-    parsed = parseCommandLine(FLEET_COMMAND)
-} catch (e) {
-    console.error(`fleet: ${(e as Error).message}\n${helpText(FLEET_COMMAND)}`)
-    process.exit(2)
-}
-const { values: o, positionals: args } = parsed
+const { values: o, positionals: args } = readCommandLine(FLEET_COMMAND, "fleet")
 
 /** A positive integer option, or undefined when not given. */
 function intOption(name: keyof typeof o): number | undefined {
@@ -452,8 +441,8 @@ try {
         console.log(`signed: ${file}.sig`)
     } else if (Object.hasOwn(STATE_COMMANDS, cmd)) await stateCommand(cmd)
     else {
-        if (o.help) console.log(helpText(FLEET_COMMAND))
-        else console.error(helpText(FLEET_COMMAND))
+        // no command (or an unknown one): the help, on stderr
+        console.error(helpText(FLEET_COMMAND))
         process.exitCode = cmd ? 2 : 0
     }
 } catch (e) {

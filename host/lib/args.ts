@@ -108,3 +108,27 @@ export function helpText(spec: CommandSpec): string {
         ...(spec.notes ? ["", spec.notes.trim()] : []),
     ].join("\n")
 }
+
+/**
+ * A CLI's command line read by `spec`'s table, as every CLI does it: a
+ * command line that is not understood prints `name: why` and the help on
+ * stderr and exits 2; `--help` prints the help and exits 0.
+ */
+export function readCommandLine<const O extends Record<string, OptionSpec>>(
+    spec: CommandSpec & { options: O },
+    name: string,
+    argv = process.argv.slice(2)
+): ParsedCommandLine<O> {
+    let parsed: ParsedCommandLine<O>
+    try {
+        parsed = parseCommandLine(spec, argv)
+    } catch (e) {
+        console.error(`${name}: ${(e as Error).message}\n${helpText(spec)}`)
+        process.exit(2)
+    }
+    if ((parsed.values as { help?: boolean }).help) {
+        console.log(helpText(spec))
+        process.exit(0)
+    }
+    return parsed
+}

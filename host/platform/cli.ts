@@ -10,7 +10,7 @@
  */
 import { readFileSync, statSync } from "node:fs"
 import { resolve } from "node:path"
-import { helpText, parseCommandLine } from "../lib/args.ts"
+import { helpText, readCommandLine } from "../lib/args.ts"
 import { PLATFORM_COMMAND } from "./command.ts"
 import { startPlatform, DEFAULT_STATE_DIR } from "./index.ts"
 import { toDevice, type Device } from "./state.ts"
@@ -102,17 +102,7 @@ function loadDevicesFile(file: string): Device[] {
 }
 
 async function main() {
-    let a
-    try {
-        a = parseCommandLine(PLATFORM_COMMAND).values
-    } catch (e: any) {
-        console.error(`${e.message}\n${USAGE}`)
-        process.exit(2)
-    }
-    if (a.help) {
-        console.log(USAGE)
-        return
-    }
+    const a = readCommandLine(PLATFORM_COMMAND, "platform").values
     const port = num("port", a.port, 8443)!
     const adminPort = num("admin-port", a["admin-port"], port ? port + 1 : 0)!
     let devices: Device[]

@@ -7,27 +7,11 @@
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { exitOnSignal } from "../lib/exit-on-signal.ts"
-import {
-    helpText,
-    parseCommandLine,
-    type ParsedCommandLine,
-} from "../lib/args.ts"
+import { readCommandLine } from "../lib/args.ts"
 import { startLocalPostgres } from "./local-server.ts"
 import { POSTGRES_COMMAND } from "./command.ts"
 
-let values: ParsedCommandLine<typeof POSTGRES_COMMAND.options>["values"]
-try {
-    values = parseCommandLine(POSTGRES_COMMAND).values
-} catch (e) {
-    console.error(
-        `postgres: ${(e as Error).message}\n${helpText(POSTGRES_COMMAND)}`
-    )
-    process.exit(2)
-}
-if (values.help) {
-    console.log(helpText(POSTGRES_COMMAND))
-    process.exit(0)
-}
+const { values } = readCommandLine(POSTGRES_COMMAND, "postgres")
 const port = values.port === undefined ? undefined : Number(values.port)
 if (
     port !== undefined &&

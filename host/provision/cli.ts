@@ -21,7 +21,7 @@ import { basename, dirname, join } from "node:path"
 import { boardArch } from "./boards.ts"
 import { tryBuildFirmware } from "../lib/build.ts"
 import { TtyProgress } from "../lib/cli-progress.ts"
-import { helpText, parseCommandLine } from "../lib/args.ts"
+import { helpText, readCommandLine } from "../lib/args.ts"
 import { formatErrors, parseFleet, type FleetResult } from "./fleet-file.ts"
 import { devicePart, joinImage, partManifest } from "./image.ts"
 import { writeSettings } from "./settings-writer.ts"
@@ -60,8 +60,11 @@ function writePrivate(path: string, data: string | Uint8Array) {
 }
 
 async function main(argv: string[]) {
-    const { values: o, positionals } = parseCommandLine(PROVISION_COMMAND, argv)
-    if (o.help) return console.log(USAGE)
+    const { values: o, positionals } = readCommandLine(
+        PROVISION_COMMAND,
+        "provision",
+        argv
+    )
     const [cmd, file] = positionals
     switch (cmd) {
         case "check": {

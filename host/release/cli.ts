@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { buildFirmware } from "../lib/build.ts"
-import { helpText, parseCommandLine } from "../lib/args.ts"
+import { readCommandLine } from "../lib/args.ts"
 import {
     defaultKeyDir,
     keyFingerprint,
@@ -38,8 +38,11 @@ export function releaseKeyFile(key?: string): string | undefined {
 }
 
 async function main(argv: string[]) {
-    const { values: o, positionals } = parseCommandLine(RELEASE_COMMAND, argv)
-    if (o.help) return console.log(helpText(RELEASE_COMMAND))
+    const { values: o, positionals } = readCommandLine(
+        RELEASE_COMMAND,
+        "release",
+        argv
+    )
     const version = positionals[0]
     if (positionals.length !== 1 || !RELEASE_VERSION.test(version)) {
         console.error(

@@ -21,7 +21,7 @@
 import { readFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { projectRoot } from "../lib/devs.ts"
-import { helpText, parseCommandLine } from "../lib/args.ts"
+import { helpText, readCommandLine } from "../lib/args.ts"
 import { startPlatform, type Platform } from "../platform/index.ts"
 import {
     firmwareSettings,
@@ -133,14 +133,7 @@ async function targetFrom(a: Record<string, any>): Promise<Target> {
 }
 
 async function main() {
-    let a
-    try {
-        a = parseCommandLine(START_COMMAND).values
-    } catch (e: any) {
-        console.error(`${e.message}\n${USAGE}`)
-        process.exit(2)
-    }
-    if (a.help) return console.log(USAGE)
+    const a = readCommandLine(START_COMMAND, "start").values
     const wanted = a.readings === undefined ? Infinity : Number(a.readings)
     if (!(wanted >= 1) || (!Number.isInteger(wanted) && wanted !== Infinity)) {
         console.error(`--readings must be a whole number >= 1\n${USAGE}`)

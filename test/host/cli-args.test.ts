@@ -2,6 +2,7 @@
 // table parses and writes the --help text, and each CLI's table is sound.
 import { test } from "node:test"
 import assert from "node:assert/strict"
+import { spawnSync } from "node:child_process"
 import {
     helpText,
     parseCommandLine,
@@ -10,6 +11,7 @@ import {
 } from "../../host/lib/args.ts"
 import { CONSOLE_COMMAND } from "../../host/console/command.ts"
 import { DEMO_COMMAND } from "../../host/demo/command.ts"
+import { DOCS_COMMAND } from "../../host/docs/command.ts"
 import { FLEET_COMMAND } from "../../host/fleet/command.ts"
 import { PLATFORM_COMMAND } from "../../host/platform/command.ts"
 import { POSTGRES_COMMAND } from "../../host/postgres/command.ts"
@@ -88,6 +90,7 @@ test("the help text lists every option with its value name, help and default", (
 const COMMANDS: [string, CommandSpec][] = [
     ["CONSOLE_COMMAND", CONSOLE_COMMAND],
     ["DEMO_COMMAND", DEMO_COMMAND],
+    ["DOCS_COMMAND", DOCS_COMMAND],
     ["FLEET_COMMAND", FLEET_COMMAND],
     ["PLATFORM_COMMAND", PLATFORM_COMMAND],
     ["POSTGRES_COMMAND", POSTGRES_COMMAND],
@@ -115,4 +118,22 @@ test("each CLI's table: every option documented, defaults of the option's type, 
         }
         assert.equal(parseCommandLine(spec, ["--help"]).values.help, true)
     }
+})
+
+test("every CLI reads its line alike: a bad one is exit 2 with the reason and the help on stderr, --help exit 0 on stdout", () => {
+    const run = (...args: string[]) =>
+        spawnSync(
+            process.execPath,
+            ["--import", "tsx", "host/docs/generate.ts", ...args],
+            { encoding: "utf8", timeout: 60_000 }
+        )
+    const bad = run("--bogus")
+    assert.equal(bad.status, 2)
+    assert.match(bad.stderr, /^docs: Unknown option '--bogus'/)
+    assert.match(bad.stderr, /usage: npm run docs -- \[options\]/)
+    assert.equal(bad.stdout, "")
+    const help = run("--help")
+    assert.equal(help.status, 0)
+    assert.match(help.stdout, /^usage: npm run docs -- \[options\]/)
+    assert.match(help.stdout, /--check/)
 })
