@@ -23,6 +23,8 @@ let platform: Platform
 let sim: SimSession
 /** host time each `wake:` line arrived, by seq */
 const wokeAt = new Map<number, number>()
+/** the sleep the device last asked for, ms */
+let lastSleepMs = 0
 
 before(async () => {
     platform = await startTestPlatform()
@@ -52,7 +54,8 @@ test(`a first wake and ${WAKES - 1} more, a post every ${POST_EVERY}: every read
         const w = await sim.waitForLine(/^wake: .*/, 120_000)
         wakes.push(w[0])
         const s = await sim.waitForLine(/^sleep: (\d+) ms/, 30_000)
-        if (i < WAKES - 1) await sim.sleepAndWake(+s[1])
+        lastSleepMs = +s[1]
+        if (i < WAKES - 1) await sim.sleepAndWake(lastSleepMs)
     }
     const posts = wakes.filter(w => /posted/.test(w))
     // the first wake posts to learn the time and get a token, then every 5th
@@ -89,4 +92,62 @@ test(`a first wake and ${WAKES - 1} more, a post every ${POST_EVERY}: every read
     const worst = Math.max(...errors.map(Math.abs))
     console.log(`timestamp error vs host clock (ms): ${errors.join(",")}`)
     assert.ok(worst <= 10_000 * POST_EVERY, `worst ${worst} ms`)
+})
+
+/** Readings messages (not version reports) the platform accepted. */
+function readingMessages() {
+    return platform.messages().filter(m => !m.topic.startsWith("/ota/"))
+}
+
+test("a platform outage across 3 posts: nothing is lost, the backlog goes out in a batch, no /auth", async () => {
+    const arrived = received(platform).length
+    const messagesBefore = readingMessages().length
+    const wakes: string[] = []
+    /** Sleeps as asked, wakes: the new wake's line. */
+    const wake = async () => {
+        await sim.sleepAndWake(lastSleepMs)
+        const w = await sim.waitForLine(/^wake: .*/, 120_000)
+        wakes.push(w[0])
+        lastSleepMs = +(await sim.waitForLine(/^sleep: (\d+) ms/, 30_000))[1]
+        return w[0]
+    }
+    platform.setFaults({ outageMs: 3_600_000 })
+    let failed = 0
+    while (failed < 3) {
+        assert.ok(
+            wakes.length < 40,
+            `3 failed posts in 40 wakes:\n${wakes.join("\n")}`
+        )
+        if (/post failed/.test(await wake())) failed++
+    }
+    assert.equal(
+        received(platform).length,
+        arrived,
+        "nothing during the outage"
+    )
+    platform.setFaults({ outageMs: 0 })
+    // the backoff ends: the next post takes the whole backlog
+    let last = ""
+    do {
+        assert.ok(
+            wakes.length < 80,
+            `a post after the outage:\n${wakes.join("\n")}`
+        )
+        last = await wake()
+    } while (!/posted \d+ readings, 0 waiting/.test(last))
+    const lastSeq = +/^wake: seq (\d+)/.exec(last)![1]
+    const seqs = received(platform).map(r => r.body.seq)
+    assert.deepEqual(
+        seqs,
+        Array.from({ length: lastSeq }, (_, i) => i + 1),
+        "every reading once, in order"
+    )
+    const backlog = lastSeq - arrived
+    const after = readingMessages().length - messagesBefore
+    assert.ok(backlog >= 3, `a backlog of ${backlog}`)
+    assert.ok(
+        after < backlog,
+        `${backlog} readings in ${after} requests: batches`
+    )
+    assert.equal(platform.auths().length, 1, "no /auth after the first")
 })
