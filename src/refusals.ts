@@ -56,14 +56,23 @@ function decide(
     return { action, state, shift, droppedSeq }
 }
 
-/** `s` without a held reading nor a refused topic (the split limit stays). */
-export function cleared(s: RefusalState): RefusalState {
+/** `s` with `heldSeq` and `topicRefused` (the split limit stays). */
+function refusing(
+    s: RefusalState,
+    heldSeq: number,
+    topicRefused: boolean
+): RefusalState {
     return {
-        heldSeq: 0,
-        topicRefused: false,
+        heldSeq,
+        topicRefused,
         splitUntil: s.splitUntil,
         splitLimit: s.splitLimit,
     }
+}
+
+/** `s` without a held reading nor a refused topic (the split limit stays). */
+export function cleared(s: RefusalState): RefusalState {
+    return refusing(s, 0, false)
 }
 
 /** Whether the oldest queued reading (`headSeq`) is held, waiting for the next. */
@@ -102,12 +111,7 @@ export function afterReading(
     if (outcome === "retry") return decide("wait", s)
     if (outcome !== "refused") return decide("taken", cleared(s), 1)
     if (s.topicRefused) return decide("probe", s)
-    return decide("hold", {
-        heldSeq: seq,
-        topicRefused: false,
-        splitUntil: s.splitUntil,
-        splitLimit: s.splitLimit,
-    })
+    return decide("hold", refusing(s, seq, false))
 }
 
 /**
@@ -123,12 +127,7 @@ export function afterProbe(
     if (outcome === "retry") return decide("wait", s)
     if (outcome === "refused") {
         if (s.topicRefused) return decide("wait", s)
-        return decide("refuseTopic", {
-            heldSeq: s.heldSeq,
-            topicRefused: true,
-            splitUntil: s.splitUntil,
-            splitLimit: s.splitLimit,
-        })
+        return decide("refuseTopic", refusing(s, s.heldSeq, true))
     }
     return decide("taken", cleared(s), 2, headSeq)
 }
