@@ -1,10 +1,22 @@
 import { Backoff } from "./backoff"
-import { alinkHistoryTopic, BatchBuilder, halfBatch } from "./batch"
+import { alinkHistoryTopic, BatchBuilder } from "./batch"
 import { ChannelError } from "./channel/client"
 import { PayloadFormat } from "./config"
 import { alinkPayload, plainPayload, ReadingValue } from "./payload"
 import { KeptReading } from "./flash-queue"
 import { RamOnly, ReadingKeeper } from "./reading-keeper"
+import {
+    afterBatch,
+    afterProbe,
+    afterReading,
+    batchSize,
+    cleared,
+    isHeld,
+    noRefusal,
+    RefusalDecision,
+    RefusalState,
+    SendOutcome,
+} from "./refusals"
 import { ReadingQueue, StoredReading } from "./reading-queue"
 import { WallClock } from "./time"
 import { Timing } from "./timing"
@@ -84,9 +96,6 @@ export interface ReadingChannel {
     idle(): Promise<void>
 }
 
-/** How one delivery ended. */
-type Delivery = "accepted" | "refused" | "invalid" | "retry"
-
 /**
  * Takes one reading per period and sends the queued readings oldest first,
  * one request at a time (reports never overlap). Failures that may pass
@@ -107,7 +116,8 @@ type Delivery = "accepted" | "refused" | "invalid" | "retry"
  * request (see batch.ts), accepted or refused as a unit. A refused batch
  * is never dropped whole: it is logged with its size and sent again in two
  * halves (a size refusal, or a bad reading found by halving), down to
- * single readings, which the rule above handles.
+ * single readings, which the rule above handles. (The rules are
+ * refusals.ts; the reporter sends, logs and applies them.)
  */
 export class Reporter {
     readonly queue: ReadingQueue
@@ -116,8 +126,8 @@ export class Reporter {
     topic: string
     /** Two different readings in a row were refused on {@link topic}. */
     topicRefused = false
-    /** `seq` of the oldest reading, held after the platform refused it. */
-    private heldSeq = 0
+    /** Held reading, refused topic and split limit (see refusals.ts). */
+    private refusal: RefusalState = noRefusal()
     /** Where readings are kept across reboots (flash), and their numbers. */
     readonly keeper: ReadingKeeper
     /** Readings up to this seq are in the keeper. */
@@ -128,9 +138,6 @@ export class Reporter {
     private notice: { what: string; topic: string; body: string }
     /** After a failed attempt the notice waits behind the next reading. */
     private noticeDeferred = false
-    /** After a refused batch: readings up to this seq go at most {@link splitLimit} at a time. */
-    private splitUntil = 0
-    private splitLimit = 1
 
     constructor(
         readonly options: ReporterOptions,
@@ -301,23 +308,23 @@ export class Reporter {
     async sendOldest(): Promise<boolean> {
         if (this.topicRefused) await this.rereadTopic()
         const head = this.queue.peek()
-        const start = head.seq === this.heldSeq && !this.topicRefused ? 1 : 0
+        const held = isHeld(this.refusal, head.seq)
+        const start = held ? 1 : 0
         const limit = this.batchLimit(start)
         if (limit > 1) {
             const sent = await this.sendBatch(start, limit)
             if (sent !== undefined) return sent
         }
-        if (head.seq !== this.heldSeq || this.topicRefused) {
+        if (!held) {
             const outcome = await this.sendReading(head)
-            if (outcome === "retry") return false
-            if (outcome !== "refused") {
+            const d = this.apply(afterReading(this.refusal, head.seq, outcome))
+            if (d.action === "wait") return false
+            if (d.action === "taken") {
                 this.queue.shift()
-                this.clearRefusal()
                 if (outcome === "accepted") this.noticeDeferred = false
                 return true
             }
-            if (!this.topicRefused) {
-                this.heldSeq = head.seq
+            if (d.action === "hold") {
                 console.warn(
                     `report: seq=${head.seq} held; the next reading shows whether it or the topic is refused`
                 )
@@ -328,37 +335,42 @@ export class Reporter {
         const next = this.queue.at(1)
         if (!next) return false
         const outcome = await this.sendReading(next)
-        if (outcome === "retry") return false
-        if (outcome === "refused") {
-            if (!this.topicRefused)
-                console.warn(
-                    `report: the platform refuses topic ${this.topic} (two different readings in a row); keeping ${this.queue.size()} readings and retrying every ${this.backoff.capMs / 1000} s: check the TOPIC setting`
-                )
-            this.topicRefused = true
-            return false
-        }
+        const d = this.apply(afterProbe(this.refusal, head.seq, outcome))
+        if (d.action === "refuseTopic")
+            console.warn(
+                `report: the platform refuses topic ${this.topic} (two different readings in a row); keeping ${this.queue.size()} readings and retrying every ${this.backoff.capMs / 1000} s: check the TOPIC setting`
+            )
+        if (d.action !== "taken") return false
         console.warn(
-            `report: seq=${head.seq} dropped: refused while seq=${next.seq} on the same topic was not`
+            `report: seq=${d.droppedSeq} dropped: refused while seq=${next.seq} on the same topic was not`
         )
-        this.queue.shift()
-        this.queue.shift()
-        this.clearRefusal()
+        for (let i = 0; i < d.shift; i++) this.queue.shift()
         this.noticeDeferred = false
         return true
     }
 
+    /** Takes decision `d`'s state; returns `d`. */
+    private apply(d: RefusalDecision): RefusalDecision {
+        this.setRefusal(d.state)
+        return d
+    }
+
+    private setRefusal(s: RefusalState) {
+        this.refusal = s
+        this.topicRefused = s.topicRefused
+    }
+
     /** How many queued readings from `start` on may go in one request. */
     private batchLimit(start: number): number {
-        const max = this.options.batchMax
-        // while the topic is refused, one reading a try tells when it is not
-        if (!(max > 1) || this.topicRefused) return 1
         const first = this.queue.at(start)
         // a batch needs times: the clock, or readings that carry theirs
         if (!first || (!this.clock.synced() && !first.wall)) return 1
-        let limit = max
-        if (first.seq <= this.splitUntil)
-            limit = Math.min(limit, this.splitLimit)
-        return Math.min(limit, this.queue.size() - start)
+        return batchSize(
+            this.refusal,
+            this.options.batchMax,
+            first.seq,
+            this.queue.size() - start
+        )
     }
 
     /**
@@ -413,33 +425,25 @@ export class Reporter {
             id =>
                 `accepted messageId=${id} ${count} readings seq ${firstSeq}..${firstSeq + count - 1} (${bytes} bytes)`
         )
-        if (outcome === "retry") return false
-        if (outcome === "accepted") {
-            if (start === 1) {
+        const d = this.apply(
+            afterBatch(this.refusal, outcome, start === 1, firstSeq, count)
+        )
+        if (d.action === "wait") return false
+        if (d.action === "taken") {
+            if (start === 1)
                 console.warn(
-                    `report: seq=${this.heldSeq} dropped: refused while seq=${firstSeq}.. on the same topic were not`
+                    `report: seq=${d.droppedSeq} dropped: refused while seq=${firstSeq}.. on the same topic were not`
                 )
-                queue.shift()
-            }
-            for (let i = 0; i < count; i++) queue.shift()
-            this.clearRefusal()
+            for (let i = 0; i < d.shift; i++) queue.shift()
             this.noticeDeferred = false
             return true
         }
-        if (count === 0) return undefined
+        if (d.action === "single") return undefined
         // refused as a unit: never dropped whole; sent again in halves
-        const half = halfBatch(count)
-        this.splitUntil = Math.max(this.splitUntil, firstSeq + count - 1)
-        this.splitLimit = half
         console.warn(
-            `report: a batch of ${count} readings (seq ${firstSeq}..${firstSeq + count - 1}, ${bytes} bytes) was not taken; none dropped, sending them again ${half} at a time`
+            `report: a batch of ${count} readings (seq ${firstSeq}..${firstSeq + count - 1}, ${bytes} bytes) was not taken; none dropped, sending them again ${d.state.splitLimit} at a time`
         )
         return true
-    }
-
-    private clearRefusal() {
-        this.heldSeq = 0
-        this.topicRefused = false
     }
 
     /**
@@ -461,11 +465,11 @@ export class Reporter {
         if (!t || t === this.topic) return
         console.log(`report: TOPIC is now ${t}`)
         this.topic = t
-        this.clearRefusal()
+        this.setRefusal(cleared(this.refusal))
     }
 
     /** Publishes one reading to {@link topic}. */
-    private async sendReading(r: QueuedReading): Promise<Delivery> {
+    private async sendReading(r: QueuedReading): Promise<SendOutcome> {
         // (the VM has no `this` in arrow functions)
         const { options } = this
         const reporter = this
@@ -503,7 +507,7 @@ export class Reporter {
         body: () => string | Promise<Buffer>,
         dropOnRefusal: boolean,
         accepted?: (messageId: string) => string
-    ): Promise<Delivery> {
+    ): Promise<SendOutcome> {
         let building = false
         try {
             if (!this.clock.synced()) await this.channel.ensureToken()
@@ -541,10 +545,7 @@ export class Reporter {
     /** Whether anything can be sent now (a held reading waits for the next). */
     private pending(): boolean {
         const n = this.queue.size()
-        const held =
-            n > 0 &&
-            this.queue.peek().seq === this.heldSeq &&
-            !this.topicRefused
+        const held = n > 0 && isHeld(this.refusal, this.queue.peek().seq)
         return n > (held ? 1 : 0) || !!this.notice
     }
 

@@ -80,7 +80,7 @@ const SHARED_VM_GROUPS = [
     ],
     ["http-request", "channel-response", "payload", "sign", "config"],
     ["http-body-sink", "reading-queue", "token-store", "http-client"],
-    ["reporter", "reporter-run", "reporter-batch"],
+    ["reporter", "reporter-run", "reporter-batch", "refusals"],
 ].map(g => g.map(name => join(root, "test/device", `${name}.test.ts`)))
 
 /** `files` as VM runs: the shared groups' selected files, then one run each. */
