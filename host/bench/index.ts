@@ -6,7 +6,8 @@
  * [--db URL] [--max-deploys K]`.
  * Speed is measured here, never asserted in tests.
  */
-import { parseArgs } from "node:util"
+import { readCommandLine } from "../lib/args.ts"
+import { BENCH_COMMAND, DEFAULT_SECTIONS, SECTIONS } from "./command.ts"
 import { batteryFigures } from "./battery.ts"
 import { bytecodeFigures } from "./bytecode.ts"
 import { channelFigures } from "./channel.ts"
@@ -15,22 +16,8 @@ import { fleetFigures } from "./fleet.ts"
 import { hashingFigures } from "./hashing.ts"
 import { stepLimitFigures } from "./step-limit.ts"
 
-const DEFAULT_SECTIONS = [
-    "hashing",
-    "step-limit",
-    "channel",
-    "battery",
-    "bytecode",
-]
-const SECTIONS = [...DEFAULT_SECTIONS, "fleet"]
-const { values: o, positionals: asked } = parseArgs({
-    allowPositionals: true,
-    options: {
-        devices: { type: "string", default: "100" },
-        db: { type: "string" },
-        "max-deploys": { type: "string" },
-    },
-})
+const { values: o, positionals } = readCommandLine(BENCH_COMMAND, "bench")
+const asked: string[] = positionals
 const unknown = asked.filter(a => !SECTIONS.includes(a))
 if (unknown.length) {
     console.error(

@@ -14,16 +14,11 @@ import { helpText, type CommandSpec } from "../lib/args.ts"
 export const CLI_PAGE = "docs/reference/cli.md"
 
 /**
- * Scripts with no option table (the test and bench runners, the flash
- * pass-through, the firmware type check): their usage is the opening
- * comment of their file.
+ * Scripts with no option table (the flash pass-through, whose options go
+ * to `devs flash`, and the firmware type check, which takes none): their
+ * usage is the opening comment of their file.
  */
-export const USAGE_FROM_COMMENT = new Set([
-    "test",
-    "flash",
-    "bench",
-    "typecheck:firmware",
-])
+export const USAGE_FROM_COMMENT = new Set(["flash", "typecheck:firmware"])
 
 /** One CLI: how a user runs it, its file, and how to get its usage. */
 export interface CliSource {

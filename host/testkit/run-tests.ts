@@ -31,6 +31,8 @@ import { BUILD_CACHE_ENV } from "../lib/build.ts"
 import { typecheckFirmware } from "./firmware-typecheck.ts"
 import { ensureSystemPackages } from "./test-system-packages.ts"
 import { leftOutOfFast } from "./test-tiers.ts"
+import { readCommandLine } from "../lib/args.ts"
+import { TEST_COMMAND } from "./command.ts"
 import {
     type AloneRun,
     type Tally,
@@ -284,9 +286,11 @@ async function runAll(
 }
 
 async function main() {
-    const args = process.argv.slice(2)
-    const fast = args.includes("--fast")
-    const filters = args.filter(a => a !== "--fast")
+    const { values, positionals: filters } = readCommandLine(
+        TEST_COMMAND,
+        "test"
+    )
+    const fast = values.fast
     const deviceFiles = selected(
         listFiles(join(root, "test/device"), ".test.ts"),
         filters

@@ -13,7 +13,8 @@ export const INTEGRATION_HOST_FILES: Record<string, string> = {
     "boards.test.ts": "builds the firmware for each supported board",
     "release.test.ts": "builds and signs release images with the CLI",
     "console.test.ts": "drives the fleet console in a browser",
-    "console-readme-e2e.test.ts": "runs the console guide's commands in a browser",
+    "console-readme-e2e.test.ts":
+        "runs the console guide's commands in a browser",
     "console-backends.test.ts": "runs the console on both stores in a browser",
     "fleet-cli.test.ts": "runs the fleet CLI as processes",
     "fleet-enrol.test.ts": "runs fleet enrol as processes",

@@ -11,6 +11,8 @@ import {
 } from "../../host/lib/args.ts"
 import { CONSOLE_COMMAND } from "../../host/console/command.ts"
 import { DEMO_COMMAND } from "../../host/demo/command.ts"
+import { BENCH_COMMAND } from "../../host/bench/command.ts"
+import { TEST_COMMAND } from "../../host/testkit/command.ts"
 import { DOCS_COMMAND } from "../../host/docs/command.ts"
 import { FLEET_COMMAND } from "../../host/fleet/command.ts"
 import { PLATFORM_COMMAND } from "../../host/platform/command.ts"
@@ -89,6 +91,7 @@ test("the help text lists every option with its value name, help and default", (
 
 const COMMANDS: [string, CommandSpec][] = [
     ["CONSOLE_COMMAND", CONSOLE_COMMAND],
+    ["BENCH_COMMAND", BENCH_COMMAND],
     ["DEMO_COMMAND", DEMO_COMMAND],
     ["DOCS_COMMAND", DOCS_COMMAND],
     ["FLEET_COMMAND", FLEET_COMMAND],
@@ -97,6 +100,7 @@ const COMMANDS: [string, CommandSpec][] = [
     ["PROVISION_COMMAND", PROVISION_COMMAND],
     ["RELEASE_COMMAND", RELEASE_COMMAND],
     ["START_COMMAND", START_COMMAND],
+    ["TEST_COMMAND", TEST_COMMAND],
 ]
 
 test("each CLI's table: every option documented, defaults of the option's type, --help parses", () => {

@@ -44,14 +44,14 @@ test("the settings page has a row for every setting, and refuses one without a n
 test("every tsx script of package.json is a CLI of the page", () => {
     const sources = cliSources({
         start: "tsx host/start/cli.ts",
-        bench: "tsx host/bench/index.ts",
+        flash: "tsx host/provision/flash.ts",
         build: "devicescript build src/main.ts",
     })
     assert.deepEqual(sources, [
         { command: "npm start", file: "host/start/cli.ts", from: "table" },
         {
-            command: "npm run bench",
-            file: "host/bench/index.ts",
+            command: "npm run flash",
+            file: "host/provision/flash.ts",
             from: "comment",
         },
     ])
