@@ -65,6 +65,16 @@ export const DEFAULT_BATCH_MAX = 32
 export const MAX_FLASH_QUEUE = 256
 /** Block slots of the flash queue (`FQ_0` ...), kept here: this table imports nothing. */
 export const FLASH_QUEUE_SLOTS = 40
+/**
+ * The flash queue's block slots `FQ_0` ... `FQ_39`: one spec stands for all
+ * of them ({@link settingSpec} knows each key), as forty entries would take
+ * some 3 KB of the device's heap, which a 20 KB answer then lacked.
+ */
+const FLASH_QUEUE_SLOT: SettingSpec = {
+    key: "FQ_<n>",
+    kind: "record",
+    writer: "firmware",
+}
 /** Longest deep sleep between readings in battery mode (SLEEP_S): a day. */
 export const MAX_SLEEP_S = 86400
 
@@ -99,15 +109,20 @@ export const SETTINGS: SettingSpec[] = [
     { key: "SEQ_NEXT", kind: "record", writer: "firmware" },
     { key: "FQ", kind: "record", writer: "firmware" },
     { key: "BATTERY", kind: "record", writer: "firmware" },
+    FLASH_QUEUE_SLOT,
 ]
-// the flash queue's block slots FQ_0 ... FQ_39
-for (let i = 0; i < FLASH_QUEUE_SLOTS; i++)
-    SETTINGS.push({ key: `FQ_${i}`, kind: "record", writer: "firmware" })
 
 /** The spec of `key`, or undefined for a key the firmware does not know. */
 export function settingSpec(key: string): SettingSpec | undefined {
     for (const s of SETTINGS) if (s.key === key) return s
-    return undefined
+    return isFlashQueueSlot(key) ? FLASH_QUEUE_SLOT : undefined
+}
+
+/** Whether `key` names a block slot of the flash queue, `FQ_0` ... `FQ_39`. */
+function isFlashQueueSlot(key: string): boolean {
+    if (key.length < 4 || key.slice(0, 3) !== "FQ_") return false
+    const n = wholeNumber(key.slice(3), 0, FLASH_QUEUE_SLOTS - 1)
+    return n === n && key === "FQ_" + n
 }
 
 /** A checked value (normalised), or the problem with it. */

@@ -96,10 +96,7 @@ export const SETTING_NOTES: Record<string, SettingNote> = {
     AUTH_TOKEN_4: TOKEN_PART,
     AUTH_TOKEN_5: TOKEN_PART,
     AUTH_TOKEN_6: TOKEN_PART,
+    "FQ_<n>": {
+        meaning: `a block of readings of the flash queue, \`[generation, names, rows...]\`, in the slots \`FQ_0\` ... \`FQ_${FLASH_QUEUE_SLOTS - 1}\``,
+    },
 }
-// the flash queue's block slots, FQ_0 ... FQ_39
-for (let i = 0; i < FLASH_QUEUE_SLOTS; i++)
-    SETTING_NOTES[`FQ_${i}`] = {
-        meaning:
-            "a block of readings of the flash queue, `[generation, names, rows...]`",
-    }

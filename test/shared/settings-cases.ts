@@ -8,6 +8,12 @@
 
 /** `[key, value as read from settings, verdict]` */
 export const SETTING_CASES: [string, any, string][] = [
+    // the flash queue's slots FQ_0 ... FQ_39 share one spec
+    ["FQ_0", [1, ["t"], [1, 0, 5]], '=[1,["t"],[1,0,5]]'],
+    ["FQ_39", [1, ["t"], [1, 0, 5]], '=[1,["t"],[1,0,5]]'],
+    ["FQ_40", [1, ["t"], [1, 0, 5]], "!unknown setting"],
+    ["FQ_07", [1, ["t"], [1, 0, 5]], "!unknown setting"],
+    ["FQ_x", [1, ["t"], [1, 0, 5]], "!unknown setting"],
     ["PRODUCT_KEY", "a1GFjLP3xxC", '="a1GFjLP3xxC"'],
     ["PRODUCT_KEY", "", "!PRODUCT_KEY is missing"],
     ["PRODUCT_KEY", null, "!PRODUCT_KEY is missing"],
