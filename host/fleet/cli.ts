@@ -1,44 +1,7 @@
 /**
- * `npm run fleet -- <command>`: the rollout CLI and the service.
- *
- *   serve [--port N] [--listen ADDR] [--tls-cert F --tls-key F] [--release-key PUB]
- *         [--hold-ms N] [--platform-admin URL] [--events-max N] [--events-max-age-days D]
- *         [--max-pending N] [--max-pending-per-address N] [--handshake-timeout-ms N]
- *         [--idle-timeout-ms N] [--max-deploys K] [--instance NAME]
- *                                              run the deployment service (several
- *                                              may share one --db, each with its own
- *                                              --state; NAME is for logs)
- *   keygen [--out DIR]                           make the release key pair (Ed25519)
- *   sign FILE.devs --key PRIVATE                 write FILE.devs.sig
- *   publish FILE.devs NAME [--note TEXT] [--key PRIVATE | --sig FILE.sig] [--release-key PUB]
- *                                                check, verify the signature, store a version
- *   add-device ID [--group G]... [--platform PK/DN] [--host H --port N [--wss]]
- *                                                register; prints its connection string
- *   connstr ID --port N [--host H] [--wss]       the device's connection string
- *   enrol ID [--port N [--host H] [--wss] | --url URL] [--timeout S]
- *         [--jacdac-port N] [--device-id HEX]  send ID's connection string to the device
- *                                                dev tools see (simulator or USB board) and
- *                                                wait until it connects to the service
- *   assign NAME device:ID | group:G | N% | all   assign a version (a new rollout)
- *   widen N% [--rollout ID]                      widen a percentage rollout
- *   stop [--rollout ID] [--reason TEXT]          stop a rollout (no more devices get it)
- *   rollback [--rollout ID | --device ID]        return devices to the previous version
- *   status | versions | rollouts | log           show the fleet
- *
- * State: `--state DIR` (default `state/fleet`, mode 0700; refused when group
- * or others can write it): `fleet.db` (SQLite, 0600; or `--db URL`, a
- * PostgreSQL database several instances share, see store/open.ts) and
- * `artifacts/<hash>.devs` (0600). Release keys: `keygen` writes
- * `release-key.pem` (private, 0600) and `release-key.pub` to
- * `~/.config/devs-fleet/` (or `$XDG_CONFIG_HOME/devs-fleet/`, or `--out`);
- * `serve` and `publish` trust `--release-key PUB` (default that `.pub`).
- * Limits (defaults): unauthenticated connections (TCP accept to a proved
- * key) by memory, `--max-pending` 3640 (`ws://`) or 1024 (`wss://`), 64 MiB
- * at most; none is refused: when they are all taken, the oldest of the
- * address holding the most is closed; `--max-pending-per-address N` (default
- * no limit of its own): an address holding N has its own oldest closed for
- * its next one (a NAT is never refused); 10 s to prove the key, 30 s idle,
- * events: 10 000 rows, 30 days.
+ * `npm run fleet -- <command>`: the rollout CLI and the service. Its
+ * commands, options, defaults and files are in its option table
+ * (command.ts), from which `--help` and the CLI reference are made.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
