@@ -32,6 +32,12 @@ asked (it takes minutes). Speed is measured here, never asserted in tests.`,
             value: "URL",
             help: "fleet: the service's database (default a SQLite file in a temporary state)",
         },
+        instances: {
+            type: "string",
+            default: "1",
+            value: "N",
+            help: "fleet: fleet serve instances on the one database, each device on instance i mod N",
+        },
         "max-deploys": {
             type: "string",
             value: "K",

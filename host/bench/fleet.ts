@@ -40,13 +40,16 @@ import {
 import type { Figure } from "./figures.ts"
 import type { BenchDevice, CheckIn, ChildReport } from "./fleet-ipc.ts"
 import { percentile } from "./percentile.ts"
+import { fdLimits, forkWithRaisedLimit, withRaisedLimit } from "./fd-limit.ts"
 import { cpuSeconds, peakRssBytes } from "./proc-stats.ts"
 
 export interface FleetBenchOptions {
     devices: number
     /** Passed to `fleet serve --db` (default: SQLite in the temporary state). */
     db?: string
-    /** Device processes (default 2). */
+    /** `fleet serve` processes on the one database (default 1); device i connects to instance i mod N. */
+    instances?: number
+    /** Device processes (default 2, more when the open-file limit asks for it). */
     processes?: number
     /** Steady phase length (default 40 s: every device checks in at least once). */
     steadyMs?: number
@@ -79,18 +82,22 @@ function loopbackAddress(i: number): string {
     return `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 }
 
-/** `fleet serve` as a child process; resolves once it listens. */
+/** Open files a process keeps beside its device sockets. */
+const FDS_SPARE = 256
+
+type Service = Awaited<ReturnType<typeof startService>>
+
+/** `fleet serve` as a child process (open-file limit raised); resolves once it listens. */
 async function startService(args: string[], nodeFlags: string[]) {
     const child = spawn(
-        process.execPath,
-        [
+        ...withRaisedLimit([
             ...nodeFlags,
             "--import",
             "tsx",
             "host/fleet/cli.ts",
             "serve",
             ...args,
-        ],
+        ]),
         { stdio: ["ignore", "pipe", "pipe"] }
     )
     const errors: string[] = []
@@ -139,7 +146,7 @@ class DeviceFleet {
             new URL("./fleet-devices.ts", import.meta.url)
         )
         for (let p = 0; p < processes; p++) {
-            const child = fork(file, [], { execArgv: ["--import", "tsx"] })
+            const child = fork(file, [], forkWithRaisedLimit())
             child.on("message", (m: ChildReport | { type: "ready" }) => {
                 if (m.type === "report") this.add(m)
             })
@@ -199,6 +206,15 @@ export async function fleetFigures(
     const dir = mkdtempSync(join(tmpdir(), "fleet-bench-"))
     const state = join(dir, "state")
     prepareStateDir(state)
+    const limits = fdLimits()
+    const perInstance = Math.ceil(n / (o.instances ?? 1))
+    log(
+        `open files: soft limit ${limits.soft}, hard ${limits.hard}; every process the bench starts runs with ` +
+            `the hard limit (a service instance needs about ${perInstance + FDS_SPARE})` +
+            (limits.hard < perInstance + FDS_SPARE
+                ? `: TOO LOW, raise the hard limit (e.g. in /etc/security/limits.conf)`
+                : "")
+    )
     const keys = generateReleaseKeys()
     const privateKey = createPrivateKey(keys.privatePem)
     const releaseKey = createPublicKey(keys.publicPem)
@@ -239,34 +255,51 @@ export async function fleetFigures(
     })
     await assign(store, "v1.0.0", { kind: "all" })
 
-    const service = await startService(
-        [
-            "--state",
-            state,
-            "--release-key",
-            pubFile,
-            "--port",
-            "0",
-            ...(o.db ? ["--db", o.db] : []),
-            ...(o.maxDeploys !== undefined
-                ? ["--max-deploys", String(o.maxDeploys)]
-                : []),
-        ],
-        o.serviceNodeFlags ?? []
-    )
-    log(`fleet serve: pid ${service.pid}, port ${service.port}`)
-    const cpu0 = cpuSeconds(service.pid)
+    const instances = o.instances ?? 1
+    // SQLite: the instances share the file in the first state directory;
+    // each instance has a state directory of its own (its lock, its socket)
+    const db = o.db ?? join(state, "fleet.db")
+    const services: Service[] = []
+    for (let k = 0; k < instances; k++) {
+        const own = k === 0 ? state : join(dir, `state-${k}`)
+        if (k > 0) prepareStateDir(own)
+        services.push(
+            await startService(
+                [
+                    "--state",
+                    own,
+                    "--release-key",
+                    pubFile,
+                    "--port",
+                    "0",
+                    "--db",
+                    db,
+                    ...(o.maxDeploys !== undefined
+                        ? ["--max-deploys", String(o.maxDeploys)]
+                        : []),
+                ],
+                o.serviceNodeFlags ?? []
+            )
+        )
+    }
+    for (const s of services) log(`fleet serve: pid ${s.pid}, port ${s.port}`)
+    const serviceCpu = () => services.reduce((t, s) => t + cpuSeconds(s.pid), 0)
+    const cpu0 = serviceCpu()
     const devices: BenchDevice[] = ids.map((id, i) => ({
         id,
         localAddress: loopbackAddress(i),
         connectionString: formatConnectionString({
             host: "127.0.0.1",
-            port: service.port,
+            port: services[i % instances].port,
             path: DEVICE_PATH + id,
             key: keysById.get(id)!,
         }),
     }))
-    const fleet = new DeviceFleet(devices, padImage(v1), o.processes ?? 2)
+    const processes = Math.max(
+        o.processes ?? 2,
+        Math.ceil(n / Math.max(1, limits.hard - FDS_SPARE))
+    )
+    const fleet = new DeviceFleet(devices, padImage(v1), processes)
     try {
         // 1. steady check-ins
         const steadyMs = o.steadyMs ?? 40_000
@@ -276,7 +309,7 @@ export async function fleetFigures(
             `steady: ${n} devices boot over 32 s; measuring ${steadyMs / 1000} s`
         )
         await sleep(steadyMs)
-        const cpu1 = cpuSeconds(service.pid)
+        const cpu1 = serviceCpu()
         const steady = fleet.checkIns
             .filter(c => c.start >= t1 && c.start < t1 + steadyMs)
             .map(c => c.ms)
@@ -297,7 +330,7 @@ export async function fleetFigures(
         const tDone = Math.max(tAssign, ...fleet.updated.slice(updatedBefore))
         const updated = fleet.updated.length - updatedBefore
         const rolloutS = (tDone - tAssign) / 1000
-        const cpu2 = cpuSeconds(service.pid)
+        const cpu2 = serviceCpu()
         const rolloutCheckIns = fleet.checkIns.filter(
             c => c.start >= tAssign && c.start < tDone
         )
@@ -318,8 +351,9 @@ export async function fleetFigures(
         const herdS = (Math.max(tHerd, ...herdAuths) - tHerd) / 1000
         await sleep(2000)
         const herd = fleet.checkIns.filter(c => c.start >= tHerd).map(c => c.ms)
-        const cpu3 = cpuSeconds(service.pid)
-        const rss = peakRssBytes(service.pid)
+        const cpu3 = serviceCpu()
+        const rssEach = services.map(s => peakRssBytes(s.pid))
+        const rss = rssEach.reduce((t, r) => t + r, 0)
         const devicesCpu = fleet.cpu()
 
         const v2hash = (await store.versionByName("v2.0.0"))?.hash
@@ -335,7 +369,7 @@ export async function fleetFigures(
                 name: "devices",
                 value: n,
                 unit: "",
-                about: `store: ${storeName}`,
+                about: `store: ${storeName}; ${instances} fleet serve instance(s); ${processes} device processes`,
             },
             {
                 name: "steady check-ins",
@@ -379,7 +413,7 @@ export async function fleetFigures(
                 name: "rollout time",
                 value: round(rolloutS, 1),
                 unit: "s",
-                about: "assign 100 % to the last verification (target: < 600)",
+                about: "assign 100 % to the last verification (target: < 900 at 10,000 devices)",
             },
             {
                 name: "updated per minute",
@@ -424,7 +458,10 @@ export async function fleetFigures(
                 name: "service peak RSS",
                 value: round(rss / 2 ** 20),
                 unit: "MiB",
-                about: "VmHWM of fleet serve",
+                about:
+                    instances > 1
+                        ? `VmHWM summed over the instances (${rssEach.map(r => round(r / 2 ** 20)).join(" + ")} MiB)`
+                        : "VmHWM of fleet serve",
             },
             {
                 name: "service CPU",
@@ -439,15 +476,16 @@ export async function fleetFigures(
                 about: "the fake fleet, on the same 2 cores",
             },
         ]
-        if (service.errors.length)
-            log(`service errors:\n${service.errors.join("\n")}`)
+        for (const s of services)
+            if (s.errors.length)
+                log(`service errors (pid ${s.pid}):\n${s.errors.join("\n")}`)
         const tableRow =
-            `| ${n} | ${o.db ? "PostgreSQL" : "SQLite"} | ${round(hs)} | ${p(steady, 50)} / ${p(steady, 99)} ms | ` +
+            `| ${n} | ${o.db ? "PostgreSQL" : "SQLite"}${instances > 1 ? `, ${instances} instances` : ""} | ${round(hs)} | ${p(steady, 50)} / ${p(steady, 99)} ms | ` +
             `${round(perMin)} | ${round(rolloutS)} s | ${round(rss / 2 ** 20)} MiB | ${round(cpu3 - cpu0, 1)} s |`
         return { figures, tableRow }
     } finally {
         await fleet.stop()
-        await service.stop()
+        for (const s of services) await s.stop()
         await store.close()
         if (!process.env.BENCH_KEEP)
             rmSync(dir, { recursive: true, force: true })

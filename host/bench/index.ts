@@ -3,7 +3,7 @@
  * measured now on this machine; sections `hashing`, `step-limit`,
  * `channel`, `battery`, `bytecode` (default: all of these), and `fleet`,
  * only when asked (it takes minutes): `npm run bench -- fleet --devices N
- * [--db URL] [--max-deploys K]`.
+ * [--db URL] [--instances N] [--max-deploys K]`.
  * Speed is measured here, never asserted in tests.
  */
 import { readCommandLine } from "../lib/args.ts"
@@ -23,6 +23,13 @@ if (unknown.length) {
     console.error(
         `bench: unknown section(s) ${unknown.join(", ")}; sections: ${SECTIONS.join(", ")}`
     )
+    process.exit(2)
+}
+/** Option `--name`'s value as a whole number >= min, or exit 2 saying why. */
+function wholeNumber(name: string, value: string | undefined, min: number) {
+    const v = Number(value)
+    if (Number.isInteger(v) && v >= min) return v
+    console.error(`bench: --${name} ${value}: a whole number >= ${min}`)
     process.exit(2)
 }
 const run = (s: string) =>
@@ -55,32 +62,23 @@ if (run("battery"))
     )
 if (run("bytecode")) printFigures("Bytecode", await bytecodeFigures())
 if (run("fleet")) {
-    const devices = Number(o.devices)
-    if (!Number.isInteger(devices) || devices < 1) {
-        console.error(`bench: --devices ${o.devices}: a whole number >= 1`)
-        process.exit(2)
-    }
+    const devices = wholeNumber("devices", o.devices, 1)
+    const instances = wholeNumber("instances", o.instances, 1)
     const maxDeploys =
-        o["max-deploys"] === undefined ? undefined : Number(o["max-deploys"])
-    if (
-        maxDeploys !== undefined &&
-        !(Number.isInteger(maxDeploys) && maxDeploys >= 0)
-    ) {
-        console.error(
-            `bench: --max-deploys ${o["max-deploys"]}: a whole number >= 0`
-        )
-        process.exit(2)
-    }
+        o["max-deploys"] === undefined
+            ? undefined
+            : wholeNumber("max-deploys", o["max-deploys"], 0)
     const r = await fleetFigures({
         devices,
         db: o.db,
+        instances,
         maxDeploys,
         serviceNodeFlags: process.env.BENCH_SERVICE_NODE_FLAGS?.split(" "),
         log: l =>
             console.log(`  ${new Date().toISOString().slice(11, 19)} ${l}`),
     })
     printFigures(
-        `Fleet service (fleet serve as its own process, ${devices} fake devices in 2 processes)`,
+        `Fleet service (fleet serve as its own process${instances > 1 ? `, ${instances} instances` : ""}, ${devices} fake devices)`,
         r.figures
     )
     console.log(`\n  docs/performance.md row: ${r.tableRow}`)
