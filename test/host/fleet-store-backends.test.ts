@@ -10,7 +10,7 @@ import { join } from "node:path"
 import Database from "better-sqlite3"
 import pg from "pg"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
-import type { FleetStore } from "../../host/fleet/store/types.ts"
+import type { DeviceState, FleetStore } from "../../host/fleet/store/types.ts"
 import { PostgresStore } from "../../host/fleet/store/postgres.ts"
 import { openFleetStore } from "../../host/fleet/store/open.ts"
 import { SCHEMA_VERSION } from "../../host/fleet/store/schema.ts"
@@ -106,6 +106,40 @@ const version = (name: string, hash: string) => ({
 
 for (const b of backends)
     describe(`${b.name} store`, () => {
+        test("unsettledStates: connected, deploying, or updated with health unknown; not the rest", async () => {
+            const [s, other] = await b.pair()
+            const patches: Record<string, Partial<DeviceState>> = {
+                connected: { connected: true, connectedTo: "i1" },
+                deploying: { lastDeployResult: "in-progress" },
+                "updated-unknown": { lastDeployResult: "ok" },
+                "updated-healthy": { lastDeployResult: "ok", health: "ok" },
+                "failed-idle": { lastDeployResult: "failed" },
+                "was-connected": { connected: false, lastSeen: 5 },
+                idle: { currentHash: "aa" },
+            }
+            for (const [id, patch] of Object.entries(patches))
+                await s.updateState(id, patch)
+            // a row written before the state had a health field reads as unknown
+            await rawExec(
+                s,
+                `INSERT INTO device_state (id, json) VALUES ('old-updated', '{"lastDeployResult":"ok"}')`
+            )
+            const ids = (await other.unsettledStates()).map(x => x.id)
+            assert.deepEqual(ids, [
+                "connected",
+                "deploying",
+                "old-updated",
+                "updated-unknown",
+            ])
+            const all = new Map((await other.states()).map(x => [x.id, x]))
+            for (const x of await other.unsettledStates())
+                assert.deepEqual(
+                    x,
+                    all.get(x.id),
+                    "the same records as states()"
+                )
+        })
+
         test("round-trips versions, devices, states, rollouts and events", async () => {
             const [s, other] = await b.pair()
             await s.addVersion(version("v1", "aa"))

@@ -29,7 +29,7 @@ export interface HealthCheckDeps {
 export async function checkHealth(d: HealthCheckDeps): Promise<void> {
     const { store, event } = d
     const t = d.now()
-    for (const st of await store.states()) {
+    for (const st of await store.unsettledStates()) {
         if (st.lastDeployResult !== "ok" || st.health !== "unknown") continue
         const device = await store.device(st.id)
         if (!device) continue

@@ -33,7 +33,7 @@ export function settleInterruptedWork(
                 known.set(owner, !(await leases.alive(owner, tx)))
             return known.get(owner)!
         }
-        for (const st of await tx.states()) {
+        for (const st of await tx.unsettledStates()) {
             const gone =
                 !!st.connectedTo && (await instanceGone(st.connectedTo))
             // "": written before instances had ids, or by none

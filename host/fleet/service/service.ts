@@ -577,7 +577,7 @@ class FleetServer implements FleetService {
         // the records the sessions queued (a deploy that failed, disconnects)
         await this.queue.idle()
         await this.store.atomically(async tx => {
-            for (const st of await tx.states())
+            for (const st of await tx.unsettledStates())
                 if (st.connected && st.connectedTo === this.owner)
                     await tx.updateState(st.id, {
                         connected: false,

@@ -23,6 +23,7 @@ import {
     rowToRollout,
     rowToVersion,
     toState,
+    UNSETTLED_POSTGRES,
 } from "./rows.ts"
 
 /**
@@ -291,6 +292,14 @@ export class PostgresStore implements FleetStore {
     async states() {
         return (
             await this.rows("SELECT id, json FROM device_state ORDER BY id")
+        ).map(r => toState(r.id, r.json))
+    }
+
+    async unsettledStates() {
+        return (
+            await this.rows(
+                `SELECT id, json FROM device_state WHERE ${UNSETTLED_POSTGRES} ORDER BY id`
+            )
         ).map(r => toState(r.id, r.json))
     }
 

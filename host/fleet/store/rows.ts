@@ -30,6 +30,21 @@ export function emptyState(id: string): DeviceState {
     }
 }
 
+/**
+ * The condition on a `device_state` row's JSON for
+ * `FleetStore.unsettledStates`, in each backend's dialect, with
+ * {@link emptyState}'s defaults for fields the JSON lacks.
+ */
+export const UNSETTLED_SQLITE = `json_extract(json, '$.connected') = 1
+    OR json_extract(json, '$.lastDeployResult') = 'in-progress'
+    OR (json_extract(json, '$.lastDeployResult') = 'ok'
+        AND COALESCE(json_extract(json, '$.health'), 'unknown') = 'unknown')`
+/** As {@link UNSETTLED_SQLITE}, for PostgreSQL (the column is text). */
+export const UNSETTLED_POSTGRES = `(json::jsonb ->> 'connected') = 'true'
+    OR (json::jsonb ->> 'lastDeployResult') = 'in-progress'
+    OR ((json::jsonb ->> 'lastDeployResult') = 'ok'
+        AND COALESCE(json::jsonb ->> 'health', 'unknown') = 'unknown')`
+
 /** A device state from its stored JSON (fields added since default). */
 export function toState(id: string, json: string): DeviceState {
     return { ...emptyState(id), ...JSON.parse(json), id }

@@ -17,6 +17,7 @@ import {
     rowToRollout,
     rowToVersion,
     toState,
+    UNSETTLED_SQLITE,
 } from "./rows.ts"
 import { migrateSqlite } from "./sqlite-migrate.ts"
 import {
@@ -284,6 +285,16 @@ export class SqliteStore implements FleetStore {
             (
                 this.statement(
                     "SELECT id, json FROM device_state ORDER BY id"
+                ).all() as { id: string; json: string }[]
+            ).map(r => toState(r.id, r.json))
+        )
+    }
+
+    unsettledStates() {
+        return this.run(() =>
+            (
+                this.statement(
+                    `SELECT id, json FROM device_state WHERE ${UNSETTLED_SQLITE} ORDER BY id`
                 ).all() as { id: string; json: string }[]
             ).map(r => toState(r.id, r.json))
         )

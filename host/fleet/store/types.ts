@@ -119,6 +119,12 @@ export interface FleetStore {
         patch: Partial<Omit<DeviceState, "id">>
     ): Promise<DeviceState>
     states(): Promise<DeviceState[]>
+    /**
+     * The states recovery, shutdown and the health check look at: devices
+     * connected, with a deploy in progress, or updated with their health
+     * unknown; the rest of the fleet is not read.
+     */
+    unsettledStates(): Promise<DeviceState[]>
 
     addRollout(r: Omit<Rollout, "id">): Promise<Rollout>
     updateRollout(
