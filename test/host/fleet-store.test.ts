@@ -17,6 +17,7 @@ import {
 } from "../../host/fleet/release/artifacts.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import type { FleetStore } from "../../host/fleet/store/types.ts"
+import { VerifiedImages } from "../../host/fleet/release/verified-images.ts"
 import {
     desiredFor,
     desiredNow,
@@ -249,4 +250,34 @@ test("canary membership kept once per rollout gives each device the version the 
             createdAt: 0,
         })
     assert.equal(await agree("30 % of 50"), 15)
+})
+
+test("checked images are kept by hash and signature: checked once, a failure never kept, the newest four", async () => {
+    const kept = new VerifiedImages()
+    const loads: string[] = []
+    const loader = (name: string, image: Buffer) => async () => {
+        loads.push(name)
+        return image
+    }
+    const a = await kept.get("h1", "s1", loader("h1/s1", v1))
+    assert.equal(await kept.get("h1", "s1", loader("h1/s1", v2)), a)
+    assert.deepEqual(loads, ["h1/s1"], "the second deploy is not checked again")
+    await kept.get("h1", "s2", loader("h1/s2", v1))
+    assert.deepEqual(loads, ["h1/s1", "h1/s2"], "a new signature is checked")
+    const refused = async (): Promise<Buffer> => {
+        loads.push("bad")
+        throw new Error("the signature does not match")
+    }
+    await assert.rejects(kept.get("h2", "s", refused), /does not match/)
+    await assert.rejects(kept.get("h2", "s", refused), /does not match/)
+    assert.equal(
+        loads.filter(l => l === "bad").length,
+        2,
+        "a failure is not kept"
+    )
+    for (const h of ["h3", "h4", "h5"]) await kept.get(h, "s", loader(h, v1))
+    // four kept: h1/s1, the oldest, was let go when h5 came; h1/s2 was not
+    await kept.get("h1", "s2", loader("again h1/s2", v1))
+    await kept.get("h1", "s1", loader("again h1/s1", v1))
+    assert.deepEqual(loads.slice(-2), ["h5", "again h1/s1"])
 })
