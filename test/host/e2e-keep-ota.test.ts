@@ -119,6 +119,7 @@ after(async () => {
 /** The runtime names the program it starts, with its version. */
 const START = /^start: devs-iot-https-client /
 const KEPT = /^report: kept seq \d+\.\.(\d+) in flash/
+const BATCH = /^report: accepted messageId=(\d+) (\d+ readings seq \d+\.\.\d+)/
 const BOOT =
     /^flash: (\d+) readings kept, (\d+) dropped for room, next seq (\d+)/
 
@@ -185,6 +186,19 @@ test("an outage across an update over the air: every reading kept arrives once, 
         seqs.filter(s => s >= +boot[3]).length >= 2,
         "readings taken after the update arrive too"
     )
+    // the device's line for each batch names the readings the platform got
+    for (const line of sim.lines) {
+        const b = BATCH.exec(line)
+        if (!b) continue
+        const got = received(platform)
+            .filter(r => r.messageId === b[1])
+            .map(r => r.body.seq)
+        assert.equal(
+            `${got.length} readings seq ${got[0]}..${got.at(-1)}`,
+            b[2],
+            line
+        )
+    }
 })
 
 /** The last seq the device said it kept in flash before line `end`. */
