@@ -133,7 +133,8 @@ export function afterProbe(
 }
 
 /**
- * After `count` readings from `firstSeq` on were sent as one batch,
+ * After `count` readings through `lastSeq` were sent as one batch (seqs
+ * may jump inside it: readings lost at a restart),
  * behind the held reading when `behindHeld`: accepted, they leave the
  * queue (and the held one is dropped); refused, none is dropped and they
  * go again in halves; `single` when no reading went in (`count` 0).
@@ -142,7 +143,7 @@ export function afterBatch(
     s: RefusalState,
     outcome: SendOutcome,
     behindHeld: boolean,
-    firstSeq: number,
+    lastSeq: number,
     count: number
 ): RefusalDecision {
     if (outcome === "retry") return decide("wait", s)
@@ -159,7 +160,7 @@ export function afterBatch(
     return decide("split", {
         heldSeq: s.heldSeq,
         topicRefused: s.topicRefused,
-        splitUntil: Math.max(s.splitUntil, firstSeq + count - 1),
+        splitUntil: Math.max(s.splitUntil, lastSeq),
         splitLimit: halfBatch(count),
     })
 }

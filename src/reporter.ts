@@ -392,6 +392,8 @@ export class Reporter {
             ? alinkHistoryTopic(options.productKey, options.deviceName)
             : this.topic
         const firstSeq = queue.at(start).seq
+        // seqs may jump inside a batch (readings lost at a restart)
+        let lastSeq = firstSeq
         let count = 0
         let bytes = 0
         const outcome = await this.deliver(
@@ -415,6 +417,7 @@ export class Reporter {
                     }
                     if (!b.add(br)) break
                     count = b.count
+                    lastSeq = r.seq
                     if ((i & 7) === 7) await timing.sleep(0) // the step budget
                 }
                 const body = b.body()
@@ -423,10 +426,10 @@ export class Reporter {
             },
             false,
             id =>
-                `accepted messageId=${id} ${count} readings seq ${firstSeq}..${firstSeq + count - 1} (${bytes} bytes)`
+                `accepted messageId=${id} ${count} readings seq ${firstSeq}..${lastSeq} (${bytes} bytes)`
         )
         const d = this.apply(
-            afterBatch(this.refusal, outcome, start === 1, firstSeq, count)
+            afterBatch(this.refusal, outcome, start === 1, lastSeq, count)
         )
         if (d.action === "wait") return false
         if (d.action === "taken") {
@@ -441,7 +444,7 @@ export class Reporter {
         if (d.action === "single") return undefined
         // refused as a unit: never dropped whole; sent again in halves
         console.warn(
-            `report: a batch of ${count} readings (seq ${firstSeq}..${firstSeq + count - 1}, ${bytes} bytes) was not taken; none dropped, sending them again ${d.state.splitLimit} at a time`
+            `report: a batch of ${count} readings (seq ${firstSeq}..${lastSeq}, ${bytes} bytes) was not taken; none dropped, sending them again ${d.state.splitLimit} at a time`
         )
         return true
     }

@@ -95,7 +95,7 @@ describe("refusals: batches", () => {
         let count = 10
         const sizes: number[] = []
         while (count > 1) {
-            const d = afterBatch(s, "refused", false, 1, count)
+            const d = afterBatch(s, "refused", false, count, count)
             expect(d.action).toBe("split")
             expect(d.shift).toBe(0)
             s = d.state
@@ -105,12 +105,12 @@ describe("refusals: batches", () => {
         expect(sizes.join(",")).toBe("5,3,2,1")
         expect(s.splitUntil).toBe(10)
         // an unbuildable batch splits the same way
-        expect(afterBatch(noRefusal(), "invalid", false, 1, 4).action).toBe(
+        expect(afterBatch(noRefusal(), "invalid", false, 4, 4).action).toBe(
             "split"
         )
     })
     test("the split limit applies only up to the split's last seq", () => {
-        const s = afterBatch(noRefusal(), "refused", false, 11, 8).state
+        const s = afterBatch(noRefusal(), "refused", false, 18, 8).state
         expect(s.splitUntil).toBe(18)
         expect(s.splitLimit).toBe(4)
         expect(batchSize(s, 10, 11, 20)).toBe(4)
@@ -118,9 +118,16 @@ describe("refusals: batches", () => {
         expect(batchSize(s, 10, 19, 20)).toBe(10)
         expect(batchSize(s, 10, 19, 3)).toBe(3)
         // a smaller later split does not shorten the range of the first
-        const t = afterBatch(s, "refused", false, 11, 4).state
+        const t = afterBatch(s, "refused", false, 14, 4).state
         expect(t.splitUntil).toBe(18)
         expect(t.splitLimit).toBe(2)
+    })
+    test("a split covers a batch whose seqs jump (readings lost at a restart)", () => {
+        // seq 11..14 and 17..20: 8 readings through seq 20
+        const s = afterBatch(noRefusal(), "refused", false, 20, 8).state
+        expect(s.splitUntil).toBe(20)
+        expect(batchSize(s, 10, 17, 20)).toBe(4)
+        expect(batchSize(s, 10, 21, 20)).toBe(10)
     })
     test("batch size: 1 without batches or while the topic is refused", () => {
         expect(batchSize(noRefusal(), 1, 1, 10)).toBe(1)
@@ -129,11 +136,11 @@ describe("refusals: batches", () => {
         expect(batchSize(noRefusal(), 10, 1, 6)).toBe(6)
     })
     test("an accepted batch leaves the queue; behind a held reading, that one is dropped too", () => {
-        const plain = afterBatch(noRefusal(), "accepted", false, 1, 5)
+        const plain = afterBatch(noRefusal(), "accepted", false, 5, 5)
         expect(plain.action).toBe("taken")
         expect(plain.shift).toBe(5)
         expect(plain.droppedSeq).toBe(0)
-        const behind = afterBatch(held(3), "accepted", true, 4, 5)
+        const behind = afterBatch(held(3), "accepted", true, 8, 5)
         expect(behind.action).toBe("taken")
         expect(behind.shift).toBe(6)
         expect(behind.droppedSeq).toBe(3)
@@ -141,10 +148,10 @@ describe("refusals: batches", () => {
     })
     test("a retried batch waits; a batch with no reading in it leaves the decision to the single rules", () => {
         const s = held(3)
-        const r = afterBatch(s, "retry", true, 4, 5)
+        const r = afterBatch(s, "retry", true, 8, 5)
         expect(r.action).toBe("wait")
         expect(r.state).toBe(s)
-        const none = afterBatch(s, "refused", true, 4, 0)
+        const none = afterBatch(s, "refused", true, 3, 0)
         expect(none.action).toBe("single")
         expect(none.state).toBe(s)
     })
