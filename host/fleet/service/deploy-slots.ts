@@ -5,6 +5,9 @@
  * a new one is taken only in a transaction that counts them first (the
  * store serialises its transactions, across instances too).
  *
+ * Within the bound, each instance paces its own deploys by how late its
+ * event loop runs (deploy-pace.ts), so check-ins keep their turn.
+ *
  * A device that finds every slot taken waits here a little (`waitMs`), in
  * the order of its rollout (the canary order: the devices a percentage
  * covers come first), for a slot that this instance frees or sees free;
@@ -12,6 +15,7 @@
  * place in the rollout and gets the next slot free when it is there.
  */
 import { deployLease, type InstanceLeases } from "./leases.ts"
+import { defaultPace, nextDeployLimit, type PaceLimits } from "./deploy-pace.ts"
 import type { DeployLeases, SlotOutcome } from "../device/session.ts"
 import type { FleetStore } from "../store/types.ts"
 
@@ -29,6 +33,15 @@ export const DEFAULT_MAX_DEPLOYS = 64
 export const DEFAULT_DEPLOY_WAIT_MS = 2000
 /** How often waiting devices look for a slot another instance freed. */
 const POLL_MS = 250
+
+/** How an instance paces its deploys: its loop delay, and the limits. */
+export interface DeployPace {
+    /** The event loop's delay (ms) since the last call (loop-lag.ts). */
+    lag: () => number
+    limits?: PaceLimits
+    /** How often the pace is set (default 1 s). */
+    stepMs?: number
+}
 
 interface Waiter {
     deviceId: string
@@ -50,6 +63,9 @@ export class DeploySlots implements DeployLeases {
     private closed = false
     /** When this instance last took or renewed each deploy lease it holds. */
     private readonly renewed = new Map<string, number>()
+    /** Deploys this instance lets run at once now (the pace; at most `max`). */
+    private limit: number
+    private paceTimer?: NodeJS.Timeout
 
     constructor(
         private readonly store: FleetStore,
@@ -58,8 +74,50 @@ export class DeploySlots implements DeployLeases {
         readonly max: number,
         private readonly waitMs: number,
         private readonly now: () => number,
-        private readonly log: (line: string) => void = () => {}
-    ) {}
+        private readonly log: (line: string) => void = () => {},
+        pace?: DeployPace
+    ) {
+        this.limit = max
+        if (pace && max) {
+            const limits = pace.limits ?? defaultPace(max)
+            // from the fewest up, while the loop keeps up
+            this.limit = limits.min
+            this.paceTimer = setInterval(
+                () => this.setPace(pace.lag(), limits),
+                pace.stepMs ?? 1000
+            )
+            this.paceTimer.unref()
+        }
+    }
+
+    /** Deploys this instance lets run at once now. */
+    get pace(): number {
+        return this.limit
+    }
+
+    /**
+     * Deploys running on this instance: leases it took or renewed within
+     * their TTL (a running deploy renews every quarter of it; one whose
+     * end was never recorded stops counting when its lease lapses).
+     */
+    private runningHere(): number {
+        const since = this.now() - this.leases.deployMs
+        let n = 0
+        for (const [id, at] of this.renewed)
+            if (at > since) n++
+            else this.renewed.delete(id)
+        return n
+    }
+
+    private setPace(lagMs: number, limits: PaceLimits) {
+        const before = this.limit
+        this.limit = nextDeployLimit(before, lagMs, this.runningHere(), limits)
+        if (this.limit < before)
+            this.log(
+                `deploys at once here: ${before} -> ${this.limit} (the event loop ran ${Math.round(lagMs)} ms late)`
+            )
+        else if (this.limit > before && this.waiting.length) void this.pump()
+    }
 
     get owner(): string {
         return this.leases.owner
@@ -137,11 +195,13 @@ export class DeploySlots implements DeployLeases {
     /** Tells every waiting device to come back (the service stops). */
     close() {
         this.closed = true
+        clearInterval(this.paceTimer)
         for (const w of [...this.waiting]) this.leave(w, "busy")
     }
 
     /** One try, in one transaction: a slot free, then the device's lease. */
-    private tryTake(deviceId: string): Promise<SlotOutcome> {
+    private async tryTake(deviceId: string): Promise<SlotOutcome> {
+        if (this.runningHere() >= this.limit) return "busy"
         return this.store.atomically(
             async tx => {
                 const running = await tx.countLeases(

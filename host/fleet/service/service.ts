@@ -63,7 +63,9 @@ import {
     DEFAULT_DEPLOY_WAIT_MS,
     DEFAULT_MAX_DEPLOYS,
     DeploySlots,
+    type DeployPace,
 } from "./deploy-slots.ts"
+import { LoopLag } from "./loop-lag.ts"
 import { PeerLog } from "../device/peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "../device/protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
@@ -136,6 +138,11 @@ export interface FleetServiceOptions {
     maxDeploys?: number
     /** How long a device waits here for a deploy slot before it is told to come back (default 2 s). */
     deployWaitMs?: number
+    /**
+     * How this instance paces its deploys within the bound (default: by its
+     * event loop's delay, see deploy-pace.ts); `false`: the bound alone.
+     */
+    deployPace?: DeployPace | false
 }
 
 /** A running service. */
@@ -207,6 +214,7 @@ class FleetServer implements FleetService {
     readonly owner: string
     private readonly leases: InstanceLeases
     private readonly slots: DeploySlots
+    private readonly loopLag = new LoopLag()
     private readonly now: () => number
     private readonly log: (line: string) => void
     private readonly peerLog: PeerLog
@@ -249,7 +257,10 @@ class FleetServer implements FleetService {
             o.maxDeploys ?? DEFAULT_MAX_DEPLOYS,
             o.deployWaitMs ?? DEFAULT_DEPLOY_WAIT_MS,
             this.now,
-            this.log
+            this.log,
+            o.deployPace === false
+                ? undefined
+                : (o.deployPace ?? { lag: () => this.loopLag.lagMs() })
         )
         this.peerLog = new PeerLog(this.log)
         this.deviceLog = new PeerLog(this.log)
@@ -567,6 +578,7 @@ class FleetServer implements FleetService {
         clearInterval(this.healthTimer)
         this.control?.close()
         this.slots.close()
+        this.loopLag.stop()
         const ended = this.connections.closeAll(
             CloseCode.GoingAway,
             "service stopping"
