@@ -85,18 +85,24 @@ function connStr(d: DeviceRecord, port: number) {
  * and the fleet database: `--db` (a PostgreSQL URL or a SQLite file), by
  * default the directory's `fleet.db`.
  */
-async function openState({ lock = false } = {}) {
+async function openState({ lock = false, service = false } = {}) {
     const note = prepareStateDir(o.state!)
     if (note) console.error(`fleet: ${note}`)
     const unlock = lock ? lockStateDir(o.state!) : () => {}
     const artifacts = new ArtifactStore(join(o.state!, "artifacts"))
-    const store = await openFleetStore(o.db ?? join(o.state!, "fleet.db"), {
-        maxEvents: intOption("events-max"),
-        maxAgeMs:
-            o["events-max-age-days"] === undefined
-                ? undefined
-                : Number(o["events-max-age-days"]) * 24 * 3600 * 1000,
-    })
+    const store = await openFleetStore(
+        o.db ?? join(o.state!, "fleet.db"),
+        {
+            maxEvents: intOption("events-max"),
+            maxAgeMs:
+                o["events-max-age-days"] === undefined
+                    ? undefined
+                    : Number(o["events-max-age-days"]) * 24 * 3600 * 1000,
+        },
+        // an operator's command waits for the disk; the service's own
+        // records do not (see SqliteOptions)
+        { syncEveryCommit: !service }
+    )
     return { store, artifacts, unlock }
 }
 
@@ -109,7 +115,10 @@ async function serve() {
         throw new RangeError("TLS needs both --tls-cert and --tls-key")
     // a world-readable key is refused before anything is opened
     const tlsKey = o["tls-key"] ? readPrivateKeyFile(o["tls-key"]) : undefined
-    const { store, artifacts, unlock } = await openState({ lock: true })
+    const { store, artifacts, unlock } = await openState({
+        lock: true,
+        service: true,
+    })
     keepServing(log)
     const svc = await startFleetService({
         store,

@@ -281,3 +281,19 @@ test("checked images are kept by hash and signature: checked once, a failure nev
     await kept.get("h1", "s1", loader("again h1/s1", v1))
     assert.deepEqual(loads.slice(-2), ["h5", "again h1/s1"])
 })
+
+test("a SQLite store waits for the disk at each commit unless asked not to (the service's own store)", () => {
+    const file = join(dir, "sync.db")
+    const sync = (s: SqliteStore) =>
+        s.db.pragma("synchronous", { simple: true })
+    const operator = new SqliteStore(file)
+    const service = new SqliteStore(file, {}, { syncEveryCommit: false })
+    try {
+        assert.equal(sync(operator), 2, "FULL")
+        assert.equal(sync(service), 1, "NORMAL")
+        assert.equal(service.db.pragma("journal_mode", { simple: true }), "wal")
+    } finally {
+        operator.db.close()
+        service.db.close()
+    }
+})

@@ -71,6 +71,21 @@ interface Gate {
  */
 const gates = new Map<string, Gate>()
 
+/** How a SQLite store writes. */
+export interface SqliteOptions {
+    /**
+     * Each commit waits for the disk (`synchronous = FULL`, the default
+     * here). `false` (`synchronous = NORMAL`, better-sqlite3's own default
+     * in WAL mode): the WAL reaches the disk at each checkpoint instead; a
+     * power cut or an OS crash may lose the last commits, never corrupts
+     * the file, and a killed process loses nothing. The service uses it
+     * (an fsync per commit would block its event loop, for records the
+     * devices report again at their next check-in); an operator's commands
+     * (assign, stop, rollback, publish) keep theirs.
+     */
+    syncEveryCommit?: boolean
+}
+
 /**
  * The default store: one SQLite file (`:memory:` for tests), through
  * better-sqlite3. Its calls are synchronous underneath; a transaction that
@@ -89,13 +104,20 @@ export class SqliteStore implements FleetStore {
      * Opens (creating when missing) the database `file`, mode 0600 with its
      * WAL files; `:memory:` for tests.
      */
-    constructor(file: string, retention: EventRetention = {}) {
+    constructor(
+        file: string,
+        retention: EventRetention = {},
+        options: SqliteOptions = {}
+    ) {
         this.maxEvents = retention.maxEvents ?? DEFAULT_EVENTS_MAX
         this.maxEventAgeMs = retention.maxAgeMs ?? DEFAULT_EVENTS_MAX_AGE_MS
         const onDisk = file !== ":memory:" && file !== ""
         if (onDisk) protectDatabaseFiles(file)
         this.db = new Database(file)
         this.db.pragma("journal_mode = WAL")
+        this.db.pragma(
+            `synchronous = ${options.syncEveryCommit === false ? "NORMAL" : "FULL"}`
+        )
         this.db.pragma("busy_timeout = 5000")
         this.db.pragma("foreign_keys = ON")
         migrateSqlite(this.db)
