@@ -179,8 +179,8 @@ export function seal(key: Buffer, nonce: Buffer, plain: Buffer): Buffer {
     const c = createCipheriv("aes-256-ccm", key, nonce, {
         authTagLength: TAG_BYTES,
     })
-    const body = Buffer.concat([c.update(plain), c.final()])
-    return Buffer.concat([body, c.getAuthTag()])
+    // in this order: the tag exists once final() has run
+    return Buffer.concat([c.update(plain), c.final(), c.getAuthTag()])
 }
 
 /** AES-256-CCM decrypt of ciphertext ‖ tag; undefined when the tag is wrong. */
