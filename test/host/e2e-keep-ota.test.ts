@@ -35,6 +35,12 @@ import {
     tempFleet,
     type TempFleet,
 } from "./fleet-helpers.ts"
+import {
+    KEPT_LINE,
+    lastKeptBefore,
+    lostAtBoot,
+    waitForFlashAtBoot,
+} from "./keep-lines.ts"
 
 /** A check-in (~32 s after the service let go), a deploy and a restart. */
 const UPDATE_MS = 240_000
@@ -118,47 +124,40 @@ after(async () => {
 
 /** The runtime names the program it starts, with its version. */
 const START = /^start: devs-iot-https-client /
-const KEPT = /^report: kept seq \d+\.\.(\d+) in flash/
 const BATCH = /^report: accepted messageId=(\d+) (\d+ readings seq \d+\.\.\d+)/
-/** What the reporter took back from flash at the boot. */
-const RESTORED =
-    /^report: (\d+) readings kept from before the restart \(seq (\d+)\.\.(\d+)\)/
-const BOOT =
-    /^flash: (\d+) readings kept, (\d+) dropped for room, next seq (\d+)/
 
 test("an outage across an update over the air: every reading kept arrives once, seq continues", async () => {
     const first = received(platform).at(-1)!.body.seq as number
     platform.setFaults({ outageMs: 600_000 })
-    await sim.waitForLine(KEPT, 120_000)
+    await sim.waitForLine(KEPT_LINE, 120_000)
     const from = sim.lines.length
     await assign(fleet.store, "v2.0.0", { kind: "device", value: "sim1" })
-    // the update restarts the program: its boot line tells what flash held
-    const boot = await sim.waitForLine(BOOT, UPDATE_MS)
+    // the update restarts the program: its boot lines tell what flash held
+    const boot = await waitForFlashAtBoot(sim, from, UPDATE_MS)
+    const bootLines = sim.lines.slice(boot.at, boot.at + 2).join(" / ")
     await waitUntil(
         () => runs("v2.0.0"),
         60_000,
         "v2.0.0 recorded",
         deviceAndService()
     )
-    const bootAt = sim.lines.findIndex((l, i) => i >= from && BOOT.test(l))
-    const started = sim.lines.slice(from, bootAt).filter(l => START.test(l))
+    const started = sim.lines.slice(from, boot.at).filter(l => START.test(l))
     assert.match(started.at(-1) ?? "", /v2\.0\.0$/, "the boot is v2.0.0's")
     // every reading kept before the update is still there: all those the
     // platform had not taken, through (at least) the last group the device
     // said it kept (a group committed just before the restart may have
     // missed its line)
-    assert.equal(+boot[2], 0, `nothing dropped for room: ${boot[0]}`)
-    assert.ok(+boot[1] > 0, `kept readings survived the update: ${boot[0]}`)
-    const restored = await sim.waitForLine(RESTORED, 30_000)
+    assert.equal(boot.dropped, 0, `nothing dropped for room: ${bootLines}`)
+    assert.ok(boot.kept > 0, `kept readings survived the update: ${bootLines}`)
     const delivered = Math.max(...received(platform).map(r => r.body.seq))
-    const keptThrough = +restored[3]
+    const keptThrough = boot.restored!.through
     assert.ok(delivered >= first)
-    assert.equal(+restored[2], delivered + 1, restored[0])
-    assert.ok(keptThrough >= lastKeptBefore(bootAt), restored[0])
-    assert.equal(+boot[1], keptThrough - delivered, restored[0])
+    assert.equal(boot.restored!.from, delivered + 1, bootLines)
+    assert.ok(keptThrough >= lastKeptBefore(sim.lines, boot.at), bootLines)
+    assert.equal(boot.kept, keptThrough - delivered, bootLines)
     // v2 keeps its own readings in flash too, numbered on from flash
-    const last = await sim.waitForLine(KEPT, 120_000)
-    const through = +last[1]
+    const last = await sim.waitForLine(KEPT_LINE, 120_000)
+    const through = +last[2]
     platform.setFaults({ outageMs: 0 })
     await waitUntil(
         () => received(platform).some(r => r.body.seq >= through + 2),
@@ -179,15 +178,14 @@ test("an outage across an update over the air: every reading kept arrives once, 
         assert.ok(seqs[i] > seqs[i - 1], `each once, in order: ${seqs}`)
     // every number from the last reading before the outage on, but those
     // the device took after its last flash group and before the update
-    const lost: number[] = []
-    for (let s = keptThrough + 1; s < +boot[3]; s++) lost.push(s)
+    const lost = lostAtBoot(boot)
     assert.ok(lost.length <= 3, `at most KEEP_GROUP - 1 lost: ${lost}`)
     const expected: number[] = []
     for (let s = first + 1; s <= seqs.at(-1)!; s++)
         if (!lost.includes(s)) expected.push(s)
     assert.deepEqual(seqs, expected)
     assert.ok(
-        seqs.filter(s => s >= +boot[3]).length >= 2,
+        seqs.filter(s => s >= boot.nextSeq).length >= 2,
         "readings taken after the update arrive too"
     )
     // the device's line for each batch names the readings the platform got
@@ -204,13 +202,3 @@ test("an outage across an update over the air: every reading kept arrives once, 
         )
     }
 })
-
-/** The last seq the device said it kept in flash before line `end`. */
-function lastKeptBefore(end: number): number {
-    let through = 0
-    for (const line of sim.lines.slice(0, end)) {
-        const k = KEPT.exec(line)
-        if (k) through = +k[1]
-    }
-    return through
-}
