@@ -26,8 +26,10 @@ export type QueuedReading = StoredReading
 
 /**
  * Readings not yet taken by the platform are written to the keeper (flash)
- * in groups of this many: a power cut loses at most this many minus one
- * (the seq gap shows them), and a device whose link is up writes none.
+ * in groups of this many: a power cut loses the readings taken since the
+ * last group was written, at most this many (a cut during a group's write
+ * takes the whole group); the seq gap shows them. A device whose link is up
+ * writes none.
  */
 export const KEEP_GROUP = 4
 

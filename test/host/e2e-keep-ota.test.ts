@@ -179,7 +179,8 @@ test("an outage across an update over the air: every reading kept arrives once, 
     // every number from the last reading before the outage on, but those
     // the device took after its last flash group and before the update
     const lost = lostAtBoot(boot)
-    assert.ok(lost.length <= 3, `at most KEEP_GROUP - 1 lost: ${lost}`)
+    // a cut during a group's write takes the whole group
+    assert.ok(lost.length <= 4, `at most KEEP_GROUP lost: ${lost}`)
     const expected: number[] = []
     for (let s = first + 1; s <= seqs.at(-1)!; s++)
         if (!lost.includes(s)) expected.push(s)
