@@ -13,6 +13,7 @@
  * marks the end of the check-in (see {@link CheckIn}).
  */
 import { randomInt } from "node:crypto"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { FakeDevice } from "../testkit/fake-device.ts"
 import { Cmd } from "../fleet/index.ts"
 import type { BenchDevice, ChildReport, ParentCommand } from "./fleet-ipc.ts"
@@ -40,8 +41,13 @@ function emptyReport(): ChildReport {
         deployMs: [],
         failedConnects: 0,
         failures: {},
+        loopDelayMs: 0,
     }
 }
+
+/** This process's own lateness: a check-in it times includes it. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 })
+loopDelay.enable()
 
 function schedule(d: Running, atMs: number) {
     clearTimeout(d.timer)
@@ -154,6 +160,8 @@ process.on("message", (m: ParentCommand) => {
 
 function flush() {
     const r = report
+    r.loopDelayMs = loopDelay.count ? loopDelay.percentile(99) / 1e6 : 0
+    loopDelay.reset()
     report = emptyReport()
     process.send!(r)
 }

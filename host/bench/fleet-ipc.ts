@@ -46,4 +46,6 @@ export interface ChildReport {
     failedConnects: number
     /** Those, by reason. */
     failures: Record<string, number>
+    /** The process's own event loop delay over the window, 99th percentile (ms). */
+    loopDelayMs: number
 }

@@ -41,7 +41,7 @@ import type { Figure } from "./figures.ts"
 import type { BenchDevice, CheckIn, ChildReport } from "./fleet-ipc.ts"
 import { percentile } from "./percentile.ts"
 import { fdLimits, forkWithRaisedLimit, withRaisedLimit } from "./fd-limit.ts"
-import { cpuSeconds, peakRssBytes } from "./proc-stats.ts"
+import { cpuSeconds, listenOverflows, peakRssBytes } from "./proc-stats.ts"
 
 export interface FleetBenchOptions {
     devices: number
@@ -101,8 +101,16 @@ async function startService(args: string[], nodeFlags: string[]) {
         { stdio: ["ignore", "pipe", "pipe"] }
     )
     const errors: string[] = []
+    /** The service slowing its deploys (deploy-pace.ts): how often, how far. */
+    const pace = { slowdowns: 0, lowest: Infinity }
     const port = await new Promise<number>((resolve, reject) => {
         const onLine = (l: string) => {
+            const slowed = /deploys at once here: \d+ -> (\d+)/.exec(l)
+            if (slowed) {
+                pace.slowdowns++
+                pace.lowest = Math.min(pace.lowest, Number(slowed[1]))
+                return
+            }
             const m = /^fleet service on wss?:\/\/[^:]+:(\d+)/.exec(l)
             if (m) resolve(Number(m[1]))
             if (/unexpected|error/i.test(l) && errors.length < 20)
@@ -124,6 +132,7 @@ async function startService(args: string[], nodeFlags: string[]) {
         pid: child.pid!,
         port,
         errors,
+        pace,
         stop: async () => {
             child.kill("SIGINT")
             await exited
@@ -138,6 +147,8 @@ class DeviceFleet {
     readonly updated: number[] = []
     readonly deployMs: number[] = []
     failedConnects = 0
+    /** Each device process's loop delay, a 500 ms window at a time. */
+    readonly loopDelays: { at: number; ms: number }[] = []
     readonly failures: Record<string, number> = {}
     private readonly children: ChildProcess[] = []
 
@@ -165,6 +176,7 @@ class DeviceFleet {
         this.updated.push(...r.updated)
         this.deployMs.push(...r.deployMs)
         this.failedConnects += r.failedConnects
+        this.loopDelays.push({ at: Date.now(), ms: r.loopDelayMs })
         for (const [k, n] of Object.entries(r.failures))
             this.failures[k] = (this.failures[k] ?? 0) + n
     }
@@ -285,6 +297,7 @@ export async function fleetFigures(
     for (const s of services) log(`fleet serve: pid ${s.pid}, port ${s.port}`)
     const serviceCpu = () => services.reduce((t, s) => t + cpuSeconds(s.pid), 0)
     const cpu0 = serviceCpu()
+    const overflows0 = listenOverflows()
     const devices: BenchDevice[] = ids.map((id, i) => ({
         id,
         localAddress: loopbackAddress(i),
@@ -310,6 +323,7 @@ export async function fleetFigures(
         )
         await sleep(steadyMs)
         const cpu1 = serviceCpu()
+        const overflows1 = listenOverflows()
         const steady = fleet.checkIns
             .filter(c => c.start >= t1 && c.start < t1 + steadyMs)
             .map(c => c.ms)
@@ -331,10 +345,14 @@ export async function fleetFigures(
         const updated = fleet.updated.length - updatedBefore
         const rolloutS = (tDone - tAssign) / 1000
         const cpu2 = serviceCpu()
+        const overflows2 = listenOverflows()
         const rolloutCheckIns = fleet.checkIns.filter(
             c => c.start >= tAssign && c.start < tDone
         )
         const duringRollout = rolloutCheckIns.map(c => c.ms)
+        const rolloutDelays = fleet.loopDelays
+            .filter(d => d.at >= tAssign && d.at < tDone)
+            .map(d => d.ms)
         const rolloutAuth = rolloutCheckIns.map(c => c.authMs)
         log(
             `rollout: ${updated}/${n} updated in ${rolloutS.toFixed(1)} s${complete ? "" : " (timed out)"}`
@@ -352,6 +370,7 @@ export async function fleetFigures(
         await sleep(2000)
         const herd = fleet.checkIns.filter(c => c.start >= tHerd).map(c => c.ms)
         const cpu3 = serviceCpu()
+        const overflows3 = listenOverflows()
         const rssEach = services.map(s => peakRssBytes(s.pid))
         const rss = rssEach.reduce((t, r) => t + r, 0)
         const devicesCpu = fleet.cpu()
@@ -453,6 +472,27 @@ export async function fleetFigures(
                     Object.entries(fleet.failures)
                         .map(([k, v]) => `${v} ${k}`)
                         .join("; ") || "none",
+            },
+            {
+                name: "deploy pace slowdowns",
+                value: services.reduce((t, s) => t + s.pace.slowdowns, 0),
+                unit: "",
+                about: `times the service halved its deploys at once for a late event loop${services.some(s => s.pace.slowdowns) ? ` (lowest: ${Math.min(...services.map(s => s.pace.lowest))})` : ""}`,
+            },
+            {
+                name: "device processes' loop delay",
+                value: p(rolloutDelays, 50),
+                unit: "ms",
+                about: `during the rollout, the median of each 500 ms window's 99th percentile (max ${p(rolloutDelays, 100)} ms): a check-in the fake devices time includes it`,
+            },
+            {
+                name: "accept queue overflows",
+                value: overflows3! - overflows0!,
+                unit: "",
+                about:
+                    overflows0 === undefined
+                        ? "not readable here (/proc/net/netstat)"
+                        : `connection attempts the kernel dropped, the accept queue full (steady ${overflows1! - overflows0}, rollout ${overflows2! - overflows1!}, herd ${overflows3! - overflows2!}); each retried by TCP 1, 3, 7 ... s later`,
             },
             {
                 name: "service peak RSS",

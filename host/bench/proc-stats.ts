@@ -19,3 +19,22 @@ export function peakRssBytes(pid: number): number {
     )
     return m ? Number(m[1]) * 1024 : NaN
 }
+
+/**
+ * Connection attempts this machine's kernel dropped so far because a
+ * listening socket's accept queue was full (TcpExt ListenOverflows in
+ * /proc/net/netstat; machine-wide). Undefined where it cannot be read.
+ */
+export function listenOverflows(): number | undefined {
+    try {
+        const lines = readFileSync("/proc/net/netstat", "utf8")
+            .split("\n")
+            .filter(l => l.startsWith("TcpExt:"))
+        const names = lines[0].split(/\s+/)
+        const values = lines[1].split(/\s+/)
+        const v = Number(values[names.indexOf("ListenOverflows")])
+        return Number.isFinite(v) ? v : undefined
+    } catch {
+        return undefined
+    }
+}
