@@ -186,14 +186,6 @@ const MAX_HEADER_BYTES = 4096
 
 /** A health check still running after this long is logged as hanging. */
 const HEALTH_SLOW_MS = 30_000
-/**
- * Connections the kernel may queue before the service accepts them
- * (capped by `net.core.somaxconn`, 4096 on current Linux). Node's default,
- * 511, overflowed at 10,000 devices: a connection attempt the kernel drops
- * is retried by the device's TCP after 1, 3, 7, 15 s, so a check-in that
- * should take milliseconds took seconds.
- */
-const LISTEN_BACKLOG = 4096
 
 /** The websocket settings for device connections (`ws` enforces RFC 6455). */
 function deviceWebSocketServer() {
@@ -387,10 +379,7 @@ class FleetServer implements FleetService {
         await this.settle()
         await new Promise<void>((resolve, reject) => {
             this.server.once("error", reject)
-            this.server.listen(
-                { port, host: address, backlog: LISTEN_BACKLOG },
-                () => resolve()
-            )
+            this.server.listen(port, address, () => resolve())
         })
         this.server.on("error", e => this.log(`server error: ${e.message}`))
         this.port = (this.server.address() as { port: number }).port
