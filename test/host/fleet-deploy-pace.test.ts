@@ -1,6 +1,6 @@
 // Deploys give way to check-ins: the pace arithmetic alone, then through
-// DeploySlots with the loop delay injected (a real store and real leases;
-// only the clock of the pace is stepped by hand). No timed assertion.
+// DeploySlots with the load injected (a real store and real leases), and
+// the gauge itself on a loop kept busy. No timed assertion.
 import { test } from "node:test"
 import assert from "node:assert/strict"
 import {
@@ -9,45 +9,75 @@ import {
     type PaceLimits,
 } from "../../host/fleet/service/deploy-pace.ts"
 import { DeploySlots } from "../../host/fleet/service/deploy-slots.ts"
+import { LoadGauge, type Load } from "../../host/fleet/service/load-gauge.ts"
 import { InstanceLeases } from "../../host/fleet/service/leases.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import { waitUntil } from "../../host/testkit/wait-until.ts"
 
-const limits: PaceLimits = { max: 64, min: 4, highLagMs: 40, lowLagMs: 15 }
+const limits: PaceLimits = { ...defaultPace(64), min: 4 }
+const idle: Load = { lagMs: 5, busy: 0.2 }
+const late = (lagMs: number): Load => ({ lagMs, busy: 0.2 })
+const busy = (share: number): Load => ({ lagMs: 5, busy: share })
 
-test("pace: halves when the loop runs late, never below the floor", () => {
-    assert.equal(nextDeployLimit(64, 41, 64, limits), 32)
-    assert.equal(nextDeployLimit(32, 500, 10, limits), 16)
-    assert.equal(nextDeployLimit(5, 500, 5, limits), 4)
-    assert.equal(nextDeployLimit(4, 500, 4, limits), 4)
+test("pace: halves when the loop runs late or the core is busy, never below the floor", () => {
+    assert.equal(nextDeployLimit(64, late(41), 64, limits), 32)
+    assert.equal(nextDeployLimit(64, busy(0.9), 64, limits), 32)
+    assert.equal(nextDeployLimit(32, late(500), 10, limits), 16)
+    assert.equal(nextDeployLimit(5, late(500), 5, limits), 4)
+    assert.equal(nextDeployLimit(4, busy(1), 4, limits), 4)
 })
 
-test("pace: grows by a quarter only while the loop keeps up and every slot is used", () => {
-    assert.equal(nextDeployLimit(4, 5, 4, limits), 5)
-    assert.equal(nextDeployLimit(16, 5, 16, limits), 20)
+test("pace: grows by a quarter only while the service keeps up and every slot is used", () => {
+    assert.equal(nextDeployLimit(4, idle, 4, limits), 5)
+    assert.equal(nextDeployLimit(16, idle, 16, limits), 20)
     assert.equal(
-        nextDeployLimit(60, 5, 60, limits),
+        nextDeployLimit(60, idle, 60, limits),
         64,
         "never above the bound"
     )
-    assert.equal(nextDeployLimit(16, 5, 3, limits), 16, "unused slots: stays")
-    assert.equal(nextDeployLimit(16, 20, 16, limits), 16, "between: stays")
+    assert.equal(
+        nextDeployLimit(16, idle, 3, limits),
+        16,
+        "unused slots: stays"
+    )
+    assert.equal(
+        nextDeployLimit(16, late(20), 16, limits),
+        16,
+        "between: stays"
+    )
+    assert.equal(
+        nextDeployLimit(16, busy(0.7), 16, limits),
+        16,
+        "between: stays"
+    )
 })
 
 test("pace: a small bound is never paced below itself", () => {
-    assert.deepEqual(defaultPace(3), {
-        max: 3,
-        min: 3,
-        highLagMs: 40,
-        lowLagMs: 15,
-    })
-    assert.equal(nextDeployLimit(3, 1000, 3, defaultPace(3)), 3)
+    assert.equal(defaultPace(3).min, 3)
+    assert.equal(nextDeployLimit(3, busy(1), 3, defaultPace(3)), 3)
 })
 
-test("slots: a late loop lets fewer deploys start here; a loop that keeps up gives the waiting device its slot", async () => {
+test("the gauge: a step that kept the core busy reads busier than one that slept", async () => {
+    const gauge = new LoadGauge()
+    try {
+        gauge.sample()
+        // 150 ms of this process's CPU, however long the machine makes it take
+        const cpu0 = process.cpuUsage()
+        while (process.cpuUsage(cpu0).user < 150_000) {}
+        const spun = gauge.sample()
+        await new Promise(r => setTimeout(r, 150))
+        const slept = gauge.sample()
+        assert.ok(spun.busy > slept.busy, `${spun.busy} > ${slept.busy}`)
+        assert.ok(slept.busy < 0.5, `asleep: ${slept.busy}`)
+    } finally {
+        gauge.stop()
+    }
+})
+
+test("slots: a loaded service lets fewer deploys start here; one that keeps up gives the waiting device its slot", async () => {
     const store = new SqliteStore(":memory:")
     const leases = new InstanceLeases(store, "i1", {}, Date.now)
-    let lag = 0
+    let load = idle
     const slots = new DeploySlots(
         store,
         leases,
@@ -56,8 +86,8 @@ test("slots: a late loop lets fewer deploys start here; a loop that keeps up giv
         Date.now,
         () => {},
         {
-            lag: () => lag,
-            limits: { max: 8, min: 2, highLagMs: 40, lowLagMs: 15 },
+            load: () => load,
+            limits: { ...defaultPace(8), min: 2 },
             stepMs: 20,
         }
     )
@@ -66,16 +96,20 @@ test("slots: a late loop lets fewer deploys start here; a loop that keeps up giv
         const open = () => false
         assert.equal(await slots.take("d1", "a", open), "granted")
         assert.equal(await slots.take("d2", "b", open), "granted")
-        // both slots used, the loop keeps up: it grows
+        // both slots used, the service keeps up: it grows
         await waitUntil(() => slots.pace > 2, 30_000, "the pace grows")
-        lag = 200
+        load = busy(0.95)
         await waitUntil(() => slots.pace === 2, 30_000, "the pace falls")
-        // two run here, the pace allows two: the third waits
+        // two run here, the pace allows two: the third waits, however long
         let third: string | undefined
         void slots.take("d3", "c", open).then(o => (third = o))
         await new Promise(r => setTimeout(r, 100))
-        assert.equal(third, undefined, "the third waits while the loop is late")
-        lag = 0
+        assert.equal(
+            third,
+            undefined,
+            "the third waits while the service is loaded"
+        )
+        load = idle
         await waitUntil(
             () => third !== undefined,
             30_000,

@@ -5,8 +5,8 @@
  * a new one is taken only in a transaction that counts them first (the
  * store serialises its transactions, across instances too).
  *
- * Within the bound, each instance paces its own deploys by how late its
- * event loop runs (deploy-pace.ts), so check-ins keep their turn.
+ * Within the bound, each instance paces its own deploys by its load
+ * (deploy-pace.ts), so check-ins keep their turn.
  *
  * A device that finds every slot taken waits here a little (`waitMs`), in
  * the order of its rollout (the canary order: the devices a percentage
@@ -16,6 +16,7 @@
  */
 import { deployLease, type InstanceLeases } from "./leases.ts"
 import { defaultPace, nextDeployLimit, type PaceLimits } from "./deploy-pace.ts"
+import type { Load } from "./load-gauge.ts"
 import type { DeployLeases, SlotOutcome } from "../device/session.ts"
 import type { FleetStore } from "../store/types.ts"
 
@@ -36,8 +37,8 @@ const POLL_MS = 250
 
 /** How an instance paces its deploys: its loop delay, and the limits. */
 export interface DeployPace {
-    /** The event loop's delay (ms) since the last call (loop-lag.ts). */
-    lag: () => number
+    /** The service's load since the last call (load-gauge.ts). */
+    load: () => Load
     limits?: PaceLimits
     /** How often the pace is set (default 1 s). */
     stepMs?: number
@@ -83,7 +84,7 @@ export class DeploySlots implements DeployLeases {
             // from the fewest up, while the loop keeps up
             this.limit = limits.min
             this.paceTimer = setInterval(
-                () => this.setPace(pace.lag(), limits),
+                () => this.setPace(pace.load(), limits),
                 pace.stepMs ?? 1000
             )
             this.paceTimer.unref()
@@ -109,12 +110,12 @@ export class DeploySlots implements DeployLeases {
         return n
     }
 
-    private setPace(lagMs: number, limits: PaceLimits) {
+    private setPace(load: Load, limits: PaceLimits) {
         const before = this.limit
-        this.limit = nextDeployLimit(before, lagMs, this.runningHere(), limits)
+        this.limit = nextDeployLimit(before, load, this.runningHere(), limits)
         if (this.limit < before)
             this.log(
-                `deploys at once here: ${before} -> ${this.limit} (the event loop ran ${Math.round(lagMs)} ms late)`
+                `deploys at once here: ${before} -> ${this.limit} (the event loop ran ${Math.round(load.lagMs)} ms late, ${Math.round(load.busy * 100)} % of a core busy)`
             )
         else if (this.limit > before && this.waiting.length) void this.pump()
     }

@@ -65,7 +65,7 @@ import {
     DeploySlots,
     type DeployPace,
 } from "./deploy-slots.ts"
-import { LoopLag } from "./loop-lag.ts"
+import { LoadGauge } from "./load-gauge.ts"
 import { PeerLog } from "../device/peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "../device/protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
@@ -140,7 +140,7 @@ export interface FleetServiceOptions {
     deployWaitMs?: number
     /**
      * How this instance paces its deploys within the bound (default: by its
-     * event loop's delay, see deploy-pace.ts); `false`: the bound alone.
+     * load, see deploy-pace.ts); `false`: the bound alone.
      */
     deployPace?: DeployPace | false
 }
@@ -214,7 +214,7 @@ class FleetServer implements FleetService {
     readonly owner: string
     private readonly leases: InstanceLeases
     private readonly slots: DeploySlots
-    private readonly loopLag = new LoopLag()
+    private readonly load = new LoadGauge()
     private readonly now: () => number
     private readonly log: (line: string) => void
     private readonly peerLog: PeerLog
@@ -260,7 +260,7 @@ class FleetServer implements FleetService {
             this.log,
             o.deployPace === false
                 ? undefined
-                : (o.deployPace ?? { lag: () => this.loopLag.lagMs() })
+                : (o.deployPace ?? { load: () => this.load.sample() })
         )
         this.peerLog = new PeerLog(this.log)
         this.deviceLog = new PeerLog(this.log)
@@ -578,7 +578,7 @@ class FleetServer implements FleetService {
         clearInterval(this.healthTimer)
         this.control?.close()
         this.slots.close()
-        this.loopLag.stop()
+        this.load.stop()
         const ended = this.connections.closeAll(
             CloseCode.GoingAway,
             "service stopping"
