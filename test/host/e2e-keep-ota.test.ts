@@ -9,7 +9,6 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { buildFirmware } from "../../host/lib/build.ts"
 import {
     startFleetService,
     type FleetService,
@@ -29,7 +28,7 @@ import {
     waitUntil,
 } from "./e2e-helpers.ts"
 import {
-    publishSigned,
+    publishFirmwareVersions,
     registerDevice,
     releaseKeys,
     tempFleet,
@@ -73,13 +72,7 @@ async function runs(version: string) {
 before(async () => {
     platform = await startTestPlatform()
     fleet = tempFleet("e2e-keep-ota-")
-    for (const v of ["1.0.0", "2.0.0"])
-        await publishSigned(
-            fleet.store,
-            fleet.artifacts,
-            `v${v}`,
-            await buildFirmware("src/main.ts", { version: v })
-        )
+    await publishFirmwareVersions(fleet, ["1.0.0", "2.0.0"])
     await registerDevice(fleet.store, "sim1")
     await assign(fleet.store, "v1.0.0", { kind: "all" })
     svc = await startFleetService({

@@ -8,7 +8,6 @@
  */
 import { after, before, test } from "node:test"
 import assert from "node:assert/strict"
-import { buildFirmware } from "../../host/lib/build.ts"
 import { setConnectionStringFrame } from "../../host/jacdac/services.ts"
 import { sendFramesToSimBus } from "../../host/jacdac/sim-bus.ts"
 import { parseScope } from "../../host/fleet/rollout/desired.ts"
@@ -30,7 +29,7 @@ import {
     deviceLines,
 } from "./e2e-helpers.ts"
 import {
-    publishSigned,
+    publishFirmwareVersions,
     registerDevice,
     releaseKeys,
     tempFleet,
@@ -49,13 +48,7 @@ const fleetLog: string[] = []
 before(async () => {
     fleet = tempFleet("fleet-firmware-test-")
     const { store, artifacts } = fleet
-    for (const version of ["1.0.0", "2.0.0"])
-        await publishSigned(
-            store,
-            artifacts,
-            `v${version}`,
-            await buildFirmware("src/main.ts", { version })
-        )
+    await publishFirmwareVersions(fleet, ["1.0.0", "2.0.0"])
     await registerDevice(store, "reporter1")
     svc = await startFleetService({
         store,

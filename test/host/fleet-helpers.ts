@@ -66,6 +66,23 @@ export async function registerDevice(
     return key
 }
 
+/**
+ * The real firmware (`src/main.ts`) built as each of `versions` (e.g.
+ * "1.0.0"), published signed as `v<version>`.
+ */
+export async function publishFirmwareVersions(
+    fleet: { store: FleetStore; artifacts: ArtifactStore },
+    versions: string[]
+) {
+    for (const version of versions)
+        await publishSigned(
+            fleet.store,
+            fleet.artifacts,
+            `v${version}`,
+            await buildFirmware("src/main.ts", { version })
+        )
+}
+
 /** The fixture program `test/fixtures/fleet-app-<version>.ts`, built. */
 export function buildFleetApp(version: "v1" | "v2"): Promise<Buffer> {
     return buildFirmware(`test/fixtures/fleet-app-${version}.ts`)
