@@ -367,8 +367,10 @@ export async function fleetFigures(
         await until(() => fleet.auths.length - authsBefore >= n, 5 * 60_000)
         const herdAuths = fleet.auths.slice(authsBefore)
         const herdS = (Math.max(tHerd, ...herdAuths) - tHerd) / 1000
-        await sleep(2000)
-        const herd = fleet.checkIns.filter(c => c.start >= tHerd).map(c => c.ms)
+        // each check-in of the herd ends after its key is proved
+        const herdCheckIns = () => fleet.checkIns.filter(c => c.start >= tHerd)
+        await until(() => herdCheckIns().length >= herdAuths.length, 60_000)
+        const herd = herdCheckIns().map(c => c.ms)
         const cpu3 = serviceCpu()
         const overflows3 = listenOverflows()
         const rssEach = services.map(s => peakRssBytes(s.pid))
@@ -477,7 +479,7 @@ export async function fleetFigures(
                 name: "deploy pace slowdowns",
                 value: services.reduce((t, s) => t + s.pace.slowdowns, 0),
                 unit: "",
-                about: `times the service halved its deploys at once for a late event loop${services.some(s => s.pace.slowdowns) ? ` (lowest: ${Math.min(...services.map(s => s.pace.lowest))})` : ""}`,
+                about: `times the service halved its deploys at once for its load (a late event loop or a busy core)${services.some(s => s.pace.slowdowns) ? ` (lowest: ${Math.min(...services.map(s => s.pace.lowest))})` : ""}`,
             },
             {
                 name: "device processes' loop delay",
