@@ -35,7 +35,7 @@ export const DEFAULT_DEPLOY_WAIT_MS = 2000
 /** How often waiting devices look for a slot another instance freed. */
 const POLL_MS = 250
 
-/** How an instance paces its deploys: its loop delay, and the limits. */
+/** How an instance paces its deploys: its load, and the limits. */
 export interface DeployPace {
     /** The service's load since the last call (load-gauge.ts). */
     load: () => Load
@@ -81,7 +81,7 @@ export class DeploySlots implements DeployLeases {
         this.limit = max
         if (pace && max) {
             const limits = pace.limits ?? defaultPace(max)
-            // from the fewest up, while the loop keeps up
+            // from the fewest up, while the service keeps up
             this.limit = limits.min
             this.paceTimer = setInterval(
                 () => this.setPace(pace.load(), limits),
