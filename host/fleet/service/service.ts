@@ -63,7 +63,6 @@ import {
     DEFAULT_DEPLOY_WAIT_MS,
     DEFAULT_MAX_DEPLOYS,
     DeploySlots,
-    type DeployPace,
 } from "./deploy-slots.ts"
 import { LoadGauge } from "./load-gauge.ts"
 import { PeerLog } from "../device/peer-log.ts"
@@ -138,11 +137,6 @@ export interface FleetServiceOptions {
     maxDeploys?: number
     /** How long a device waits here for a deploy slot before it is told to come back (default 2 s). */
     deployWaitMs?: number
-    /**
-     * How this instance paces its deploys within the bound (default: by its
-     * load, see deploy-pace.ts); `false`: the bound alone.
-     */
-    deployPace?: DeployPace | false
 }
 
 /** A running service. */
@@ -258,9 +252,8 @@ class FleetServer implements FleetService {
             o.deployWaitMs ?? DEFAULT_DEPLOY_WAIT_MS,
             this.now,
             this.log,
-            o.deployPace === false
-                ? undefined
-                : (o.deployPace ?? { load: () => this.load.sample() })
+            // within the bound, paced by this instance's load (deploy-pace.ts)
+            { load: () => this.load.sample() }
         )
         this.peerLog = new PeerLog(this.log)
         this.deviceLog = new PeerLog(this.log)
