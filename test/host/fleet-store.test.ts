@@ -17,7 +17,7 @@ import {
 } from "../../host/fleet/release/artifacts.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import type { FleetStore } from "../../host/fleet/store/types.ts"
-import { VerifiedImages } from "../../host/fleet/release/verified-images.ts"
+import { CheckedSignatures } from "../../host/fleet/release/checked-signatures.ts"
 import {
     desiredFor,
     desiredNow,
@@ -252,34 +252,31 @@ test("canary membership kept once per rollout gives each device the version the 
     assert.equal(await agree("30 % of 50"), 15)
 })
 
-test("checked images are kept by hash and signature: checked once, a failure never kept, the newest four", async () => {
-    const kept = new VerifiedImages()
-    const loads: string[] = []
-    const loader = (name: string, image: Buffer) => async () => {
-        loads.push(name)
-        return image
-    }
-    const a = await kept.get("h1", "s1", loader("h1/s1", v1))
-    assert.equal(await kept.get("h1", "s1", loader("h1/s1", v2)), a)
-    assert.deepEqual(loads, ["h1/s1"], "the second deploy is not checked again")
-    await kept.get("h1", "s2", loader("h1/s2", v1))
-    assert.deepEqual(loads, ["h1/s1", "h1/s2"], "a new signature is checked")
-    const refused = async (): Promise<Buffer> => {
-        loads.push("bad")
+test("release signatures are checked once per hash and signature; a failure is never kept; the newest are kept", () => {
+    const checked = new CheckedSignatures(4)
+    const runs: string[] = []
+    const pass = (name: string) => () => void runs.push(name)
+    checked.check("h1", "s1", pass("h1/s1"))
+    checked.check("h1", "s1", pass("again h1/s1"))
+    assert.deepEqual(runs, ["h1/s1"], "the second deploy is not checked again")
+    checked.check("h1", "s2", pass("h1/s2"))
+    assert.deepEqual(runs, ["h1/s1", "h1/s2"], "a new signature is checked")
+    const refuse = () => {
+        runs.push("bad")
         throw new Error("the signature does not match")
     }
-    await assert.rejects(kept.get("h2", "s", refused), /does not match/)
-    await assert.rejects(kept.get("h2", "s", refused), /does not match/)
+    assert.throws(() => checked.check("h2", "s", refuse), /does not match/)
+    assert.throws(() => checked.check("h2", "s", refuse), /does not match/)
     assert.equal(
-        loads.filter(l => l === "bad").length,
+        runs.filter(r => r === "bad").length,
         2,
         "a failure is not kept"
     )
-    for (const h of ["h3", "h4", "h5"]) await kept.get(h, "s", loader(h, v1))
+    for (const h of ["h3", "h4", "h5"]) checked.check(h, "s", pass(h))
     // four kept: h1/s1, the oldest, was let go when h5 came; h1/s2 was not
-    await kept.get("h1", "s2", loader("again h1/s2", v1))
-    await kept.get("h1", "s1", loader("again h1/s1", v1))
-    assert.deepEqual(loads.slice(-2), ["h5", "again h1/s1"])
+    checked.check("h1", "s2", pass("again h1/s2"))
+    checked.check("h1", "s1", pass("again h1/s1"))
+    assert.deepEqual(runs.slice(-2), ["h5", "again h1/s1"])
 })
 
 test("a SQLite store waits for the disk at each commit unless asked not to (the service's own store)", () => {

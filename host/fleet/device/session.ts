@@ -13,7 +13,7 @@
 import { randomBytes, type KeyObject } from "node:crypto"
 import type { WebSocket } from "ws"
 import { type ArtifactStore } from "../release/artifacts.ts"
-import type { VerifiedImages } from "../release/verified-images.ts"
+import type { CheckedSignatures } from "../release/checked-signatures.ts"
 import { InboundFlow, type MessageLimits } from "./back-pressure.ts"
 import {
     AUTH_BYTES,
@@ -95,8 +95,8 @@ export interface SessionContext {
     /** This instance's owner id, deploy leases and slots (the service's DeploySlots). */
     leases: DeployLeases
     artifacts: ArtifactStore
-    /** Images checked once, kept for the deploys that follow. */
-    verifiedImages: VerifiedImages
+    /** Release signatures checked once for the deploys that follow. */
+    checkedSignatures: CheckedSignatures
     /** Canary membership, kept once per rollout (one per store). */
     members: CanaryMembers
     /** Public key release signatures must check against. */
@@ -535,19 +535,13 @@ export class Session {
         const { store, now } = this.ctx
         const v = await store.versionByName(want.version)
         try {
+            // read and hashed at every deploy: a file damaged in storage is refused
+            const image = await this.ctx.artifacts.getShared(want.hash, store)
             const signature = v?.signature ?? ""
-            return await this.ctx.verifiedImages.get(
-                want.hash,
-                signature,
-                async () => {
-                    const image = await this.ctx.artifacts.getShared(
-                        want.hash,
-                        store
-                    )
-                    verifyRelease(image, signature, this.ctx.releaseKey)
-                    return image
-                }
+            this.ctx.checkedSignatures.check(want.hash, signature, () =>
+                verifyRelease(image, signature, this.ctx.releaseKey)
             )
+            return image
         } catch (e) {
             await refuseArtifact(
                 store,

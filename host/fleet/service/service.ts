@@ -35,7 +35,7 @@ import type { KeyObject } from "node:crypto"
 import type { Socket } from "node:net"
 import { WebSocketServer, type ServerOptions, type WebSocket } from "ws"
 import type { ArtifactStore } from "../release/artifacts.ts"
-import { VerifiedImages } from "../release/verified-images.ts"
+import { CheckedSignatures } from "../release/checked-signatures.ts"
 import { serveControl } from "./control.ts"
 import type { MessageLimits } from "../device/back-pressure.ts"
 import { DeviceConnections } from "../device/connections.ts"
@@ -278,7 +278,7 @@ class FleetServer implements FleetService {
             leases: this.slots,
             members: new CanaryMembers(),
             artifacts: o.artifacts,
-            verifiedImages: new VerifiedImages(),
+            checkedSignatures: new CheckedSignatures(),
             releaseKey: o.releaseKey,
             now: this.now,
             holdMs: o.holdMs ?? 1500,
