@@ -25,7 +25,6 @@ import {
     ArtifactStore,
     assign,
     DEVICE_PATH,
-    type FleetStore,
     formatConnectionString,
     generateReleaseKeys,
     newDeviceKey,
@@ -71,11 +70,6 @@ export interface FleetBenchResult {
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms))
 const round = (x: number, digits = 0) => Number(x.toFixed(digits))
-
-/** The store the bench prepares the fleet in: the service's own. */
-function openBenchStore(state: string, db?: string): Promise<FleetStore> {
-    return openFleetStore(db ?? join(state, "fleet.db"))
-}
 
 /** Each device its own loopback address (all of 127/8 is the loopback on Linux). */
 function loopbackAddress(i: number): string {
@@ -236,7 +230,10 @@ export async function fleetFigures(
     log("building the firmware as 1.0.0 and 2.0.0")
     const v1 = await buildFirmware("src/main.ts", { version: "1.0.0" })
     const v2 = await buildFirmware("src/main.ts", { version: "2.0.0" })
-    const store = await openBenchStore(state, o.db)
+    // the service's own database; on SQLite every instance shares the file
+    // in the first state directory (each has a state directory of its own)
+    const db = o.db ?? join(state, "fleet.db")
+    const store = await openFleetStore(db)
     const artifacts = new ArtifactStore(join(state, "artifacts"))
     const publish = async (name: string, image: Buffer) =>
         (
@@ -268,9 +265,6 @@ export async function fleetFigures(
     await assign(store, "v1.0.0", { kind: "all" })
 
     const instances = o.instances ?? 1
-    // SQLite: the instances share the file in the first state directory;
-    // each instance has a state directory of its own (its lock, its socket)
-    const db = o.db ?? join(state, "fleet.db")
     const services: Service[] = []
     for (let k = 0; k < instances; k++) {
         const own = k === 0 ? state : join(dir, `state-${k}`)
