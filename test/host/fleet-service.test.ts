@@ -12,7 +12,12 @@ import {
     padImage,
 } from "../../host/fleet/release/artifacts.ts"
 import { FakeDevice } from "../../host/testkit/fake-device.ts"
-import { Cmd, newDeviceKey } from "../../host/fleet/device/protocol.ts"
+import {
+    Cmd,
+    DEPLOY_CHUNK,
+    DEPLOY_WINDOW,
+    newDeviceKey,
+} from "../../host/fleet/device/protocol.ts"
 import { parseScope } from "../../host/fleet/rollout/desired.ts"
 import { assign, rollback } from "../../host/fleet/rollout/actions.ts"
 import {
@@ -20,6 +25,7 @@ import {
     type FleetService,
 } from "../../host/fleet/service/service.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
+import { buildFirmware } from "../../host/lib/build.ts"
 import {
     buildFleetApp,
     publishSigned,
@@ -234,6 +240,102 @@ test("a device that refuses a write fails the deploy; the failure count stops re
         const third = d.connect()
         await third.ended
         assert.deepEqual(third.commands, [Cmd.GetHash], "no third attempt")
+    } finally {
+        await svc.close()
+    }
+})
+
+/** Publishes the real firmware as "big": hundreds of chunks, many windows. */
+async function publishBig(store: SqliteStore, artifacts: ArtifactStore) {
+    const big = await buildFirmware("src/main.ts", { version: "9.0.0" })
+    await publishSigned(store, artifacts, "big", big)
+    return big
+}
+
+/**
+ * A device that answers each DeployWrite a few milliseconds late, like one
+ * on a slow link; records the most writes it held unanswered at once.
+ */
+function answerWritesLate(d: FakeDevice) {
+    const seen = { writes: 0, answered: 0, mostUnanswered: 0 }
+    const orig = (d as any).handle.bind(d)
+    ;(d as any).handle = (
+        cmd: number,
+        p: Buffer,
+        send: (c: number, p?: Buffer) => void
+    ) => {
+        if (cmd !== Cmd.DeployWrite) return orig(cmd, p, send)
+        seen.writes++
+        seen.mostUnanswered = Math.max(
+            seen.mostUnanswered,
+            seen.writes - seen.answered
+        )
+        const copy = Buffer.from(p)
+        setTimeout(() => {
+            seen.answered++
+            orig(cmd, copy, send)
+        }, 5)
+    }
+    return seen
+}
+
+test("a deploy keeps the window full: DEPLOY_WINDOW writes unanswered at most, the image arrives whole", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
+    try {
+        const big = await publishBig(store, artifacts)
+        await assign(store, "big", { kind: "all" })
+        const d = devices.d1
+        const seen = answerWritesLate(d)
+        await d.connect().ended
+        assert.equal(d.hash(), imageHash(big))
+        assert.equal(seen.writes, Math.ceil(big.length / DEPLOY_CHUNK))
+        assert.equal(seen.mostUnanswered, DEPLOY_WINDOW)
+        assert.equal((await store.state("d1")).lastDeployResult, "ok")
+    } finally {
+        await svc.close()
+    }
+})
+
+test("a write refused within the window fails the deploy once: the writes refused after it are not recorded again", async () => {
+    const { store, artifacts, svc, devices } = await setup(["d1"])
+    try {
+        await publishBig(store, artifacts)
+        await assign(store, "big", { kind: "all" })
+        const d = devices.d1
+        const seen = answerWritesLate(d)
+        // the third write is refused; as the runtime, the device then
+        // refuses every write until the next DeployStart
+        const late = (d as any).handle.bind(d)
+        ;(d as any).handle = (
+            cmd: number,
+            p: Buffer,
+            send: (c: number, p?: Buffer) => void
+        ) =>
+            late(
+                cmd,
+                cmd === Cmd.DeployWrite && seen.writes === 2
+                    ? p.subarray(1)
+                    : p,
+                send
+            )
+        const s = d.connect()
+        await s.ended
+        const writes = s.commands.filter(c => c === Cmd.DeployWrite).length
+        assert.ok(
+            writes > 3,
+            `writes after the refused one were in flight (${writes})`
+        )
+        const st = await store.state("d1")
+        assert.equal(st.lastDeployResult, "failed")
+        assert.equal(st.deployFailures, 1)
+        assert.match(st.lastError, /device refused write/)
+        const mine = (await store.events()).filter(e => e.deviceId === "d1")
+        assert.equal(mine.filter(e => e.kind === "deploy-failed").length, 1)
+        assert.deepEqual(
+            mine.filter(e => e.kind === "error"),
+            [],
+            "no error recorded for the refusals of writes sent before the first came"
+        )
     } finally {
         await svc.close()
     }

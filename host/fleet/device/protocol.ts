@@ -53,6 +53,15 @@ export const MAX_WS_MESSAGE = 270
 export const DEPLOY_ALIGN = 32
 /** Bytes per DeployWrite: 1 cmd + 192 + 4 tag fits the device's buffer. */
 export const DEPLOY_CHUNK = 192
+/**
+ * DeployWrites sent before their answers arrive. The runtime handles every
+ * frame of a socket read in turn (`websock_conn.c` keeps the rest of a read
+ * for the next frame; the ESP32 build reads 1 KiB at a time and queues up to
+ * 50 socket writes) and answers each, in order; 8 chunks (1.6 KB) stay within
+ * a TCP receive window of lwIP's default 5.7 KB. Stop-and-wait would cost a
+ * round trip per 192 bytes: 426 of them for an 80 KB image.
+ */
+export const DEPLOY_WINDOW = 8
 
 /** Commands (jacdac `wssk` service spec). */
 export const Cmd = {

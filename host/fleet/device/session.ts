@@ -11,6 +11,7 @@
  * A task checks `closed` after its reads, before it starts anything.
  */
 import { randomBytes, type KeyObject } from "node:crypto"
+import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import { type ArtifactStore } from "../release/artifacts.ts"
 import type { CheckedSignatures } from "../release/checked-signatures.ts"
@@ -20,6 +21,7 @@ import {
     Cmd,
     cmdName,
     DEPLOY_CHUNK,
+    DEPLOY_WINDOW,
     encodeHello,
     SecureChannel,
     sessionKey,
@@ -41,6 +43,7 @@ import type { CanaryMembers } from "../rollout/canary-members.ts"
 import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
 import { verifyRelease } from "../release/signing.ts"
 import type { DeviceRecord, DeviceState, FleetStore } from "../store/types.ts"
+import { WriteBatch } from "./write-batch.ts"
 
 /** Websocket close codes the service uses (RFC 6455 section 7.4.1). */
 export const CloseCode = {
@@ -139,7 +142,13 @@ export class Session {
     private readonly flow: InboundFlow
     /** The deploy running: what, and when it started (its `lastDeployAt`). */
     private target?: Desired & { image: Buffer; startedAt: number }
+    /** Bytes of the image sent so far. */
     private offset = 0
+    /** DeployWrites sent and not answered yet (at most DEPLOY_WINDOW). */
+    private inFlight = 0
+    /** Answers still due to a deploy that ended before they came: ignored. */
+    private staleAnswers = 0
+    private readonly batch: WriteBatch
     private timer?: NodeJS.Timeout
     private holdTimer?: NodeJS.Timeout
     private idleTimer?: NodeJS.Timeout
@@ -154,10 +163,13 @@ export class Session {
         private readonly ctx: SessionContext,
         readonly device: DeviceRecord,
         readonly ws: WebSocket,
+        /** The socket under `ws`: the deploy window's writes leave together. */
+        socket: Duplex,
         clientNonce: Buffer,
         /** The peer's address, for logs. */
         readonly peer: string
     ) {
+        this.batch = new WriteBatch(socket)
         const seed = randomBytes(16)
         this.channel = new SecureChannel(
             sessionKey(Buffer.from(device.key, "hex"), clientNonce, seed),
@@ -356,6 +368,10 @@ export class Session {
         }
         const cmd = msg[0]
         const payload = msg.subarray(1)
+        if (this.staleAnswers > 0 && isDeployAnswer(cmd)) {
+            this.staleAnswers--
+            return
+        }
         switch (cmd) {
             case Cmd.PingCloud:
                 this.send(Cmd.PingCloud, payload)
@@ -381,6 +397,7 @@ export class Session {
                 return
             }
             case Cmd.Error:
+                if (this.step === "write" && this.inFlight > 0) this.inFlight--
                 await this.fail(`device refused ${this.step}`)
                 return
             case Cmd.GetHash:
@@ -389,8 +406,12 @@ export class Session {
                 return
             case Cmd.DeployStart:
             case Cmd.DeployWrite:
-                if (this.step === "start" || this.step === "write")
-                    if (await this.keepLease(false)) this.writeNext()
+                if (this.step === "write") {
+                    // an answer to no write: the window does not grow
+                    if (this.inFlight === 0) return
+                    this.inFlight--
+                } else if (this.step !== "start") return
+                if (await this.keepLease(false)) this.writeNext()
                 return
             case Cmd.DeployFinish:
                 if (this.step === "finish" && (await this.keepLease(true))) {
@@ -501,6 +522,7 @@ export class Session {
         const startedAt = now()
         this.target = { ...want, image, startedAt }
         this.offset = 0
+        this.inFlight = 0
         await store.atomically(
             async tx =>
                 this.record(
@@ -555,16 +577,25 @@ export class Session {
         }
     }
 
+    /**
+     * Fills the deploy window: DeployWrites until DEPLOY_WINDOW are
+     * unanswered or the image is sent; DeployFinish once every write is
+     * answered. The writes of one turn leave in one socket write.
+     */
     private writeNext() {
         const img = this.target!.image
-        if (this.offset >= img.length) {
+        if (this.offset >= img.length && this.inFlight === 0) {
             this.send(Cmd.DeployFinish)
             this.arm("finish")
             return
         }
-        const chunk = img.subarray(this.offset, this.offset + DEPLOY_CHUNK)
-        this.offset += chunk.length
-        this.send(Cmd.DeployWrite, chunk)
+        this.batch.hold()
+        while (this.offset < img.length && this.inFlight < DEPLOY_WINDOW) {
+            const chunk = img.subarray(this.offset, this.offset + DEPLOY_CHUNK)
+            this.offset += chunk.length
+            this.inFlight++
+            this.send(Cmd.DeployWrite, chunk)
+        }
         this.arm("write")
     }
 
@@ -594,6 +625,9 @@ export class Session {
         const { store, now, leases } = this.ctx
         const id = this.device.id
         this.target = undefined
+        // the writes still unanswered are answered later, or refused
+        this.staleAnswers += this.inFlight
+        this.inFlight = 0
         this.arm("idle")
         await store.atomically(
             async tx => {
@@ -642,4 +676,14 @@ export class Session {
         }
         this.ctx.ended(this, reason)
     }
+}
+
+/** An answer to a step of a deploy (a refusal included). */
+function isDeployAnswer(cmd: number): boolean {
+    return (
+        cmd === Cmd.Error ||
+        cmd === Cmd.DeployStart ||
+        cmd === Cmd.DeployWrite ||
+        cmd === Cmd.DeployFinish
+    )
 }

@@ -429,7 +429,14 @@ class FleetServer implements FleetService {
             return refuseHttp(socket, u.status, u.why)
         }
         this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-            const s = new Session(this.ctx, u.device, ws, u.clientNonce, peer)
+            const s = new Session(
+                this.ctx,
+                u.device,
+                ws,
+                socket,
+                u.clientNonce,
+                peer
+            )
             this.connections.opened(s, key)
             ws.on("error", e => {
                 // a protocol error: ws has written the close frame with its
