@@ -317,6 +317,7 @@ export async function fleetFigures(
         )
         await sleep(steadyMs)
         const cpu1 = serviceCpu()
+        const steadyCpuRate = (cpu1 - cpu0) / (steadyMs / 1000)
         const overflows1 = listenOverflows()
         const steady = fleet.checkIns
             .filter(c => c.start >= t1 && c.start < t1 + steadyMs)
@@ -447,6 +448,17 @@ export async function fleetFigures(
                 value: updated ? round(((cpu2 - cpu1) * 1000) / updated) : NaN,
                 unit: "ms",
                 about: `service CPU during the rollout / updated (max deploys at once: ${o.maxDeploys ?? "the service's default"})`,
+            },
+            {
+                name: "deploy CPU per device",
+                value: updated
+                    ? round(
+                          ((cpu2 - cpu1 - steadyCpuRate * rolloutS) * 1000) /
+                              updated
+                      )
+                    : NaN,
+                unit: "ms",
+                about: `the same beyond the steady state's check-in load (${round(steadyCpuRate * 100)} % of a core): what the deploys cost`,
             },
             {
                 name: "herd handshakes/s",
