@@ -11,7 +11,6 @@
  * A task checks `closed` after its reads, before it starts anything.
  */
 import { randomBytes, type KeyObject } from "node:crypto"
-import type { Duplex } from "node:stream"
 import type { WebSocket } from "ws"
 import { type ArtifactStore } from "../release/artifacts.ts"
 import type { CheckedSignatures } from "../release/checked-signatures.ts"
@@ -43,7 +42,7 @@ import type { CanaryMembers } from "../rollout/canary-members.ts"
 import { markBroken, refuseArtifact, type EventSink } from "../rollout/guard.ts"
 import { verifyRelease } from "../release/signing.ts"
 import type { DeviceRecord, DeviceState, FleetStore } from "../store/types.ts"
-import { WriteBatch } from "./write-batch.ts"
+import type { WriteBatch } from "./write-batch.ts"
 
 /** Websocket close codes the service uses (RFC 6455 section 7.4.1). */
 export const CloseCode = {
@@ -148,7 +147,6 @@ export class Session {
     private inFlight = 0
     /** Answers still due to a deploy that ended before they came: ignored. */
     private staleAnswers = 0
-    private readonly batch: WriteBatch
     private timer?: NodeJS.Timeout
     private holdTimer?: NodeJS.Timeout
     private idleTimer?: NodeJS.Timeout
@@ -163,13 +161,12 @@ export class Session {
         private readonly ctx: SessionContext,
         readonly device: DeviceRecord,
         readonly ws: WebSocket,
-        /** The socket under `ws`: the deploy window's writes leave together. */
-        socket: Duplex,
+        /** Holds the writes of a turn on the socket under `ws` (write-batch.ts). */
+        private readonly batch: WriteBatch,
         clientNonce: Buffer,
         /** The peer's address, for logs. */
         readonly peer: string
     ) {
-        this.batch = new WriteBatch(socket)
         const seed = randomBytes(16)
         this.channel = new SecureChannel(
             sessionKey(Buffer.from(device.key, "hex"), clientNonce, seed),
@@ -330,6 +327,8 @@ export class Session {
         this.step = "hash"
         // closes an older session of the device: its records queue first
         this.ctx.authenticated(this)
+        // the proof and the hash request leave in one write
+        this.batch.hold()
         this.ws.send(this.channel.seal(Buffer.alloc(AUTH_BYTES)))
         const id = this.device.id
         this.lastSeenWritten = this.ctx.now()

@@ -1,9 +1,10 @@
 /**
  * Writes to one socket made in the same turn of the event loop leave in
- * one system call: the deploy window's chunks (session.ts), sent as the
- * device's acknowledgements arrive together, cost one `writev` instead of
- * one each. On loopback a socket write was the largest single cost of a
- * deploy (see docs/performance.md).
+ * one system call: the upgrade's answer with the hello, the key's proof
+ * with the hash request, and the deploy window's chunks (session.ts), sent
+ * as the device's acknowledgements arrive together. On loopback a socket
+ * write was the largest single cost of a deploy and of a check-in (see
+ * docs/performance.md).
  */
 import type { Duplex } from "node:stream"
 

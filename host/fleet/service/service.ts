@@ -69,6 +69,7 @@ import { PeerLog } from "../device/peer-log.ts"
 import { formatConnectionString, MAX_WS_MESSAGE } from "../device/protocol.ts"
 import { settleInterruptedWork } from "./recovery.ts"
 import { CloseCode, Session, type SessionContext } from "../device/session.ts"
+import { WriteBatch } from "../device/write-batch.ts"
 import type { FleetStore } from "../store/types.ts"
 
 export { DEVICE_ID, DEVICE_PATH } from "../device/upgrade.ts"
@@ -428,12 +429,15 @@ class FleetServer implements FleetService {
             this.peerLog.note(peer, `refused ${u.status}: ${u.why}`)
             return refuseHttp(socket, u.status, u.why)
         }
+        // the 101 answer and the hello leave in one write
+        const batch = new WriteBatch(socket)
+        batch.hold()
         this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
             const s = new Session(
                 this.ctx,
                 u.device,
                 ws,
-                socket,
+                batch,
                 u.clientNonce,
                 peer
             )
