@@ -294,3 +294,23 @@ test("a SQLite store waits for the disk at each commit unless asked not to (the 
         service.db.close()
     }
 })
+
+test("a SQLite state patch that changes nothing writes nothing; one that changes a field writes it", async () => {
+    const store = new SqliteStore(":memory:")
+    const changes = () =>
+        store.db.prepare("SELECT total_changes() AS n").get() as { n: number }
+    try {
+        await store.updateState("d1", { currentHash: "aa".repeat(32) })
+        const first = changes().n
+        const same = await store.updateState("d1", {
+            currentHash: "aa".repeat(32),
+        })
+        assert.equal(changes().n, first, "the same hash again: no write")
+        assert.equal(same.currentHash, "aa".repeat(32))
+        await store.updateState("d1", { currentHash: "bb".repeat(32) })
+        assert.equal(changes().n, first + 1)
+        assert.equal((await store.state("d1")).currentHash, "bb".repeat(32))
+    } finally {
+        store.db.close()
+    }
+})

@@ -294,10 +294,18 @@ export class SqliteStore implements FleetStore {
     updateState(id: string, patch: Partial<Omit<DeviceState, "id">>) {
         return this.run(() =>
             this.db.transaction(() => {
-                const next = { ...this.stateNow(id), ...patch, id }
+                const row = this.statement(
+                    "SELECT json FROM device_state WHERE id = ?"
+                ).get(id) as { json: string } | undefined
+                const before = row ? toState(id, row.json) : emptyState(id)
+                const next = { ...before, ...patch, id }
+                const json = JSON.stringify(next)
+                // a patch that changes nothing (a check-in's hash, the
+                // same as last time) writes no page to the WAL
+                if (row && json === JSON.stringify(before)) return next
                 this.statement(
                     "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
-                ).run(id, JSON.stringify(next))
+                ).run(id, json)
                 return next
             })()
         )
