@@ -129,6 +129,11 @@ test("a check-in costs the same store calls in a fleet of 20 and of 400 devices,
     for (const c of [...small, ...large]) {
         assert.ok(!c.includes("devices"), `devices() read: ${text(c)}`)
         assert.ok(!c.includes("states"), `states() read: ${text(c)}`)
+        assert.equal(
+            c.filter(name => name === "updateState").length,
+            2,
+            `connected, then disconnected; the hash it reports is the one stored: ${text(c)}`
+        )
     }
     assert.deepEqual(
         large.map(c => c.length),

@@ -429,10 +429,15 @@ export class Session {
         if (this.step === "verify") return this.onDeployedHash(hash)
         const { store } = this.ctx
         const id = this.device.id
-        await store.updateState(id, { currentHash: hash })
-        const { desired, state } = await desiredAndStateNow(store, id, {
+        const now = await desiredAndStateNow(store, id, {
             members: this.ctx.members,
         })
+        const { desired } = now
+        // written only when it changed: a steady check-in reports the same
+        const state =
+            now.state.currentHash === hash
+                ? now.state
+                : await store.updateState(id, { currentHash: hash })
         const decision = decideOnHash({
             reportedHash: hash,
             desired,
