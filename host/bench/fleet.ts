@@ -345,6 +345,12 @@ export async function fleetFigures(
             c => c.start >= tAssign && c.start < tDone
         )
         const duringRollout = rolloutCheckIns.map(c => c.ms)
+        const rolloutPlain = rolloutCheckIns
+            .filter(c => !c.deployed)
+            .map(c => c.ms)
+        const rolloutDeploying = rolloutCheckIns
+            .filter(c => c.deployed)
+            .map(c => c.ms)
         const rolloutDelays = fleet.loopDelays
             .filter(d => d.at >= tAssign && d.at < tDone)
             .map(d => d.ms)
@@ -412,6 +418,12 @@ export async function fleetFigures(
                 about:
                     `${duringRollout.length} check-ins while the rollout ran (p50 ${p(duringRollout, 50)} ms); ` +
                     `until the key was proved: p50 ${p(rolloutAuth, 50)}, p99 ${p(rolloutAuth, 99)} ms`,
+            },
+            {
+                name: "  without a deploy",
+                value: p(rolloutPlain, 99),
+                unit: "ms",
+                about: `p99 of the ${rolloutPlain.length} that started no deploy (p50 ${p(rolloutPlain, 50)} ms); one that did waited up to 2 s for a deploy slot first (p99 ${p(rolloutDeploying, 99)} ms)`,
             },
             {
                 name: "image",
