@@ -341,6 +341,34 @@ test("a write refused within the window fails the deploy once: the writes refuse
     }
 })
 
+test("routine connects and disconnects are in the event log but not printed; a deploy is printed", async () => {
+    const lines: string[] = []
+    const { store, svc, devices } = await setup(["d1"], {
+        log: line => lines.push(line),
+    })
+    try {
+        await devices.d1.connect().ended
+        await assign(store, "v2", { kind: "all" })
+        await devices.d1.connect().ended
+        await svc.close()
+        const kinds = (await store.events())
+            .filter(e => e.deviceId === "d1")
+            .map(e => e.kind)
+        assert.equal(kinds.filter(k => k === "connected").length, 2)
+        assert.equal(kinds.filter(k => k === "disconnected").length, 2)
+        assert.deepEqual(
+            lines.filter(l => /^d1: (connected|disconnected)/.test(l)),
+            []
+        )
+        assert.ok(
+            lines.some(l => /^d1: deployed/.test(l)),
+            lines.join("\n")
+        )
+    } finally {
+        await svc.close()
+    }
+})
+
 test("an exception report after an update marks the device crashed and stops the rollout", async () => {
     const { store, svc, devices } = await setup(["d1"])
     try {
