@@ -182,7 +182,6 @@ const MAX_HEADER_BYTES = 4096
 /** A health check still running after this long is logged as hanging. */
 const HEALTH_SLOW_MS = 30_000
 
-/** The websocket settings for device connections (`ws` enforces RFC 6455). */
 /**
  * Events kept in the event log (`fleet log`) but not printed: every
  * check-in is one of each, so at 10,000 devices they were 600 lines a
@@ -190,6 +189,7 @@ const HEALTH_SLOW_MS = 30_000
  */
 const ROUTINE_EVENTS = new Set(["connected", "disconnected"])
 
+/** The websocket settings for device connections (`ws` enforces RFC 6455). */
 function deviceWebSocketServer() {
     return new WebSocketServer(<ServerOptions>{
         noServer: true,
