@@ -98,14 +98,15 @@ async function checkInCalls(size: number) {
         // a canary member; the second is a steady one (nothing to deploy)
         for (const id of ["d0", "d1", "d2", "d0", "d1", "d2"]) {
             const device = devices.get(id)!
-            const events0 = (await store.events(10_000)).length
+            const start = Date.now()
             calls.length = 0
             await device.connect().ended
+            // its end is recorded: seen since `start`, and not connected
             await waitUntil(
-                async () =>
-                    (await store.events(10_000))
-                        .slice(events0)
-                        .some(e => e.kind === "disconnected"),
+                async () => {
+                    const st = await store.state(id)
+                    return !st.connected && st.lastSeen >= start
+                },
                 60_000,
                 `${id} disconnected`,
                 { pollMs: 10 }

@@ -458,10 +458,26 @@ test("failed handshakes change no device record; status shows them from memory",
 })
 
 test("the event log stays within --events-max", async () => {
-    for (let i = 0; i < EVENTS_MAX; i++) await legitimateCheckIn()
+    // a check-in is no event; a device holding its key writes one with
+    // each exception report it sends: twice the limit is written
+    for (let i = 0; i < 2 * EVENTS_MAX; i++) {
+        const d = new FakeDevice({ connectionString: connStr(), program: v1 })
+        const end = await d.connect({
+            onOpen: send =>
+                send(Cmd.ExceptionReport, Buffer.from(`! report ${i}\n`)),
+        }).ended
+        assert.equal(end.authenticated, true, end.reason)
+    }
     const db = new SqliteStore(join(state, "fleet.db"))
     try {
-        // connected + disconnected per check-in: twice the limit was written
+        await waitUntil(
+            async () =>
+                (await db.events(1)).some(e =>
+                    e.detail.includes(`report ${2 * EVENTS_MAX - 1}`)
+                ),
+            30_000,
+            "the last report recorded"
+        )
         assert.ok(
             (await db.eventCount()) <= EVENTS_MAX,
             `${await db.eventCount()} rows`

@@ -26,6 +26,7 @@ import {
 } from "../../host/fleet/service/service.ts"
 import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import { buildFirmware } from "../../host/lib/build.ts"
+import { waitUntil } from "../../host/testkit/wait-until.ts"
 import {
     buildFleetApp,
     publishSigned,
@@ -341,24 +342,35 @@ test("a write refused within the window fails the deploy once: the writes refuse
     }
 })
 
-test("routine connects and disconnects are in the event log but not printed; a deploy is printed", async () => {
+test("a check-in leaves no event, only its state (connected, last seen); a deploy is recorded and printed", async () => {
     const lines: string[] = []
     const { store, svc, devices } = await setup(["d1"], {
         log: line => lines.push(line),
     })
     try {
+        const start = Date.now()
         await devices.d1.connect().ended
+        await waitUntil(
+            async () => !(await store.state("d1")).connected,
+            30_000,
+            "d1 disconnected"
+        )
+        assert.ok((await store.state("d1")).lastSeen >= start)
+        assert.deepEqual(
+            (await store.events()).filter(e => e.deviceId === "d1"),
+            [],
+            "a check-in with nothing to do is not an event"
+        )
         await assign(store, "v2", { kind: "all" })
         await devices.d1.connect().ended
         await svc.close()
         const kinds = (await store.events())
             .filter(e => e.deviceId === "d1")
             .map(e => e.kind)
-        assert.equal(kinds.filter(k => k === "connected").length, 2)
-        assert.equal(kinds.filter(k => k === "disconnected").length, 2)
-        assert.deepEqual(
-            lines.filter(l => /^d1: (connected|disconnected)/.test(l)),
-            []
+        assert.ok(kinds.includes("deployed"), kinds.join(" "))
+        assert.ok(
+            !kinds.includes("connected") && !kinds.includes("disconnected"),
+            kinds.join(" ")
         )
         assert.ok(
             lines.some(l => /^d1: deployed/.test(l)),

@@ -88,7 +88,14 @@ export class DeviceConnections {
                                 connected: false,
                                 connectedTo: "",
                             })
-                        await event(tx, s.device.id, "disconnected", reason)
+                        // a check-in's end is routine: recorded only when
+                        // the service closed it for a cause (idle, policy,
+                        // error); the state says connected and last seen
+                        if (
+                            s.closedWith !== undefined &&
+                            s.closedWith !== CloseCode.Normal
+                        )
+                            await event(tx, s.device.id, "disconnected", reason)
                     },
                     { device: s.device.id }
                 )

@@ -154,6 +154,8 @@ export class Session {
     private armed = 0
     private rechecking = false
     private closed = false
+    /** The code the service closed the session with (undefined: the device ended it). */
+    closedWith?: number
     /** When this session last wrote the device's `lastSeen`. */
     private lastSeenWritten = 0
 
@@ -197,6 +199,7 @@ export class Session {
      * server's `closeTimeout` ends the socket when the peer does not answer).
      */
     close(code: number = CloseCode.Normal, reason = "") {
+        if (!this.closed) this.closedWith = code
         // the session ends now, and its records are queued before the peer
         // can see the close frame
         this.onClose(
@@ -335,12 +338,12 @@ export class Session {
         this.work(() =>
             this.ctx.store.atomically(
                 async tx => {
+                    // no event: a check-in is routine (connections.ts)
                     await tx.updateState(id, {
                         connected: true,
                         connectedTo: this.ctx.leases.owner,
                         lastSeen: this.lastSeenWritten,
                     })
-                    await this.ctx.event(tx, id, "connected", "")
                 },
                 { device: id }
             )

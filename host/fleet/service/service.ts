@@ -182,13 +182,6 @@ const MAX_HEADER_BYTES = 4096
 /** A health check still running after this long is logged as hanging. */
 const HEALTH_SLOW_MS = 30_000
 
-/**
- * Events kept in the event log (`fleet log`) but not printed: every
- * check-in is one of each, so at 10,000 devices they were 600 lines a
- * second and a tenth of a check-in's CPU.
- */
-const ROUTINE_EVENTS = new Set(["connected", "disconnected"])
-
 /** The websocket settings for device connections (`ws` enforces RFC 6455). */
 function deviceWebSocketServer() {
     return new WebSocketServer(<ServerOptions>{
@@ -308,10 +301,7 @@ class FleetServer implements FleetService {
         this.server = this.createServer()
     }
 
-    /**
-     * Records an event: a database row (through `tx`) and, unless it is
-     * a routine connect or disconnect, a log line.
-     */
+    /** Records an event: a database row (through `tx`) and a log line. */
     private readonly event = async (
         tx: FleetStore,
         deviceId: string,
@@ -319,8 +309,7 @@ class FleetServer implements FleetService {
         detail: string
     ) => {
         await tx.logEvent(deviceId, kind, detail)
-        if (!ROUTINE_EVENTS.has(kind))
-            this.log(`${deviceId}: ${kind}${detail ? " " + detail : ""}`)
+        this.log(`${deviceId}: ${kind}${detail ? " " + detail : ""}`)
     }
 
     /** Queues a device's store work behind its earlier work. */
