@@ -256,6 +256,100 @@ test("a slot freed by a disconnect goes to the next waiting device, in the rollo
     }
 })
 
+test("a device waiting for a deploy slot is answered meanwhile; one that refuses while it waits gives its turn up", async () => {
+    const { SqliteStore } = await import("../../host/fleet/store/sqlite.ts")
+    const store = new SqliteStore(":memory:")
+    const long = 600_000
+    const { services, devices, lines } = await fleet(
+        [store],
+        ["d1", "d2", "d3"],
+        {
+            maxDeploys: 1,
+            deployWaitMs: long,
+            stepTimeoutMs: long,
+            idleTimeoutMs: long,
+        }
+    )
+    const [svc] = services
+    const wait = (what: string, cond: () => Promise<boolean> | boolean) =>
+        waitUntil(cond, WAIT_MS, what, { pollMs: 20 })
+    try {
+        await assign(store, "v1", { kind: "all" })
+        await assign(store, "v2", { kind: "all" })
+        // d1 holds the only slot and hangs mid-deploy
+        const hung = devices.get("d1")!.connect({
+            connectionString: await svc.connectionString("d1"),
+            stallOn: Cmd.DeployWrite,
+        })
+        await wait(
+            "d1's deploy",
+            async () =>
+                (await store.state("d1")).lastDeployResult === "in-progress"
+        )
+        // d2 pings right after its hash, as the runtime does, and waits
+        let d2Pinged = false
+        let d2Answered = false
+        let d2Started = false
+        const d2 = devices.get("d2")!.connect({
+            connectionString: await svc.connectionString("d2"),
+            onCommand: (cmd, _p, send) => {
+                if (cmd === Cmd.GetHash && !d2Pinged) {
+                    d2Pinged = true
+                    send(Cmd.PingCloud, Buffer.from([1, 2, 3, 4]))
+                } else if (cmd === Cmd.PingCloud) d2Answered = true
+                else if (cmd === Cmd.DeployStart) d2Started = true
+            },
+        })
+        await wait("d2's ping answered", () => d2Answered)
+        assert.ok(
+            lines.some(l => l.endsWith("d2: waiting for a deploy slot")),
+            "d2 waits for the slot"
+        )
+        assert.equal(
+            d2Started,
+            false,
+            "no deploy to d2 while d1 holds the slot"
+        )
+        // d3 waits too, then refuses unasked: it leaves the queue
+        let refuse: (() => void) | undefined
+        const d3 = devices.get("d3")!.connect({
+            connectionString: await svc.connectionString("d3"),
+            onCommand: (cmd, _p, send) => {
+                if (cmd === Cmd.GetHash) refuse ??= () => send(Cmd.Error)
+            },
+        })
+        await wait("d3 waiting", () =>
+            lines.some(l => l.endsWith("d3: waiting for a deploy slot"))
+        )
+        refuse!()
+        await wait(
+            "d3's refusal recorded",
+            async () => (await store.state("d3")).lastError !== ""
+        )
+        // d1 drops: the slot goes to d2, then is free again (d3 gave its turn up)
+        hung.drop()
+        await d2.ended
+        assert.deepEqual(devices.get("d2")!.installed, [imageHash(v2)])
+        d3.drop()
+        await devices
+            .get("d1")!
+            .connect({ connectionString: await svc.connectionString("d1") })
+            .ended
+        assert.equal(devices.get("d1")!.hash(), imageHash(v2))
+        assert.equal(devices.get("d3")!.hash(), imageHash(v1), "d3 refused")
+        const deploying = (await store.events(10_000))
+            .filter(e => e.kind === "deploying")
+            .map(e => e.deviceId)
+        assert.deepEqual(deploying, ["d1", "d2", "d1"])
+    } catch (e) {
+        console.error(lines.join("\n"))
+        throw e
+    } finally {
+        await svc.close()
+        await store.close()
+    }
+})
+
 for (const kind of SHARED_STORES)
     test(`${kind.name}: with --max-deploys 3 on two instances, no more than 3 deploys run at once across both`, async () => {
         const shared = await kind.create()

@@ -132,7 +132,8 @@ export interface SessionContext {
 /** A connection's messages update the device's `lastSeen` at most this often. */
 const LAST_SEEN_EVERY_MS = 1000
 
-type Step = "auth" | "hash" | "start" | "write" | "finish" | "verify" | "idle"
+type Step =
+    "auth" | "hash" | "slot" | "start" | "write" | "finish" | "verify" | "idle"
 
 /** A device connection, from the hello to its close. */
 export class Session {
@@ -275,6 +276,8 @@ export class Session {
             this.holdTimer = setTimeout(() => this.close(), this.ctx.holdMs)
             return
         }
+        // no answer is due while it waits for a slot (DeploySlots bounds the wait)
+        if (step === "slot") return
         this.timer = setTimeout(
             () =>
                 this.work(async () => {
@@ -476,33 +479,67 @@ export class Session {
      * The I/O of a deploy of `want`, in order: the checked image, a deploy
      * slot with the device's deploy lease (one deploy per device, and at
      * most so many at once, across the instances that share the store;
-     * with no slot free the device is told to come back), a last look that no deploy started or ended
-     * since `seen` was read (else the device is asked for its hash again),
-     * the records, then DeployStart. A session that ends meanwhile stops
-     * at the next step: nothing is recorded for it, and a lease it took is
-     * given back.
+     * with no slot free the device is told to come back), a last look that
+     * no deploy started or ended since `seen` was read (else the device is
+     * asked for its hash again), the records, then DeployStart. The wait
+     * for a slot is not one of the device's tasks: its pings and reports
+     * are answered meanwhile. A session that ends meanwhile stops at the
+     * next step: nothing is recorded for it, and a lease it took is given
+     * back.
      */
     private async startDeploy(
         want: Desired,
         reportedHash: string,
         seen: DeviceState
     ) {
-        const { store, now, leases } = this.ctx
-        const id = this.device.id
-        const ended = async (holdsLease: boolean) => {
-            if (this.closed && holdsLease) await leases.releaseDeploy(id)
-            return this.closed
-        }
-        if (await ended(false)) return
+        if (this.closed) return
         const image = await this.checkedImage(want)
         if (!image) return this.arm("idle")
-        if (await ended(false)) return
-        const slot = await leases.take(
-            id,
-            canaryRank(want.version, id),
-            () => this.closed
-        )
+        if (this.closed) return
+        this.arm("slot")
+        const armed = this.armed
+        const id = this.device.id
+        this.ctx.leases
+            .take(
+                id,
+                canaryRank(want.version, id),
+                () => this.closed || this.armed !== armed
+            )
+            .then(
+                slot =>
+                    this.work(() =>
+                        this.onSlot(
+                            slot,
+                            armed,
+                            want,
+                            image,
+                            reportedHash,
+                            seen
+                        )
+                    ),
+                (e: unknown) => this.work(() => Promise.reject(e))
+            )
+    }
+
+    /** What came of the wait for a slot, as one of the device's tasks. */
+    private async onSlot(
+        slot: SlotOutcome,
+        armed: number,
+        want: Desired,
+        image: Buffer,
+        reportedHash: string,
+        seen: DeviceState
+    ) {
+        const { store, now, leases } = this.ctx
+        const id = this.device.id
+        // the session ended, or the device failed a step, while it waited
+        const gone = () => this.closed || this.armed !== armed
+        const ended = async (holdsLease: boolean) => {
+            if (gone() && holdsLease) await leases.releaseDeploy(id)
+            return gone()
+        }
         if (slot === "elsewhere") {
+            if (gone()) return
             this.ctx.log(
                 `${id}: another instance deploys to it now: closing (it reconnects later)`
             )
@@ -511,7 +548,7 @@ export class Session {
         }
         if (slot === "busy") {
             // nothing recorded: it keeps its place and comes back
-            if (await ended(false)) return
+            if (gone()) return
             this.ctx.log(`${id}: every deploy slot is taken: come back later`)
             this.close(CloseCode.Normal, "deploy slots busy, come back later")
             return
