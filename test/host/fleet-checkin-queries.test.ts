@@ -135,6 +135,11 @@ test("a check-in costs the same store calls in a fleet of 20 and of 400 devices,
             2,
             `connected, then disconnected; the hash it reports is the one stored: ${text(c)}`
         )
+        assert.equal(
+            c.filter(name => name === "atomically").length,
+            2,
+            `a transaction to read what it should run, one to record its disconnect; its connect is one write: ${text(c)}`
+        )
     }
     assert.deepEqual(
         large.map(c => c.length),

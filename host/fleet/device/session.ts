@@ -338,19 +338,15 @@ export class Session {
         this.ws.send(this.channel.seal(Buffer.alloc(AUTH_BYTES)))
         const id = this.device.id
         this.lastSeenWritten = this.ctx.now()
-        this.work(() =>
-            this.ctx.store.atomically(
-                async tx => {
-                    // no event: a check-in is routine (connections.ts)
-                    await tx.updateState(id, {
-                        connected: true,
-                        connectedTo: this.ctx.leases.owner,
-                        lastSeen: this.lastSeenWritten,
-                    })
-                },
-                { device: id }
-            )
-        )
+        // one write, no transaction and no event: a check-in is routine
+        // (connections.ts)
+        this.work(async () => {
+            await this.ctx.store.updateState(id, {
+                connected: true,
+                connectedTo: this.ctx.leases.owner,
+                lastSeen: this.lastSeenWritten,
+            })
+        })
         this.touchIdle()
         this.send(Cmd.GetHash)
         this.arm("hash")
