@@ -10,7 +10,9 @@
  * 1-2 s. Right after answering the service's first hash request the device
  * sends a PingCloud (the runtime pings every few seconds): the service
  * answers in order, after it has handled the hash answer, so the answer
- * marks the end of the check-in (see {@link CheckIn}).
+ * marks the end of the check-in (see {@link CheckIn}); a deploy, or the wait
+ * for a deploy slot, may follow it. A check-in is reported when its
+ * connection ends.
  */
 import { randomInt } from "node:crypto"
 import { monitorEventLoopDelay } from "node:perf_hooks"
@@ -64,6 +66,8 @@ function connect(d: Running) {
     let installedBefore = d.fake.installed.length
     let deployed = false
     let deployStart = 0
+    /** When the check-in ended: the ping answered (a deploy may follow). */
+    let answeredMs: number | undefined
     const s = d.fake.connect({
         onOpen: () => {
             last = Date.now()
@@ -75,13 +79,7 @@ function connect(d: Running) {
             if (cmd === Cmd.GetHash && !pinged) {
                 pinged = true
                 send(Cmd.PingCloud, Buffer.from([1, 2, 3, 4]))
-            } else if (cmd === Cmd.PingCloud)
-                report.checkIns.push({
-                    start,
-                    ms: last - start,
-                    authMs,
-                    deployed,
-                })
+            } else if (cmd === Cmd.PingCloud) answeredMs ??= last - start
             else if (cmd === Cmd.DeployStart) {
                 deployed = true
                 deployStart = last
@@ -104,6 +102,9 @@ function connect(d: Running) {
     d.drop = drop
     s.ended.then(({ authenticated, reason }) => {
         if (d.drop === drop) d.drop = undefined
+        // reported at the end, to say whether a deploy followed
+        if (answeredMs !== undefined)
+            report.checkIns.push({ start, ms: answeredMs, authMs, deployed })
         if (stopping || dropped) return
         if (!authenticated) {
             report.failedConnects++

@@ -20,7 +20,9 @@ export type ParentCommand =
 /**
  * A check-in: from the device opening its TCP connection to the service's
  * answer to the PingCloud the device sends right after its hash answer
- * (the service answers in order, so after it has decided on the hash).
+ * (the service answers in order, so after it has decided on the hash; a
+ * wait for a deploy slot, and the deploy, come after). Reported when the
+ * connection ends.
  */
 export interface CheckIn {
     /** When the device started connecting (ms since the epoch). */

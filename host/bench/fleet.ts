@@ -319,9 +319,6 @@ export async function fleetFigures(
         const cpu1 = serviceCpu()
         const steadyCpuRate = (cpu1 - cpu0) / (steadyMs / 1000)
         const overflows1 = listenOverflows()
-        const steady = fleet.checkIns
-            .filter(c => c.start >= t1 && c.start < t1 + steadyMs)
-            .map(c => c.ms)
 
         // 2. rollout of v2.0.0 to 100 %
         await publish("v2.0.0", v2)
@@ -341,6 +338,14 @@ export async function fleetFigures(
         const rolloutS = (tDone - tAssign) / 1000
         const cpu2 = serviceCpu()
         const overflows2 = listenOverflows()
+        log(
+            `rollout: ${updated}/${n} updated in ${rolloutS.toFixed(1)} s${complete ? "" : " (timed out)"}`
+        )
+        // a check-in is reported when its connection ends (a hold, 1.5 s, after it)
+        await sleep(3000) // let the last verifications and holds end
+        const steady = fleet.checkIns
+            .filter(c => c.start >= t1 && c.start < t1 + steadyMs)
+            .map(c => c.ms)
         const rolloutCheckIns = fleet.checkIns.filter(
             c => c.start >= tAssign && c.start < tDone
         )
@@ -355,12 +360,8 @@ export async function fleetFigures(
             .filter(d => d.at >= tAssign && d.at < tDone)
             .map(d => d.ms)
         const rolloutAuth = rolloutCheckIns.map(c => c.authMs)
-        log(
-            `rollout: ${updated}/${n} updated in ${rolloutS.toFixed(1)} s${complete ? "" : " (timed out)"}`
-        )
 
         // 3. herd: everyone reconnects at once
-        await sleep(3000) // let the last verifications and holds end
         const authsBefore = fleet.auths.length
         const tHerd = Date.now()
         fleet.send({ type: "reconnect-all" })
