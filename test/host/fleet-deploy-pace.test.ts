@@ -122,3 +122,29 @@ test("slots: a loaded service lets fewer deploys start here; one that keeps up g
         await store.close()
     }
 })
+
+test("slots: a slot granted to an older session of a device is not given up by it once a newer session took it", async () => {
+    const store = new SqliteStore(":memory:")
+    const leases = new InstanceLeases(store, "i1", {}, Date.now)
+    const slots = new DeploySlots(store, leases, 2, 0, Date.now)
+    const running = () => store.countLeases("deploy:", Date.now())
+    const open = () => false
+    const older = {}
+    const newer = {}
+    try {
+        assert.equal(await slots.take("d1", "a", open, older), "granted")
+        // the newer session takes it before the older one saw its grant
+        assert.equal(await slots.take("d1", "a", open, newer), "granted")
+        await slots.releaseDeploy("d1", undefined, older)
+        assert.equal(await running(), 1, "the newer session keeps the slot")
+        await slots.releaseDeploy("d1", undefined, newer)
+        assert.equal(await running(), 0, "its holder gives it up")
+        // granted and released by the same session: given up
+        assert.equal(await slots.take("d1", "a", open, older), "granted")
+        await slots.releaseDeploy("d1", undefined, older)
+        assert.equal(await running(), 0)
+    } finally {
+        slots.close()
+        await store.close()
+    }
+})

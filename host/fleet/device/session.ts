@@ -70,8 +70,15 @@ export interface DeployLeases {
      * another holds it. Through `tx` inside a transaction.
      */
     deploy(deviceId: string, tx?: FleetStore): Promise<boolean>
-    /** Gives `deploy:<deviceId>` up. */
-    releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void>
+    /**
+     * Gives `deploy:<deviceId>` up; with `holder`, only while it is still
+     * the slot `take` granted to `holder`.
+     */
+    releaseDeploy(
+        deviceId: string,
+        tx?: FleetStore,
+        holder?: object
+    ): Promise<void>
     /**
      * Keeps `deploy:<deviceId>` during a deploy: false when another
      * instance has it now. Renewed in the store at most every quarter of
@@ -82,12 +89,14 @@ export interface DeployLeases {
      * Takes a deploy slot and `deploy:<deviceId>` to start a deploy:
      * "elsewhere" when another instance holds the lease, "busy" when every
      * slot is taken (the device comes back later). `rank` orders devices
-     * that wait for a slot (its rollout's canary order).
+     * that wait for a slot (its rollout's canary order). A slot granted is
+     * `holder`'s until released.
      */
     take(
         deviceId: string,
         rank: string,
-        ended: () => boolean
+        ended: () => boolean,
+        holder?: object
     ): Promise<SlotOutcome>
 }
 
@@ -499,7 +508,8 @@ export class Session {
             .take(
                 id,
                 canaryRank(want.version, id),
-                () => this.closed || this.armed !== armed
+                () => this.closed || this.armed !== armed,
+                this
             )
             .then(
                 slot =>
@@ -530,8 +540,11 @@ export class Session {
         const id = this.device.id
         // the session ended, or the device failed a step, while it waited
         const gone = () => this.closed || this.armed !== armed
+        // the wait ran outside the device's tasks: a newer session of it may
+        // have taken the slot since, and keeps it
         const ended = async (holdsLease: boolean) => {
-            if (gone() && holdsLease) await leases.releaseDeploy(id)
+            if (gone() && holdsLease)
+                await leases.releaseDeploy(id, undefined, this)
             return gone()
         }
         if (slot === "elsewhere") {

@@ -46,6 +46,7 @@ export interface DeployPace {
 
 interface Waiter {
     deviceId: string
+    holder?: object
     rank: string
     ended: () => boolean
     resolve: (o: SlotOutcome) => void
@@ -64,6 +65,8 @@ export class DeploySlots implements DeployLeases {
     private closed = false
     /** When this instance last took or renewed each deploy lease it holds. */
     private readonly renewed = new Map<string, number>()
+    /** Who each slot taken here was granted to (see `take`). */
+    private readonly holders = new Map<string, object>()
     /** Deploys this instance lets run at once now (the pace; at most `max`). */
     private limit: number
     private paceTimer?: NodeJS.Timeout
@@ -132,7 +135,18 @@ export class DeploySlots implements DeployLeases {
         return ok
     }
 
-    async releaseDeploy(deviceId: string, tx?: FleetStore): Promise<void> {
+    /**
+     * Gives the slot and deploy lease of `deviceId` up; with `holder`, only
+     * while they are still the ones granted to it (a newer session of the
+     * device may have taken them since).
+     */
+    async releaseDeploy(
+        deviceId: string,
+        tx?: FleetStore,
+        holder?: object
+    ): Promise<void> {
+        if (holder && this.holders.get(deviceId) !== holder) return
+        this.holders.delete(deviceId)
         this.renewed.delete(deviceId)
         await this.leases.releaseDeploy(deviceId, tx)
         if (this.waiting.length) void this.pump()
@@ -159,16 +173,18 @@ export class DeploySlots implements DeployLeases {
      * "elsewhere" when another instance holds its lease; "busy" when every
      * slot stayed taken for `waitMs` (or devices ahead of it in its
      * rollout's order, `rank`, wait here already and took what freed).
+     * A slot granted is `holder`'s until released (see `releaseDeploy`).
      */
     async take(
         deviceId: string,
         rank: string,
-        ended: () => boolean
+        ended: () => boolean,
+        holder?: object
     ): Promise<SlotOutcome> {
         if (!this.max)
-            return (await this.deploy(deviceId)) ? "granted" : "elsewhere"
+            return this.granted(deviceId, holder, await this.deploy(deviceId))
         if (!this.waiting.length) {
-            const first = await this.tryTake(deviceId)
+            const first = await this.tryTake(deviceId, holder)
             if (first !== "busy" || this.waitMs <= 0 || this.closed)
                 return first
         }
@@ -176,6 +192,7 @@ export class DeploySlots implements DeployLeases {
         return new Promise<SlotOutcome>(resolve => {
             const w: Waiter = {
                 deviceId,
+                holder,
                 rank,
                 ended,
                 resolve,
@@ -201,7 +218,10 @@ export class DeploySlots implements DeployLeases {
     }
 
     /** One try, in one transaction: a slot free, then the device's lease. */
-    private async tryTake(deviceId: string): Promise<SlotOutcome> {
+    private async tryTake(
+        deviceId: string,
+        holder?: object
+    ): Promise<SlotOutcome> {
         if (this.runningHere() >= this.limit) return "busy"
         return this.store.atomically(
             async tx => {
@@ -211,12 +231,25 @@ export class DeploySlots implements DeployLeases {
                     deployLease(deviceId)
                 )
                 if (running >= this.max) return "busy"
-                return (await this.deploy(deviceId, tx))
-                    ? "granted"
-                    : "elsewhere"
+                return this.granted(
+                    deviceId,
+                    holder,
+                    await this.deploy(deviceId, tx)
+                )
             },
             { deploySlots: true }
         )
+    }
+
+    private granted(
+        deviceId: string,
+        holder: object | undefined,
+        took: boolean
+    ): SlotOutcome {
+        if (!took) return "elsewhere"
+        if (holder) this.holders.set(deviceId, holder)
+        else this.holders.delete(deviceId)
+        return "granted"
     }
 
     /** Gives free slots to the waiting devices, first in order first. */
@@ -231,7 +264,7 @@ export class DeploySlots implements DeployLeases {
                     continue
                 }
                 w.trying = true
-                const got = await this.tryTake(w.deviceId).finally(
+                const got = await this.tryTake(w.deviceId, w.holder).finally(
                     () => (w.trying = false)
                 )
                 if (got !== "busy") this.leave(w, got)

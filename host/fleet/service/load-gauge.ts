@@ -7,9 +7,12 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks"
 
+/** The gauge's timer period (ms): an idle loop reads this much delay. */
+const RESOLUTION_MS = 10
+
 /** One step's load. */
 export interface Load {
-    /** The loop's delay, 90th percentile (ms). */
+    /** How late the loop ran beyond the gauge's period, 90th percentile (ms). */
     lagMs: number
     /** CPU time used over wall time (1: one core busy all the step). */
     busy: number
@@ -18,7 +21,7 @@ export interface Load {
 /** Samples the service's load; `sample()` gives it since the last call. */
 export class LoadGauge {
     private readonly h: IntervalHistogram = monitorEventLoopDelay({
-        resolution: 10,
+        resolution: RESOLUTION_MS,
     })
     private cpu = process.cpuUsage()
     private at = performance.now()
@@ -29,7 +32,10 @@ export class LoadGauge {
 
     /** The load since the last call; starts over. */
     sample(): Load {
-        const lagMs = this.h.count ? this.h.percentile(90) / 1e6 : 0
+        // Node records each period whole (about 10 ms when the loop is idle)
+        const lagMs = this.h.count
+            ? Math.max(0, this.h.percentile(90) / 1e6 - RESOLUTION_MS)
+            : 0
         this.h.reset()
         const used = process.cpuUsage(this.cpu)
         const now = performance.now()
