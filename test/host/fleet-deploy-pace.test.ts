@@ -15,9 +15,9 @@ import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import { waitUntil } from "../../host/testkit/wait-until.ts"
 
 const limits: PaceLimits = { ...defaultPace(64), min: 4 }
-const idle: Load = { lagMs: 5, busy: 0.2 }
+const idle: Load = { lagMs: 2, busy: 0.2 }
 const late = (lagMs: number): Load => ({ lagMs, busy: 0.2 })
-const busy = (share: number): Load => ({ lagMs: 5, busy: share })
+const busy = (share: number): Load => ({ lagMs: 2, busy: share })
 
 test("pace: halves when the loop runs late or the core is busy, never below the floor", () => {
     assert.equal(nextDeployLimit(64, late(41), 64, limits), 32)
@@ -69,6 +69,15 @@ test("the gauge: a step that kept the core busy reads busier than one that slept
         const slept = gauge.sample()
         assert.ok(spun.busy > slept.busy, `${spun.busy} > ${slept.busy}`)
         assert.ok(slept.busy < 0.5, `asleep: ${slept.busy}`)
+        // a loop held 150 ms: the step reads it late by about that much
+        // (beyond the gauge's 10 ms period; a busier machine reads more).
+        // Node counts a period from the first tick after a sample.
+        await new Promise(r => setTimeout(r, 30))
+        const t = performance.now()
+        while (performance.now() - t < 150) {}
+        await new Promise(r => setTimeout(r, 20))
+        const held = gauge.sample()
+        assert.ok(held.lagMs >= 100, `held: ${held.lagMs} ms late`)
     } finally {
         gauge.stop()
     }
