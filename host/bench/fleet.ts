@@ -38,6 +38,7 @@ import {
 } from "../fleet/index.ts"
 import type { Figure } from "./figures.ts"
 import type { BenchDevice, CheckIn, ChildReport } from "./fleet-ipc.ts"
+import { atOnce } from "./at-once.ts"
 import { percentile } from "./percentile.ts"
 import { fdLimits, forkWithRaisedLimit, withRaisedLimit } from "./fd-limit.ts"
 import { cpuSeconds, listenOverflows, peakRssBytes } from "./proc-stats.ts"
@@ -360,6 +361,15 @@ export async function fleetFigures(
             .filter(d => d.at >= tAssign && d.at < tDone)
             .map(d => d.ms)
         const rolloutAuth = rolloutCheckIns.map(c => c.authMs)
+        const deploysAtOnce = atOnce(
+            fleet.updated
+                .slice(updatedBefore)
+                .map((end, i) => [
+                    end - fleet.deployMs[updatedBefore + i],
+                    end,
+                ]),
+            tDone - tAssign
+        )
 
         // 3. herd: everyone reconnects at once
         const authsBefore = fleet.auths.length
@@ -455,6 +465,12 @@ export async function fleetFigures(
                 value: p(fleet.deployMs, 50),
                 unit: "ms",
                 about: `one device's deploy, DeployStart to the verification (p99 ${p(fleet.deployMs, 99)} ms)`,
+            },
+            {
+                name: "deploys at once",
+                value: round(deploysAtOnce.mean, 1),
+                unit: "",
+                about: `the mean over the rollout, as the devices saw them (most at once: ${deploysAtOnce.most})`,
             },
             {
                 name: "CPU per deployed device",
