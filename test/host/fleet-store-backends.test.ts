@@ -14,6 +14,7 @@ import type { DeviceState, FleetStore } from "../../host/fleet/store/types.ts"
 import { PostgresStore } from "../../host/fleet/store/postgres.ts"
 import { openFleetStore } from "../../host/fleet/store/open.ts"
 import { SCHEMA_VERSION } from "../../host/fleet/store/schema.ts"
+import { desiredAndStateNow } from "../../host/fleet/rollout/desired.ts"
 import {
     startLocalPostgres,
     type LocalPostgres,
@@ -411,6 +412,49 @@ test("PostgreSQL: instances starting together migrate once; openFleetStore picks
     const lite = await openFleetStore(":memory:")
     assert.ok(lite instanceof SqliteStore)
     await lite.close()
+})
+
+test("PostgreSQL: a read-only transaction waits for no transaction of the whole fleet, sees one snapshot, and may not write", async () => {
+    const url = await freshPgDatabase()
+    const [s, o] = await Promise.all([openFleetStore(url), openFleetStore(url)])
+    try {
+        await s.updateState("r", { currentHash: "old" })
+        // another instance holds a transaction of the whole fleet open
+        let finish!: () => void
+        let entered!: () => void
+        const inside = new Promise<void>(r => (entered = r))
+        const held = o.atomically(async tx => {
+            await tx.updateState("r", { currentHash: "new" })
+            entered()
+            await new Promise<void>(r => (finish = r))
+        })
+        await inside
+        // a check-in's read (session.ts) runs meanwhile and sees what was committed
+        const seen = (await desiredAndStateNow(s, "r")).state.currentHash
+        assert.equal(seen, "old")
+        finish()
+        await held
+        // one snapshot: a commit in between is not seen by the second read
+        const reads = await s.atomically(
+            async tx => {
+                const first = (await tx.state("r")).currentHash
+                await o.updateState("r", { currentHash: "newer" })
+                return [first, (await tx.state("r")).currentHash]
+            },
+            { readOnly: true }
+        )
+        assert.deepEqual(reads, ["new", "new"])
+        await assert.rejects(
+            s.atomically(tx => tx.updateState("r", { health: "ok" }), {
+                readOnly: true,
+            }),
+            /read-only transaction/
+        )
+        assert.equal((await s.state("r")).health, "unknown")
+    } finally {
+        await s.close()
+        await o.close()
+    }
 })
 
 test("an unreachable PostgreSQL: one clear line naming host and database, never the password", async () => {

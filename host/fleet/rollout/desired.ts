@@ -200,7 +200,9 @@ export function desiredAndStateNow(
             )
             return { desired, state }
         },
-        { device: deviceId }
+        // reads only: it waits for no other transaction (what it decides is
+        // checked again under the deploy lease, see session.ts)
+        { readOnly: true }
     )
 }
 

@@ -162,7 +162,9 @@ export class PostgresStore implements FleetStore {
      * shared (so an unscoped transaction still waits for it alone), then
      * the device's row locked (`SELECT ... FOR UPDATE`) or, for the deploy
      * slots, the advisory lock {@link DEPLOY_SLOTS_LOCK}: transactions of
-     * different devices run side by side, on every instance.
+     * different devices run side by side, on every instance. A read-only
+     * one takes no lock: one snapshot (REPEATABLE READ), and the server
+     * refuses a write in it.
      */
     async atomically<T>(
         fn: (tx: FleetStore) => Promise<T>,
@@ -173,7 +175,11 @@ export class PostgresStore implements FleetStore {
         const view: PostgresStore = Object.create(this)
         view.client = client
         try {
-            await client.query("BEGIN")
+            if (scope && "readOnly" in scope)
+                await client.query(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                )
+            else await client.query("BEGIN")
             if (!scope)
                 await client.query("SELECT pg_advisory_xact_lock($1)", [
                     TRANSACTION_LOCK,
@@ -186,7 +192,7 @@ export class PostgresStore implements FleetStore {
                     "SELECT id FROM devices WHERE id = $1 FOR UPDATE",
                     [scope.device]
                 )
-            } else
+            } else if ("deploySlots" in scope)
                 await client.query(
                     "SELECT pg_advisory_xact_lock_shared($1), pg_advisory_xact_lock($2)",
                     [TRANSACTION_LOCK, DEPLOY_SLOTS_LOCK]

@@ -172,7 +172,10 @@ export interface FleetStore {
      * backend may run scoped transactions of different devices side by
      * side): `fn` may then change only that device's state, its events and
      * its deploy lease (`{ device }`), or take a deploy lease after
-     * counting them (`{ deploySlots: true }`).
+     * counting them (`{ deploySlots: true }`). With `{ readOnly: true }`,
+     * `fn` only reads, and sees one consistent view of the store without
+     * waiting for any other transaction (a backend may serialise it all
+     * the same).
      */
     atomically<T>(
         fn: (tx: FleetStore) => Promise<T>,
@@ -191,7 +194,10 @@ export interface FleetStore {
 }
 
 /** What a transaction is limited to (see {@link FleetStore.atomically}). */
-export type TransactionScope = { device: string } | { deploySlots: true }
+export type TransactionScope =
+    | { device: string }
+    | { deploySlots: true }
+    | { readOnly: true }
 
 /** A row of the event log. */
 export interface FleetEvent {
