@@ -157,3 +157,31 @@ test("slots: a slot granted to an older session of a device is not given up by i
         await store.close()
     }
 })
+
+test("slots: devices that ask together get no more slots than the pace allows", async () => {
+    const store = new SqliteStore(":memory:")
+    const leases = new InstanceLeases(store, "i1", {}, Date.now)
+    // the pace holds at 2 (its step never comes in this test); the bound is 8
+    const slots = new DeploySlots(store, leases, 8, 0, Date.now, () => {}, {
+        load: () => idle,
+        limits: { ...defaultPace(8), min: 2 },
+        stepMs: 3_600_000,
+    })
+    try {
+        const open = () => false
+        const outcomes = await Promise.all(
+            ["d1", "d2", "d3", "d4", "d5", "d6"].map(id =>
+                slots.take(id, id, open)
+            )
+        )
+        assert.deepEqual(
+            outcomes.filter(o => o === "granted").length,
+            2,
+            outcomes.join(" ")
+        )
+        assert.equal(await store.countLeases("deploy:", Date.now()), 2)
+    } finally {
+        slots.close()
+        await store.close()
+    }
+})

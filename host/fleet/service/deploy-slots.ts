@@ -69,6 +69,8 @@ export class DeploySlots implements DeployLeases {
     private readonly holders = new Map<string, object>()
     /** Deploys this instance lets run at once now (the pace; at most `max`). */
     private limit: number
+    /** Tries for a slot under way here (each may become a running deploy). */
+    private trying = 0
     private paceTimer?: NodeJS.Timeout
 
     constructor(
@@ -222,7 +224,21 @@ export class DeploySlots implements DeployLeases {
         deviceId: string,
         holder?: object
     ): Promise<SlotOutcome> {
-        if (this.runningHere() >= this.limit) return "busy"
+        // the tries under way count: devices that ask together do not all
+        // pass the pace before the first of them is granted
+        if (this.runningHere() + this.trying >= this.limit) return "busy"
+        this.trying++
+        try {
+            return await this.tryTakeNow(deviceId, holder)
+        } finally {
+            this.trying--
+        }
+    }
+
+    private tryTakeNow(
+        deviceId: string,
+        holder?: object
+    ): Promise<SlotOutcome> {
         return this.store.atomically(
             async tx => {
                 const running = await tx.countLeases(
