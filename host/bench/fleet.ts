@@ -434,7 +434,7 @@ export async function fleetFigures(
                 name: "  without a deploy",
                 value: p(rolloutPlain, 99),
                 unit: "ms",
-                about: `p99 of the ${rolloutPlain.length} that started no deploy (p50 ${p(rolloutPlain, 50)} ms); one that did waited up to 2 s for a deploy slot first (p99 ${p(rolloutDeploying, 99)} ms)`,
+                about: `p99 of the ${rolloutPlain.length} that started no deploy (p50 ${p(rolloutPlain, 50)} ms); those that were deployed after (p99 ${p(rolloutDeploying, 99)} ms)`,
             },
             {
                 name: "image",
