@@ -30,9 +30,10 @@ export interface PaceLimits {
  * The defaults. From the fleet bench at 10,000 devices: the loop ran less
  * than 30 ms late while the service used 90 % of its core and connections
  * waited seconds in the kernel to be accepted. An idle loop reads 0-3 ms
- * late on a busy machine. At 10 ms (tried: 2,000 devices, two instances on
- * PostgreSQL, all on 2 cores) the pace grew to 64 while the machine was
- * full, and check-ins during the rollout went from p50 139 to 345 ms.
+ * late on a busy machine. 10 ms was tried (2,000 devices, two instances on
+ * PostgreSQL, all on 2 cores), before the pace counted the tries under way
+ * (deploy-slots.ts): more deploys at once, and check-ins during the rollout
+ * went from p50 139 to 345 ms; not tried since.
  */
 export function defaultPace(max: number): PaceLimits {
     return {
