@@ -70,7 +70,7 @@ export class DeploySlots implements DeployLeases {
     /** Deploys this instance lets run at once now (the pace; at most `max`). */
     private limit: number
     /** Tries for a slot under way here (each may become a running deploy). */
-    private trying = 0
+    private triesUnderWay = 0
     private paceTimer?: NodeJS.Timeout
 
     constructor(
@@ -226,12 +226,12 @@ export class DeploySlots implements DeployLeases {
     ): Promise<SlotOutcome> {
         // the tries under way count: devices that ask together do not all
         // pass the pace before the first of them is granted
-        if (this.runningHere() + this.trying >= this.limit) return "busy"
-        this.trying++
+        if (this.runningHere() + this.triesUnderWay >= this.limit) return "busy"
+        this.triesUnderWay++
         try {
             return await this.tryTakeNow(deviceId, holder)
         } finally {
-            this.trying--
+            this.triesUnderWay--
         }
     }
 
