@@ -362,8 +362,10 @@ export async function fleetFigures(
             .map(d => d.ms)
         const rolloutAuth = rolloutCheckIns.map(c => c.authMs)
         const deploysAtOnce = atOnce(
+            // the rollout's deploys: those after tDone (a timed-out run goes
+            // on during the sleep above) are not in its span
             fleet.updated
-                .slice(updatedBefore)
+                .slice(updatedBefore, updatedBefore + updated)
                 .map((end, i) => [
                     end - fleet.deployMs[updatedBefore + i],
                     end,
