@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createHash } from "node:crypto"
+import { spawn } from "node:child_process"
+import { once } from "node:events"
 import {
     ArtifactError,
     ArtifactStore,
@@ -310,6 +312,46 @@ test("a SQLite state patch that changes nothing writes nothing; one that changes
         await store.updateState("d1", { currentHash: "bb".repeat(32) })
         assert.equal(changes().n, first + 1)
         assert.equal((await store.state("d1")).currentHash, "bb".repeat(32))
+    } finally {
+        store.db.close()
+    }
+})
+
+test("a SQLite state patch made while another process holds the write lock waits for it, and keeps that process's change", async () => {
+    const file = join(dir, "two-processes.db")
+    const store = new SqliteStore(file, {}, { syncEveryCommit: false })
+    try {
+        await store.updateState("d1", { lastError: "" })
+        // the other process (an operator's command, another instance)
+        // writes the same row and holds the lock for a while
+        const other = spawn(
+            process.execPath,
+            [
+                "-e",
+                `const db = new (require("better-sqlite3"))(process.argv[1])
+                db.exec("BEGIN IMMEDIATE")
+                const row = db.prepare("SELECT json FROM device_state WHERE id = 'd1'").get()
+                const st = JSON.parse(row.json)
+                st.lastError = "written by the other process"
+                db.prepare("UPDATE device_state SET json = ? WHERE id = 'd1'").run(JSON.stringify(st))
+                console.log("locked")
+                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400)
+                db.exec("COMMIT")`,
+                file,
+            ],
+            { stdio: ["ignore", "pipe", "inherit"] }
+        )
+        const exited = once(other, "exit")
+        await once(other.stdout!, "data")
+        // a read, then a write: a read taken before the other commit could
+        // not be turned into a write (SQLITE_BUSY at once)
+        const st = await store.updateState("d1", {
+            currentHash: "cc".repeat(32),
+        })
+        assert.deepEqual(await exited, [0, null])
+        assert.equal(st.lastError, "written by the other process")
+        assert.equal(st.currentHash, "cc".repeat(32))
+        assert.deepEqual(await store.state("d1"), st)
     } finally {
         store.db.close()
     }

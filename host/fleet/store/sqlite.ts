@@ -141,6 +141,21 @@ export class SqliteStore implements FleetStore {
     }
 
     /**
+     * `fn` as one transaction that takes the write lock before it reads
+     * (BEGIN IMMEDIATE; a savepoint inside a transaction already open),
+     * built once. A deferred transaction that reads and then writes fails
+     * at once (SQLITE_BUSY) when another process holds the lock or wrote
+     * since the read; this one waits for it (busy_timeout) and reads what
+     * it wrote.
+     */
+    private writeTransaction<A extends unknown[], T>(
+        fn: (...args: A) => T
+    ): (...args: A) => T {
+        let tx: ((...args: A) => T) | undefined
+        return (...args) => (tx ??= this.db.transaction(fn).immediate)(...args)
+    }
+
+    /**
      * Runs a synchronous step once no transaction is open. The check and
      * the step run in one turn, so no transaction can open between them.
      */
@@ -292,24 +307,25 @@ export class SqliteStore implements FleetStore {
         return r ? toState(id, r.json) : emptyState(id)
     }
     updateState(id: string, patch: Partial<Omit<DeviceState, "id">>) {
-        return this.run(() =>
-            this.db.transaction(() => {
-                const row = this.statement(
-                    "SELECT json FROM device_state WHERE id = ?"
-                ).get(id) as { json: string } | undefined
-                const before = row ? toState(id, row.json) : emptyState(id)
-                const next = { ...before, ...patch, id }
-                const json = JSON.stringify(next)
-                // a patch that changes nothing (a check-in's hash, the
-                // same as last time) writes no page to the WAL
-                if (row && json === JSON.stringify(before)) return next
-                this.statement(
-                    "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
-                ).run(id, json)
-                return next
-            })()
-        )
+        return this.run(() => this.patchState(id, patch))
     }
+    private readonly patchState = this.writeTransaction(
+        (id: string, patch: Partial<Omit<DeviceState, "id">>) => {
+            const row = this.statement(
+                "SELECT json FROM device_state WHERE id = ?"
+            ).get(id) as { json: string } | undefined
+            const before = row ? toState(id, row.json) : emptyState(id)
+            const next = { ...before, ...patch, id }
+            const json = JSON.stringify(next)
+            // a patch that changes nothing (a check-in's hash, the same as
+            // last time) writes no page to the WAL
+            if (row && json === JSON.stringify(before)) return next
+            this.statement(
+                "INSERT INTO device_state (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json"
+            ).run(id, json)
+            return next
+        }
+    )
     states() {
         return this.run(() =>
             (
@@ -346,25 +362,26 @@ export class SqliteStore implements FleetStore {
         })
     }
     updateRollout(id: number, patch: Partial<Omit<Rollout, "id">>) {
-        return this.run(() =>
-            this.db.transaction(() => {
-                const cur = this.rolloutsNow().find(r => r.id === id)
-                if (!cur) throw new RangeError(`no rollout ${id}`)
-                const n = { ...cur, ...patch, id }
-                this.statement(
-                    "UPDATE rollouts SET version = ?, scope_json = ?, status = ?, updated_at = ?, reason = ? WHERE id = ?"
-                ).run(
-                    n.version,
-                    JSON.stringify(n.scope),
-                    n.status,
-                    n.updatedAt,
-                    n.reason,
-                    id
-                )
-                return n
-            })()
-        )
+        return this.run(() => this.patchRollout(id, patch))
     }
+    private readonly patchRollout = this.writeTransaction(
+        (id: number, patch: Partial<Omit<Rollout, "id">>) => {
+            const cur = this.rolloutsNow().find(r => r.id === id)
+            if (!cur) throw new RangeError(`no rollout ${id}`)
+            const n = { ...cur, ...patch, id }
+            this.statement(
+                "UPDATE rollouts SET version = ?, scope_json = ?, status = ?, updated_at = ?, reason = ? WHERE id = ?"
+            ).run(
+                n.version,
+                JSON.stringify(n.scope),
+                n.status,
+                n.updatedAt,
+                n.reason,
+                id
+            )
+            return n
+        }
+    )
     rollouts() {
         return this.run(() => this.rolloutsNow())
     }
@@ -377,18 +394,20 @@ export class SqliteStore implements FleetStore {
     /** Appends an event and drops the rows beyond the count and age limits. */
     logEvent(deviceId: string, kind: string, detail: string) {
         const at = Date.now()
-        return this.run(() =>
-            this.db.transaction(() => {
-                const info = this.statement(
-                    "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
-                ).run(at, deviceId, kind, detail)
-                const seq = Number(info.lastInsertRowid)
-                this.statement(
-                    "DELETE FROM events WHERE seq <= ? OR at < ?"
-                ).run(seq - this.maxEvents, at - this.maxEventAgeMs)
-            })()
-        )
+        return this.run(() => this.appendEvent(at, deviceId, kind, detail))
     }
+    private readonly appendEvent = this.writeTransaction(
+        (at: number, deviceId: string, kind: string, detail: string) => {
+            const info = this.statement(
+                "INSERT INTO events (at, device_id, kind, detail) VALUES (?, ?, ?, ?)"
+            ).run(at, deviceId, kind, detail)
+            const seq = Number(info.lastInsertRowid)
+            this.statement("DELETE FROM events WHERE seq <= ? OR at < ?").run(
+                seq - this.maxEvents,
+                at - this.maxEventAgeMs
+            )
+        }
+    )
     /** Rows in the event log. */
     eventCount() {
         return this.run(
