@@ -54,9 +54,17 @@ export class FakeDevice {
         this.program = options.program
     }
 
+    /** The hash of `program`, computed once per program installed. */
+    private hashed?: { program: Buffer; hex: string }
+
     hash(): string {
-        if (this.program.length === 0) return "00".repeat(32)
-        return createHash("sha256").update(this.program).digest("hex")
+        if (this.hashed?.program === this.program) return this.hashed.hex
+        const hex =
+            this.program.length === 0
+                ? "00".repeat(32)
+                : createHash("sha256").update(this.program).digest("hex")
+        this.hashed = { program: this.program, hex }
+        return hex
     }
 
     /** Connects once, like the runtime's reconnect, and runs until the server closes. */
