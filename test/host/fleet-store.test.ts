@@ -21,6 +21,7 @@ import { SqliteStore } from "../../host/fleet/store/sqlite.ts"
 import type { FleetStore } from "../../host/fleet/store/types.ts"
 import { CheckedSignatures } from "../../host/fleet/release/checked-signatures.ts"
 import {
+    desiredAndStateNow,
     desiredFor,
     desiredNow,
     parseScope,
@@ -317,41 +318,77 @@ test("a SQLite state patch that changes nothing writes nothing; one that changes
     }
 })
 
+/**
+ * Another process (an operator's command, another instance) sets d1's
+ * `lastError` in `file` and holds the write lock `ms` before it commits.
+ */
+async function otherProcessWriting(file: string, ms: number) {
+    const other = spawn(
+        process.execPath,
+        [
+            "-e",
+            `const db = new (require("better-sqlite3"))(process.argv[1])
+            db.exec("BEGIN IMMEDIATE")
+            const row = db.prepare("SELECT json FROM device_state WHERE id = 'd1'").get()
+            const st = JSON.parse(row.json)
+            st.lastError = "written by the other process"
+            db.prepare("UPDATE device_state SET json = ? WHERE id = 'd1'").run(JSON.stringify(st))
+            console.log("locked")
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${ms})
+            db.exec("COMMIT")`,
+            file,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] }
+    )
+    const exited = once(other, "exit")
+    await once(other.stdout!, "data")
+    return { exited }
+}
+
 test("a SQLite state patch made while another process holds the write lock waits for it, and keeps that process's change", async () => {
     const file = join(dir, "two-processes.db")
     const store = new SqliteStore(file, {}, { syncEveryCommit: false })
     try {
         await store.updateState("d1", { lastError: "" })
-        // the other process (an operator's command, another instance)
-        // writes the same row and holds the lock for a while
-        const other = spawn(
-            process.execPath,
-            [
-                "-e",
-                `const db = new (require("better-sqlite3"))(process.argv[1])
-                db.exec("BEGIN IMMEDIATE")
-                const row = db.prepare("SELECT json FROM device_state WHERE id = 'd1'").get()
-                const st = JSON.parse(row.json)
-                st.lastError = "written by the other process"
-                db.prepare("UPDATE device_state SET json = ? WHERE id = 'd1'").run(JSON.stringify(st))
-                console.log("locked")
-                Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400)
-                db.exec("COMMIT")`,
-                file,
-            ],
-            { stdio: ["ignore", "pipe", "inherit"] }
-        )
-        const exited = once(other, "exit")
-        await once(other.stdout!, "data")
+        const other = await otherProcessWriting(file, 400)
         // a read, then a write: a read taken before the other commit could
         // not be turned into a write (SQLITE_BUSY at once)
         const st = await store.updateState("d1", {
             currentHash: "cc".repeat(32),
         })
-        assert.deepEqual(await exited, [0, null])
+        assert.deepEqual(await other.exited, [0, null])
         assert.equal(st.lastError, "written by the other process")
         assert.equal(st.currentHash, "cc".repeat(32))
         assert.deepEqual(await store.state("d1"), st)
+    } finally {
+        store.db.close()
+    }
+})
+
+test("a SQLite read-only transaction does not wait for another process's writer, and may not write", async () => {
+    const file = join(dir, "read-only.db")
+    const store = new SqliteStore(file, {}, { syncEveryCommit: false })
+    try {
+        await store.updateState("d1", { lastError: "" })
+        const other = await otherProcessWriting(file, 1000)
+        // a check-in's read (session.ts): the last commit, at once (one
+        // that took the write lock would wait, blocking the thread, and
+        // read the other process's change)
+        const seen = await desiredAndStateNow(store, "d1")
+        assert.equal(seen.state.lastError, "")
+        assert.deepEqual(await other.exited, [0, null])
+        await assert.rejects(
+            store.atomically(tx => tx.updateState("d1", { health: "ok" }), {
+                readOnly: true,
+            }),
+            /readonly/
+        )
+        const after = await store.state("d1")
+        assert.equal(after.health, "unknown")
+        assert.equal(after.lastError, "written by the other process")
+        // and the store writes again after it
+        await store.updateState("d1", { health: "ok" })
+        assert.equal((await store.state("d1")).health, "ok")
     } finally {
         store.db.close()
     }

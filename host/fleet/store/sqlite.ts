@@ -164,24 +164,32 @@ export class SqliteStore implements FleetStore {
         return step()
     }
 
-    /** Every transaction is serialised here: a scope changes nothing. */
+    /**
+     * Every transaction of this process is serialised here. A read-only
+     * scope reads one snapshot and takes no write lock, so it never waits
+     * for another process's writer (a wait here blocks the thread), and it
+     * may not write (`query_only`); any other takes the write lock first.
+     */
     async atomically<T>(
         fn: (tx: FleetStore) => Promise<T>,
-        _scope?: TransactionScope
+        scope?: TransactionScope
     ): Promise<T> {
         while (this.gate.open) await this.gate.open
         let done!: () => void
         this.gate.open = new Promise<void>(r => (done = r))
+        const readOnly = scope !== undefined && "readOnly" in scope
         // IMMEDIATE: another process sharing the file waits for the write lock now
-        this.db.exec("BEGIN IMMEDIATE")
+        this.statement(readOnly ? "BEGIN DEFERRED" : "BEGIN IMMEDIATE").run()
+        if (readOnly) this.statement("PRAGMA query_only = ON").run()
         try {
             const out = await fn(this.inside)
-            this.db.exec("COMMIT")
+            this.statement("COMMIT").run()
             return out
         } catch (e) {
-            if (this.db.inTransaction) this.db.exec("ROLLBACK")
+            if (this.db.inTransaction) this.statement("ROLLBACK").run()
             throw e
         } finally {
+            if (readOnly) this.statement("PRAGMA query_only = OFF").run()
             this.gate.open = undefined
             done()
         }
