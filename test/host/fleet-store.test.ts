@@ -381,7 +381,7 @@ test("a SQLite read-only transaction does not wait for another process's writer,
             store.atomically(tx => tx.updateState("d1", { health: "ok" }), {
                 readOnly: true,
             }),
-            /readonly/
+            /read-only transaction/
         )
         const after = await store.state("d1")
         assert.equal(after.health, "unknown")
