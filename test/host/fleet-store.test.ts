@@ -320,9 +320,10 @@ test("a SQLite state patch that changes nothing writes nothing; one that changes
 
 /**
  * Another process (an operator's command, another instance) sets d1's
- * `lastError` in `file` and holds the write lock `ms` before it commits.
+ * `lastError` in `file` and holds the write lock until `release()`, or
+ * `ms` after it took it.
  */
-async function otherProcessWriting(file: string, ms: number) {
+async function otherProcessWriting(file: string, ms?: number) {
     const other = spawn(
         process.execPath,
         [
@@ -333,16 +334,23 @@ async function otherProcessWriting(file: string, ms: number) {
             const st = JSON.parse(row.json)
             st.lastError = "written by the other process"
             db.prepare("UPDATE device_state SET json = ? WHERE id = 'd1'").run(JSON.stringify(st))
-            console.log("locked")
-            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ${ms})
-            db.exec("COMMIT")`,
+            const commit = () => { db.exec("COMMIT"); process.exit(0) }
+            if (process.argv[2]) setTimeout(commit, Number(process.argv[2]))
+            else process.stdin.once("data", commit)
+            console.log("locked")`,
             file,
+            ms === undefined ? "" : String(ms),
         ],
-        { stdio: ["ignore", "pipe", "inherit"] }
+        { stdio: ["pipe", "pipe", "inherit"] }
     )
     const exited = once(other, "exit")
     await once(other.stdout!, "data")
-    return { exited }
+    return {
+        exited,
+        release: () => other.stdin!.end("commit\n"),
+        /** Ends it should the test fail first (it would hold the lock forever). */
+        kill: () => other.kill(),
+    }
 }
 
 test("a SQLite state patch made while another process holds the write lock waits for it, and keeps that process's change", async () => {
@@ -365,17 +373,19 @@ test("a SQLite state patch made while another process holds the write lock waits
     }
 })
 
-test("a SQLite read-only transaction does not wait for another process's writer, and may not write", async () => {
+test("a SQLite read-only transaction does not wait for another process's writer, and may not write", async t => {
     const file = join(dir, "read-only.db")
     const store = new SqliteStore(file, {}, { syncEveryCommit: false })
     try {
         await store.updateState("d1", { lastError: "" })
-        const other = await otherProcessWriting(file, 1000)
+        const other = await otherProcessWriting(file)
+        t.after(() => other.kill())
         // a check-in's read (session.ts): the last commit, at once (one
-        // that took the write lock would wait, blocking the thread, and
-        // read the other process's change)
+        // that took the write lock would wait for it, blocking the thread,
+        // and fail after busy_timeout: the other commits only when told)
         const seen = await desiredAndStateNow(store, "d1")
         assert.equal(seen.state.lastError, "")
+        other.release()
         assert.deepEqual(await other.exited, [0, null])
         await assert.rejects(
             store.atomically(tx => tx.updateState("d1", { health: "ok" }), {
