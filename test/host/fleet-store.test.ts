@@ -393,9 +393,9 @@ test("a SQLite read-only transaction does not wait for another process's writer,
             }),
             /read-only transaction/
         )
-        const after = await store.state("d1")
-        assert.equal(after.health, "unknown")
-        assert.equal(after.lastError, "written by the other process")
+        const stateAfter = await store.state("d1")
+        assert.equal(stateAfter.health, "unknown")
+        assert.equal(stateAfter.lastError, "written by the other process")
         // and the store writes again after it
         await store.updateState("d1", { health: "ok" })
         assert.equal((await store.state("d1")).health, "ok")
