@@ -136,6 +136,26 @@ async function until(fn: string, timeout = 30_000) {
         )
     }
 }
+/**
+ * Clicks `selector` in a table the live snapshots redraw: each snapshot
+ * replaces every row, so the element found may be gone before the click
+ * lands (puppeteer: "Node is either not clickable or not an Element"). A
+ * user's click would land on the new row; this tries the new one again,
+ * and fails as page.click does when no such element can be clicked.
+ */
+async function clickRow(selector: string, timeout = 30_000) {
+    const deadline = Date.now() + timeout
+    for (;;) {
+        try {
+            return await page.click(selector)
+        } catch (e) {
+            const detached = /not clickable or not an Element/.test(
+                (e as Error).message
+            )
+            if (!detached || Date.now() > deadline) throw e
+        }
+    }
+}
 const bar = (id: number) =>
     page.$eval(`tr[data-rollout="${id}"] .bar`, el => ({
         updated: Number(el.getAttribute("data-updated")),
@@ -301,7 +321,7 @@ test("the fleet view shows every device; a rollout started and widened from the 
         el => ((el as HTMLInputElement).value = "")
     )
     await page.type('tr[data-rollout="2"] input.widen-to', "100")
-    await page.click('tr[data-rollout="2"] button.act-widen')
+    await clickRow('tr[data-rollout="2"] button.act-widen')
     await until(`document.getElementById("confirm").open`)
     assert.match(
         await page.$eval("#confirm-text", el => el.textContent!),
@@ -349,7 +369,7 @@ test("the fleet view shows every device; a rollout started and widened from the 
     await screenshot(page, "fleet-done")
 
     // stop, confirmed: the devices that run it keep it
-    await page.click('tr[data-rollout="2"] button.act-stop')
+    await clickRow('tr[data-rollout="2"] button.act-stop')
     await until(`document.getElementById("confirm").open`)
     assert.match(
         await page.$eval("#confirm-text", el => el.textContent!),
@@ -434,7 +454,7 @@ test("readings charts gain points live; a gap in seq breaks the line; dropped re
 test("a device's page shows its event log and the failed handshakes the running service counted; no page or answer carries a secret", async () => {
     await page.goto(con.url + "#fleet")
     await until(`document.querySelector('#devices a[href="#device/dev-3"]')`)
-    await page.click('#devices a[href="#device/dev-3"]')
+    await clickRow('#devices a[href="#device/dev-3"]')
     await until(
         `document.querySelectorAll("#view-device table.events tbody tr").length >= 2`
     )
@@ -631,7 +651,7 @@ test("hostile device text: a NUL in a name adds one card, not one per render; bi
         texts.body,
         /[\u0000-\u0008\u000B-\u001F\u202A-\u202E\u2066-\u2069]/
     )
-    await page.click(
+    await clickRow(
         `#devices a[href="#device/${encodeURIComponent("dev-\u202E9")}"]`
     )
     await until(
